@@ -1,0 +1,3 @@
+using Reproductions.Harness.Cli;
+
+return CommandLine.Run(args);
