@@ -1,0 +1,99 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Training;
+
+namespace Reproductions.Harness.Experiments;
+
+/// <summary>How wide the baseline bands of a finding's profile are, as a function of the spread across seeds.</summary>
+public sealed record BandSettings(double StdMultiplier, double MinAbsolute, double MinRelative);
+
+/// <summary>One named training setting of a finding (e.g. "bs64"), expandable to one config per seed.</summary>
+public sealed record RunDefinition(string Name, IReadOnlyList<ConfigLayer> Layers)
+{
+    public TrainingConfig ForSeed(long seed) =>
+        ConfigLoader.Build(Layers.Append(ConfigLayer.FromPairs($"seed {seed}", ("seed", seed))).Append(ConfigLoader.EnvironmentLayer()));
+}
+
+/// <summary>
+/// A finding's profile as read from <c>configs/&lt;finding&gt;.json</c>, layered over <c>configs/defaults.json</c>
+/// (the blog's setup): the seeds, the named runs, and the band settings for its baseline.
+/// </summary>
+public sealed record FindingProfile(
+    string Finding, string Profile, string Claim, string Description, IReadOnlyList<long> Seeds,
+    IReadOnlyList<RunDefinition> Runs, BandSettings Bands, string Source)
+{
+    public RunDefinition Run(string name) =>
+        Runs.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ConfigException($"{Source}: profile '{Profile}' has no run '{name}' (it has {string.Join(", ", Runs.Select(r => r.Name))}).");
+
+    public static readonly string[] Profiles = ["quick", "full"];
+
+    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "profiles" };
+    private static readonly HashSet<string> ProfileKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "seeds", "base", "runs", "bands" };
+    private static readonly HashSet<string> BandKeys = new(StringComparer.OrdinalIgnoreCase) { "stdMultiplier", "minAbsolute", "minRelative" };
+
+    public static FindingProfile Load(string finding, string profile, string? configsFolder = null)
+    {
+        var folder = configsFolder ?? RepoPaths.Configs;
+        var path = Path.Combine(folder, $"{finding}.json");
+        var defaultsPath = Path.Combine(folder, "defaults.json");
+        var file = ConfigLoader.ReadJson(path);
+        var source = Relative(path);
+
+        foreach (var child in file.GetChildren())
+            if (!TopKeys.Contains(child.Key))
+                throw new ConfigException($"{source}: unknown key '{child.Key}'. Known keys: {string.Join(", ", TopKeys)}.");
+        var id = file["finding"];
+        if (!string.Equals(id, finding, StringComparison.Ordinal))
+            throw new ConfigException($"{source}: finding = '{id}': expected '{finding}' (the file's name).");
+
+        var section = file.GetSection($"profiles:{profile}");
+        if (!section.Exists())
+            throw new ConfigException($"{source}: no profile '{profile}' (has {string.Join(", ", file.GetSection("profiles").GetChildren().Select(c => c.Key))}).");
+        var where = $"{source} profiles:{profile}";
+        foreach (var child in section.GetChildren())
+            if (!ProfileKeys.Contains(child.Key))
+                throw new ConfigException($"{where}: unknown key '{child.Key}'. Known keys: {string.Join(", ", ProfileKeys)}.");
+
+        var seeds = section.GetSection("seeds").GetChildren().Select(c => ParseLong(where, "seeds", c.Value)).ToList();
+        if (seeds.Count == 0) throw new ConfigException($"{where}: seeds is empty; list at least one seed.");
+        if (seeds.Distinct().Count() != seeds.Count) throw new ConfigException($"{where}: seeds repeat a value: [{string.Join(", ", seeds)}].");
+
+        var defaults = ConfigLayer.FromSection(Relative(defaultsPath), ConfigLoader.ReadJson(defaultsPath));
+        var baseLayer = ConfigLayer.FromSection($"{where}:base", section.GetSection("base"));
+        var runsSection = section.GetSection("runs");
+        var runs = runsSection.GetChildren()
+            .Select(r => new RunDefinition(r.Key, [defaults, baseLayer, ConfigLayer.FromSection($"{where}:runs:{r.Key}", r)]))
+            .ToList();
+        if (runs.Count == 0) throw new ConfigException($"{where}: runs is empty; define at least one run.");
+        foreach (var run in runs) run.ForSeed(seeds[0]); // validates every run's layers now, with the file named
+
+        var bands = section.GetSection("bands");
+        foreach (var child in bands.GetChildren())
+            if (!BandKeys.Contains(child.Key))
+                throw new ConfigException($"{where}:bands: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}.");
+        var settings = new BandSettings(
+            ParseDouble(where, "bands:stdMultiplier", bands["stdMultiplier"] ?? "4"),
+            ParseDouble(where, "bands:minAbsolute", bands["minAbsolute"] ?? "0"),
+            ParseDouble(where, "bands:minRelative", bands["minRelative"] ?? "0"));
+        if (settings.StdMultiplier <= 0 || settings.MinAbsolute < 0 || settings.MinRelative < 0)
+            throw new ConfigException($"{where}:bands: stdMultiplier must be positive and the floors non-negative.");
+
+        return new FindingProfile(finding, profile, file["claim"] ?? "", section["description"] ?? "", seeds, runs, settings, source);
+    }
+
+    private static long ParseLong(string where, string key, string? value) =>
+        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0
+            ? v : throw new ConfigException($"{where}: {key} = '{value}': expected a non-negative integer.");
+
+    private static double ParseDouble(string where, string key, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
+            ? v : throw new ConfigException($"{where}: {key} = '{value}': expected a number.");
+
+    private static string Relative(string path)
+    {
+        try { return Path.GetRelativePath(RepoPaths.Root, path); }
+        catch (InvalidOperationException) { return path; }
+    }
+}

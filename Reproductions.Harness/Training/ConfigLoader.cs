@@ -1,0 +1,215 @@
+using System.Collections;
+using System.Globalization;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+
+namespace Reproductions.Harness.Training;
+
+/// <summary>A configuration error: names the source (file and section), the key and what was expected.</summary>
+public sealed class ConfigException(string message) : Exception(message);
+
+/// <summary>One layer of settings: flat keys ("phases:0:batchSize") relative to <see cref="TrainingConfig"/>, and where they came from.</summary>
+/// <param name="PatchesArrays">
+/// False (files): a layer naming any element of an array replaces the whole array. True (environment, command-line
+/// overrides): elements are patched one by one, so REPRO_SET__phases__0__epochs=2 changes only that number.
+/// </param>
+public sealed record ConfigLayer(string Source, IReadOnlyDictionary<string, string?> Values, bool PatchesArrays = false)
+{
+    public static ConfigLayer FromSection(string source, IConfiguration section) =>
+        new(source, section.AsEnumerable(makePathsRelative: true)
+            .Where(kv => kv.Value is not null)
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase));
+
+    public static ConfigLayer FromPairs(string source, params (string Key, object Value)[] pairs) =>
+        new(source, pairs.ToDictionary(p => p.Key, p => (string?)Convert.ToString(p.Value, CultureInfo.InvariantCulture), StringComparer.OrdinalIgnoreCase));
+}
+
+/// <summary>
+/// Builds a <see cref="TrainingConfig"/> from layers (defaults, a finding's profile, a run, a seed, environment
+/// overrides), later layers winning. Arrays are replaced whole, never merged index by index: a layer that names
+/// any element of <c>phases</c> replaces all earlier phases. Every layer is checked on its own for unknown keys
+/// and unconvertible values, so an error names the file that holds the bad key.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>Environment variables with this prefix override settings: REPRO_SET__phases__0__epochs=2.</summary>
+    public const string EnvironmentPrefix = "REPRO_SET__";
+
+    private static readonly BinderOptions Strict = new() { ErrorOnUnknownConfiguration = true };
+
+    public static IConfigurationRoot ReadJson(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new ConfigException($"{path}: file not found.");
+        try
+        {
+            return new ConfigurationBuilder().AddJsonFile(full, optional: false, reloadOnChange: false).Build();
+        }
+        catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            throw new ConfigException($"{path}: not valid JSON: {e.InnerException?.Message ?? e.Message}");
+        }
+    }
+
+    public static ConfigLayer EnvironmentLayer()
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            var name = (string)e.Key;
+            if (name.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
+                values[name[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal)] = (string?)e.Value;
+        }
+        return new ConfigLayer($"environment ({EnvironmentPrefix}*)", values, PatchesArrays: true);
+    }
+
+    public static TrainingConfig Build(IEnumerable<ConfigLayer> layers)
+    {
+        var list = layers.Select(CheckLayer).ToList();
+        var merged = Merge(list);
+        var config = Bind(merged, string.Join(" + ", list.Where(l => l.Values.Count > 0).Select(l => l.Source)));
+        Validate(config, string.Join(" + ", list.Where(l => l.Values.Count > 0).Select(l => l.Source)));
+        return config;
+    }
+
+    /// <summary>Merges layers in order; a layer that sets any element of an array replaces that whole array.</summary>
+    public static Dictionary<string, string?> Merge(IEnumerable<ConfigLayer> layers)
+    {
+        var merged = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var layer in layers)
+        {
+            foreach (var root in layer.PatchesArrays ? [] : ArrayRoots(layer.Values.Keys))
+                foreach (var stale in merged.Keys.Where(k => k.StartsWith(root + ":", StringComparison.OrdinalIgnoreCase)).ToList())
+                    merged.Remove(stale);
+            foreach (var (key, value) in layer.Values) merged[key] = value;
+        }
+        return merged;
+    }
+
+    private static IEnumerable<string> ArrayRoots(IEnumerable<string> keys)
+    {
+        var roots = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var key in keys)
+        {
+            var parts = key.Split(':');
+            for (var i = 1; i < parts.Length; i++)
+                if (int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                    roots.Add(string.Join(':', parts[..i]));
+        }
+        return roots;
+    }
+
+    /// <summary>
+    /// Checks every key of the layer against <see cref="TrainingConfig"/> and turns enum values from their JSON
+    /// spelling ("xavier-zero") into the binder's ("XavierZero"); then binds the layer alone to catch bad values.
+    /// </summary>
+    private static ConfigLayer CheckLayer(ConfigLayer layer)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in layer.Values)
+        {
+            var type = CheckKey(layer.Source, key);
+            values[key] = type.IsEnum && value is not null ? EnumValue(layer.Source, key, type, value) : value;
+        }
+        var checkedLayer = layer with { Values = values };
+        Bind(checkedLayer.Values, layer.Source);
+        return checkedLayer;
+    }
+
+    private static string EnumValue(string source, string key, Type type, string value)
+    {
+        var match = Enum.GetNames(type).FirstOrDefault(n => string.Equals(KebabCase(n), value, StringComparison.OrdinalIgnoreCase)
+                                                            || string.Equals(n, value, StringComparison.OrdinalIgnoreCase));
+        return match ?? throw new ConfigException(
+            $"{source}: {key} = '{value}': expected one of {string.Join(", ", Enum.GetNames(type).Select(KebabCase))}.");
+    }
+
+    private static string KebabCase(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    private static TrainingConfig Bind(IReadOnlyDictionary<string, string?> values, string source)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var config = new TrainingConfig();
+        try
+        {
+            configuration.Bind(config, o => o.ErrorOnUnknownConfiguration = Strict.ErrorOnUnknownConfiguration);
+        }
+        catch (InvalidOperationException e)
+        {
+            var detail = e.InnerException is null ? e.Message : $"{e.Message} ({e.InnerException.Message})";
+            throw new ConfigException($"{source}: {detail}");
+        }
+        return config;
+    }
+
+    /// <summary>Walks <paramref name="key"/> through the properties of <see cref="TrainingConfig"/>; unknown segments are errors.</summary>
+    private static Type CheckKey(string source, string key)
+    {
+        var type = typeof(TrainingConfig);
+        var parts = key.Split(':');
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var elementType = ElementType(type);
+            if (elementType is not null)
+            {
+                if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                    throw new ConfigException($"{source}: key '{key}': '{parts[i]}' should be an array index (0, 1, ...).");
+                type = elementType;
+                continue;
+            }
+            var property = type.GetProperty(parts[i], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+            if (property is null || !property.CanWrite)
+            {
+                var known = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite)
+                    .Select(p => JsonName(p.Name));
+                var at = i == 0 ? "the top level" : $"'{string.Join(':', parts[..i])}'";
+                throw new ConfigException($"{source}: unknown key '{key}'. Known keys at {at}: {string.Join(", ", known)}.");
+            }
+            type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            if (IsScalar(type) && i < parts.Length - 1)
+                throw new ConfigException($"{source}: key '{key}': '{string.Join(':', parts[..(i + 1)])}' is a single value, not a section.");
+        }
+        if (!IsScalar(type) && ElementType(type) is null)
+            throw new ConfigException($"{source}: key '{key}' is a section; give its fields, not a value.");
+        return type;
+    }
+
+    private static bool IsScalar(Type t) => t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(decimal);
+
+    private static Type? ElementType(Type t) =>
+        t.IsArray ? t.GetElementType() : t.IsGenericType && t.GetGenericTypeDefinition() == typeof(List<>) ? t.GetGenericArguments()[0] : null;
+
+    private static string JsonName(string property) => char.ToLowerInvariant(property[0]) + property[1..];
+
+    /// <summary>Rejects impossible values, naming the sources, the key and what was expected.</summary>
+    public static void Validate(TrainingConfig c, string source)
+    {
+        void Fail(string key, object? value, string expected) =>
+            throw new ConfigException($"{source}: {key} = {Convert.ToString(value, CultureInfo.InvariantCulture) ?? "(missing)"}: {expected}.");
+
+        if (c.Dataset is not ("mnist" or "fashion-mnist")) Fail("dataset", c.Dataset, "expected 'mnist' or 'fashion-mnist'");
+        if (c.Phases.Count == 0) Fail("phases", "[]", "at least one phase is needed");
+        for (var i = 0; i < c.Phases.Count; i++)
+        {
+            var p = c.Phases[i];
+            if (p.Epochs < 1) Fail($"phases:{i}:epochs", p.Epochs, "must be at least 1");
+            if (p.BatchSize < 1) Fail($"phases:{i}:batchSize", p.BatchSize, "must be at least 1");
+            if (!(p.LearningRate > 0) || double.IsInfinity(p.LearningRate)) Fail($"phases:{i}:learningRate", p.LearningRate, "must be a positive, finite number");
+            if (p.WarmupEpochs < 0 || p.WarmupEpochs > p.Epochs) Fail($"phases:{i}:warmupEpochs", p.WarmupEpochs, $"must be between 0 and the phase's {p.Epochs} epochs");
+        }
+        var w = c.Model.Widths;
+        if (w.Length < 2) Fail("model:widths", $"[{string.Join(", ", w)}]", "at least an input and an output width");
+        if (w.Length >= 1 && w[0] != 784) Fail("model:widths:0", w[0], "must be 784 (28 x 28 pixels)");
+        if (w.Length >= 2 && w[^1] != 10) Fail($"model:widths:{w.Length - 1}", w[^1], "must be 10 (classes)");
+        for (var i = 0; i < w.Length; i++) if (w[i] < 1) Fail($"model:widths:{i}", w[i], "must be at least 1");
+        if (c.Optimizer.Momentum is < 0 or >= 1) Fail("optimizer:momentum", c.Optimizer.Momentum, "must be in [0, 1)");
+        if (c.Optimizer.Beta1 is < 0 or >= 1) Fail("optimizer:beta1", c.Optimizer.Beta1, "must be in [0, 1)");
+        if (c.Optimizer.Beta2 is < 0 or >= 1) Fail("optimizer:beta2", c.Optimizer.Beta2, "must be in [0, 1)");
+        if (!(c.Optimizer.Epsilon > 0)) Fail("optimizer:epsilon", c.Optimizer.Epsilon, "must be positive");
+        if (c.TrainSamples is { } n && n is < 1 or > 60000) Fail("trainSamples", n, "must be between 1 and 60000");
+        if (c.Evaluation.ChunkSize < 1) Fail("evaluation:chunkSize", c.Evaluation.ChunkSize, "must be at least 1");
+        if (c.Evaluation.TrainSubset is { } m && m < 1) Fail("evaluation:trainSubset", m, "must be at least 1");
+        if (c.Seed < 0) Fail("seed", c.Seed, "must be zero or positive");
+    }
+}

@@ -1,0 +1,78 @@
+namespace Reproductions.Harness.Training;
+
+public enum Preprocessing
+{
+    /// <summary>Pixels scaled to [0, 1], then standardised with MNIST's mean 0.1307 and std 0.3081 (PyTorch's MNIST example).</summary>
+    Standardize,
+    /// <summary>Pixels scaled to [0, 1] only.</summary>
+    Unit,
+}
+
+public enum InitScheme
+{
+    /// <summary>Xavier/Glorot uniform weights (variance 2 / (fan_in + fan_out)), zero biases: the blog's init (weight norm about 44).</summary>
+    XavierZero,
+    /// <summary>PyTorch's default nn.Linear init: weights and biases uniform in +-1/sqrt(fan_in) (weight norm about 26).</summary>
+    TorchDefault,
+}
+
+public enum OptimizerKind { Sgd, Adam }
+
+public enum LossReduction { Mean, Sum }
+
+public enum DeviceChoice { Auto, Cpu, Cuda }
+
+/// <summary>One training phase: a stretch of epochs at a fixed batch size and learning rate.</summary>
+public sealed class PhaseConfig
+{
+    public int Epochs { get; set; }
+    public int BatchSize { get; set; }
+    public double LearningRate { get; set; }
+    /// <summary>Linear learning-rate warm-up over this many epochs at the start of the phase (0: none).</summary>
+    public double WarmupEpochs { get; set; }
+}
+
+public sealed class ModelConfig
+{
+    /// <summary>Layer widths, input first: 784, 1024, 1024, 10 is the blog's MLP.</summary>
+    public int[] Widths { get; set; } = [];
+    public InitScheme Init { get; set; } = InitScheme.XavierZero;
+}
+
+public sealed class OptimizerConfig
+{
+    public OptimizerKind Kind { get; set; } = OptimizerKind.Sgd;
+    public double Momentum { get; set; }
+    public double Beta1 { get; set; } = 0.9;
+    public double Beta2 { get; set; } = 0.999;
+    public double Epsilon { get; set; } = 1e-8;
+}
+
+public sealed class EvaluationConfig
+{
+    /// <summary>Rows per forward pass when measuring accuracy and loss.</summary>
+    public int ChunkSize { get; set; } = 10000;
+    /// <summary>When set, train accuracy and loss are measured on a fixed, seeded subset of this many training samples.</summary>
+    public int? TrainSubset { get; set; }
+}
+
+/// <summary>
+/// Everything that determines one training run. Bound from configs/*.json (see <see cref="ConfigLoader"/>);
+/// its canonical JSON, hashed, is the run's key in the run store.
+/// </summary>
+public sealed class TrainingConfig
+{
+    public string Dataset { get; set; } = "mnist";
+    public Preprocessing Preprocessing { get; set; } = Preprocessing.Standardize;
+    /// <summary>When set, training uses a fixed, seeded subset of this many training samples.</summary>
+    public int? TrainSamples { get; set; }
+    public ModelConfig Model { get; set; } = new();
+    public OptimizerConfig Optimizer { get; set; } = new();
+    public LossReduction LossReduction { get; set; } = LossReduction.Mean;
+    public List<PhaseConfig> Phases { get; set; } = [];
+    public EvaluationConfig Evaluation { get; set; } = new();
+    public long Seed { get; set; }
+    public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
+
+    public int TotalEpochs => Phases.Sum(p => p.Epochs);
+}

@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Reproductions.Harness.Training;
+
+/// <summary>
+/// One training run in progress: the model on its device, its optimiser, the data on the device, and the history.
+/// <see cref="RunEpoch"/> trains and measures one epoch. Every random choice (init, subsets, each epoch's
+/// shuffle) comes from a generator seeded from the config's seed, so a run resumed from a checkpoint continues
+/// exactly as an uninterrupted one.
+/// </summary>
+public sealed class TrainingSession : IDisposable
+{
+    public const double MnistMean = 0.1307, MnistStd = 0.3081;
+    private const int CheckpointMagic = 0x52504331; // "RPC1"
+
+    private readonly TrainingConfig config;
+    private readonly Tensor trainX, trainY, testX, testY, evalTrainX, evalTrainY;
+    private readonly Tensor[] initWeights, initBiases;
+    private readonly List<EpochMetrics> history = [];
+    private readonly optim.ILearningRateController[] lrGroups;
+    private double currentLr = double.NaN;
+    private long steps;
+
+    public TrainingSession(TrainingConfig config, TrainingData data)
+    {
+        this.config = config;
+        Device = Devices.Resolve(config.Device);
+
+        using (var scope = NewDisposeScope())
+        {
+            var (x, y) = Subset(data.TrainImages, data.TrainLabels, config.TrainSamples, Seeds.TrainSubset);
+            trainX = Prepare(x).MoveToOuterDisposeScope();
+            trainY = y.to(Device).MoveToOuterDisposeScope();
+            testX = Prepare(data.TestImages).MoveToOuterDisposeScope();
+            testY = data.TestLabels.to(Device).MoveToOuterDisposeScope();
+            if (config.Evaluation.TrainSubset is { } m && m < trainX.shape[0])
+            {
+                using var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.EvalSubset));
+                var idx = randperm(trainX.shape[0], generator: g).narrow(0, 0, m).to(Device);
+                evalTrainX = trainX.index_select(0, idx).MoveToOuterDisposeScope();
+                evalTrainY = trainY.index_select(0, idx).MoveToOuterDisposeScope();
+            }
+            else
+            {
+                evalTrainX = trainX.alias().MoveToOuterDisposeScope();
+                evalTrainY = trainY.alias().MoveToOuterDisposeScope();
+            }
+        }
+
+        Model = new Mlp(config.Model.Widths);
+        using (var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Init)))
+            Model.Initialize(config.Model.Init, g);
+        Model.to(Device);
+        using (no_grad())
+        {
+            initWeights = Model.Weights.Select(w => w.detach().clone()).ToArray();
+            initBiases = Model.Biases.Select(b => b.detach().clone()).ToArray();
+        }
+
+        var first = config.Phases[0];
+        var o = config.Optimizer;
+        Optimizer = o.Kind switch
+        {
+            OptimizerKind.Sgd => optim.SGD(Model.parameters(), first.LearningRate, momentum: o.Momentum),
+            OptimizerKind.Adam => optim.Adam(Model.parameters(), first.LearningRate, o.Beta1, o.Beta2, o.Epsilon),
+            _ => throw new ConfigException($"optimizer:kind = {o.Kind}: expected sgd or adam."),
+        };
+        lrGroups = Optimizer.ParamGroups.ToArray();
+    }
+
+    public Device Device { get; }
+    public Mlp Model { get; }
+    public OptimizerHelper Optimizer { get; }
+    public TrainingConfig Config => config;
+    public IReadOnlyList<EpochMetrics> History => history;
+    public int CompletedEpochs => history.Count;
+    public bool Finished => CompletedEpochs >= config.TotalEpochs;
+    public long TrainSamples => trainX.shape[0];
+
+    private Tensor Prepare(Tensor images)
+    {
+        var x = images.to(Device);
+        return config.Preprocessing == Preprocessing.Standardize ? x.sub(MnistMean).div_(MnistStd) : x;
+    }
+
+    private (Tensor X, Tensor Y) Subset(Tensor x, Tensor y, int? count, long stream)
+    {
+        if (count is not { } n || n >= x.shape[0]) return (x, y);
+        using var g = new Generator((ulong)Seeds.Derive(config.Seed, stream));
+        var idx = randperm(x.shape[0], generator: g).narrow(0, 0, n);
+        return (x.index_select(0, idx), y.index_select(0, idx));
+    }
+
+    /// <summary>The phase an epoch (0-based over the run) belongs to, and the epoch's index inside that phase.</summary>
+    private (int Phase, int EpochInPhase) Locate(int epoch)
+    {
+        var start = 0;
+        for (var p = 0; p < config.Phases.Count; p++)
+        {
+            if (epoch < start + config.Phases[p].Epochs) return (p, epoch - start);
+            start += config.Phases[p].Epochs;
+        }
+        throw new InvalidOperationException($"Epoch {epoch + 1} is past the run's {config.TotalEpochs} epochs.");
+    }
+
+    /// <summary>Trains the next epoch, then measures it. No host synchronisation inside the step loop.</summary>
+    public EpochMetrics RunEpoch()
+    {
+        if (Finished) throw new InvalidOperationException("The run has already finished all its epochs.");
+        var epoch = CompletedEpochs;
+        var (phaseIndex, epochInPhase) = Locate(epoch);
+        var phase = config.Phases[phaseIndex];
+        var n = trainX.shape[0];
+        var stepsPerEpoch = (n + phase.BatchSize - 1) / phase.BatchSize;
+        var warmupSteps = (long)Math.Round(phase.WarmupEpochs * stepsPerEpoch);
+        var reduction = config.LossReduction == LossReduction.Sum ? nn.Reduction.Sum : nn.Reduction.Mean;
+
+        var clock = Stopwatch.StartNew();
+        Model.train();
+        using (var epochScope = NewDisposeScope())
+        {
+            Tensor xs, ys;
+            using (var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Shuffle, epoch)))
+            {
+                var perm = randperm(n, generator: g).to(Device);
+                xs = trainX.index_select(0, perm);
+                ys = trainY.index_select(0, perm);
+            }
+            for (long start = 0, step = 0; start < n; start += phase.BatchSize, step++)
+            {
+                using var batchScope = NewDisposeScope();
+                var size = Math.Min(phase.BatchSize, n - start);
+                var stepInPhase = epochInPhase * stepsPerEpoch + step;
+                SetLearningRate(warmupSteps > 0 && stepInPhase < warmupSteps
+                    ? phase.LearningRate * (stepInPhase + 1) / warmupSteps
+                    : phase.LearningRate);
+                Optimizer.zero_grad();
+                var logProbs = Model.forward(xs.narrow(0, start, size));
+                var loss = nn.functional.nll_loss(logProbs, ys.narrow(0, start, size), reduction: reduction);
+                loss.backward();
+                Optimizer.step();
+                steps++;
+            }
+        }
+        if (Device.type == DeviceType.CUDA) cuda.synchronize();
+        var trainSeconds = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var (trainLoss, trainAcc) = Evaluate(evalTrainX, evalTrainY);
+        var (testLoss, testAcc) = Evaluate(testX, testY);
+        var geometry = Geometry();
+        var metrics = new EpochMetrics
+        {
+            Epoch = epoch + 1,
+            Phase = phaseIndex,
+            BatchSize = phase.BatchSize,
+            LearningRate = phase.LearningRate,
+            Steps = steps,
+            TrainLoss = trainLoss,
+            TrainAccuracy = trainAcc,
+            TestLoss = testLoss,
+            TestAccuracy = testAcc,
+            WeightDistance = geometry.WeightDistance,
+            BiasDistance = geometry.BiasDistance,
+            WeightNorm = geometry.WeightNorm,
+            BiasNorm = geometry.BiasNorm,
+            LayerCosines = geometry.Cosines,
+            TrainSeconds = trainSeconds,
+            EvalSeconds = clock.Elapsed.TotalSeconds,
+        };
+        history.Add(metrics);
+        return metrics;
+    }
+
+    private void SetLearningRate(double lr)
+    {
+        if (lr == currentLr) return;
+        foreach (var group in lrGroups) group.LearningRate = lr;
+        currentLr = lr;
+    }
+
+    /// <summary>Mean NLL and accuracy over (x, y), by forward passes of ChunkSize rows; one host read at the end.</summary>
+    public (double Loss, double Accuracy) Evaluate(Tensor x, Tensor y)
+    {
+        Model.eval();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var lossSum = zeros(1, ScalarType.Float64, Device);
+        var correct = zeros(1, ScalarType.Int64, Device);
+        var n = x.shape[0];
+        for (long start = 0; start < n; start += config.Evaluation.ChunkSize)
+        {
+            using var chunkScope = NewDisposeScope();
+            var size = Math.Min(config.Evaluation.ChunkSize, n - start);
+            var logProbs = Model.forward(x.narrow(0, start, size));
+            var labels = y.narrow(0, start, size);
+            lossSum.add_(nn.functional.nll_loss(logProbs, labels, reduction: nn.Reduction.Sum).to(ScalarType.Float64));
+            correct.add_(logProbs.argmax(1).eq(labels).sum());
+        }
+        return (lossSum.item<double>() / n, (double)correct.item<long>() / n);
+    }
+
+    private sealed record GeometryValues(double WeightDistance, double BiasDistance, double WeightNorm, double BiasNorm, double[] Cosines);
+
+    private GeometryValues Geometry()
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var weights = Model.Weights.ToArray();
+        var biases = Model.Biases.ToArray();
+        // Per layer: |W - W0|^2, |W|^2, <W, W0>, |W0|^2, then the same sums for biases; one read to the host.
+        var parts = new List<Tensor>();
+        for (var i = 0; i < weights.Length; i++)
+        {
+            var w = weights[i].to(ScalarType.Float64);
+            var w0 = initWeights[i].to(ScalarType.Float64);
+            parts.Add(w.sub(w0).square().sum());
+            parts.Add(w.square().sum());
+            parts.Add(w.mul(w0).sum());
+            parts.Add(w0.square().sum());
+        }
+        for (var i = 0; i < biases.Length; i++)
+        {
+            var b = biases[i].to(ScalarType.Float64);
+            parts.Add(b.sub(initBiases[i].to(ScalarType.Float64)).square().sum());
+            parts.Add(b.square().sum());
+        }
+        var v = stack(parts).cpu().data<double>().ToArray();
+        double wd = 0, wn = 0, bd = 0, bn = 0;
+        var cos = new double[weights.Length];
+        for (var i = 0; i < weights.Length; i++)
+        {
+            wd += v[4 * i];
+            wn += v[4 * i + 1];
+            cos[i] = v[4 * i + 2] / Math.Sqrt(v[4 * i + 1] * v[4 * i + 3]);
+        }
+        var o = 4 * weights.Length;
+        for (var i = 0; i < biases.Length; i++)
+        {
+            bd += v[o + 2 * i];
+            bn += v[o + 2 * i + 1];
+        }
+        return new GeometryValues(Math.Sqrt(wd), Math.Sqrt(bd), Math.Sqrt(wn), Math.Sqrt(bn), cos);
+    }
+
+    /// <summary>Writes the model, optimiser state and history so far as one file, atomically.</summary>
+    public void SaveCheckpoint(string path)
+    {
+        var historyJson = JsonSerializer.SerializeToUtf8Bytes(history, JsonDefaults.Options);
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(CheckpointMagic);
+            writer.Write(CompletedEpochs);
+            writer.Write(steps);
+            writer.Write(historyJson.Length);
+            writer.Write(historyJson);
+            Model.save(writer);
+            Optimizer.save_state_dict(writer);
+        });
+    }
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> for the same config.</summary>
+    public void LoadCheckpoint(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream);
+        try
+        {
+            if (reader.ReadInt32() != CheckpointMagic)
+                throw new InvalidDataException($"{path}: not a run checkpoint (wrong magic number).");
+            var completed = reader.ReadInt32();
+            var savedSteps = reader.ReadInt64();
+            var json = reader.ReadBytes(reader.ReadInt32());
+            var saved = JsonSerializer.Deserialize<List<EpochMetrics>>(json, JsonDefaults.Options)
+                        ?? throw new InvalidDataException($"{path}: the checkpoint holds no history.");
+            if (saved.Count != completed || completed > config.TotalEpochs)
+                throw new InvalidDataException($"{path}: history has {saved.Count} epochs, header says {completed}, the config has {config.TotalEpochs}.");
+            Model.load(reader);
+            Optimizer.load_state_dict(reader);
+            history.Clear();
+            history.AddRange(saved);
+            steps = savedSteps;
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"{path}: checkpoint is truncated.");
+        }
+    }
+
+    /// <summary>Saves the model's weights alone (TorchSharp's format), atomically.</summary>
+    public void SaveWeights(string path) =>
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            Model.save(writer);
+        });
+
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        Model.Dispose();
+        foreach (var t in initWeights.Concat(initBiases)) t.Dispose();
+        foreach (var t in new[] { trainX, trainY, testX, testY, evalTrainX, evalTrainY }) t.Dispose();
+    }
+}
