@@ -10,6 +10,9 @@ public static class CommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("Reproductions: published deep-learning findings as tests that run.");
+        root.Add(ReproduceCommand.Create());
+        root.Add(TrainCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 }

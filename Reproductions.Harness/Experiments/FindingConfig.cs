@@ -21,15 +21,20 @@ public sealed record RunDefinition(string Name, IReadOnlyList<ConfigLayer> Layer
 /// </summary>
 public sealed record FindingProfile(
     string Finding, string Profile, string Claim, string Description, IReadOnlyList<long> Seeds,
-    IReadOnlyList<RunDefinition> Runs, BandSettings Bands, string Source)
+    IReadOnlyList<RunDefinition> Runs, BandSettings Bands, string Source,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Reference)
 {
+    /// <summary>The paper's or blog's value for a run's metric, as text (it is often a range), or null.</summary>
+    public string? ReferenceFor(string run, string metric) =>
+        Reference.TryGetValue(run, out var m) && m.TryGetValue(metric, out var v) ? v : null;
+
     public RunDefinition Run(string name) =>
         Runs.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ConfigException($"{Source}: profile '{Profile}' has no run '{name}' (it has {string.Join(", ", Runs.Select(r => r.Name))}).");
 
     public static readonly string[] Profiles = ["quick", "full"];
 
-    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "profiles" };
+    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "reference", "profiles" };
     private static readonly HashSet<string> ProfileKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "seeds", "base", "runs", "bands" };
     private static readonly HashSet<string> BandKeys = new(StringComparer.OrdinalIgnoreCase) { "stdMultiplier", "minAbsolute", "minRelative" };
 
@@ -80,7 +85,11 @@ public sealed record FindingProfile(
         if (settings.StdMultiplier <= 0 || settings.MinAbsolute < 0 || settings.MinRelative < 0)
             throw new ConfigException($"{where}:bands: stdMultiplier must be positive and the floors non-negative.");
 
-        return new FindingProfile(finding, profile, file["claim"] ?? "", section["description"] ?? "", seeds, runs, settings, source);
+        var reference = file.GetSection("reference").GetChildren().ToDictionary(
+            r => r.Key,
+            r => (IReadOnlyDictionary<string, string>)r.GetChildren().ToDictionary(m => m.Key, m => m.Value ?? "", StringComparer.OrdinalIgnoreCase),
+            StringComparer.OrdinalIgnoreCase);
+        return new FindingProfile(finding, profile, file["claim"] ?? "", section["description"] ?? "", seeds, runs, settings, source, reference);
     }
 
     private static long ParseLong(string where, string key, string? value) =>

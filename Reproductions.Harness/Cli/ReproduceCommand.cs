@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Globalization;
+using MathNet.Numerics.Statistics;
+using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Training;
+using Spectre.Console;
+
+namespace Reproductions.Harness.Cli;
+
+/// <summary>
+/// <c>reproduce</c>: the main job. Runs the selected findings' profile through the run store (stored runs are reused)
+/// and prints, per finding and run, our final numbers (mean and std over seeds) next to the paper's.
+/// </summary>
+public static class ReproduceCommand
+{
+    public static Command Create()
+    {
+        var profileOption = new Option<string>("--profile")
+        {
+            Description = "quick (reduced, CPU-sized), full (the paper's setup, meant for a GPU), or auto: full when CUDA is available, else quick.",
+            DefaultValueFactory = _ => "auto",
+        };
+        profileOption.AcceptOnlyFromAmong("auto", "quick", "full");
+        var findingsOption = new Option<string[]>("--findings") { Description = "Finding ids (F01 F02 ...); default: every configs/F*.json.", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("reproduce", "Reproduce findings and print our numbers next to the paper's.") { profileOption, findingsOption };
+        command.SetAction(parse => CliErrors.Guard(() => Reproduce(parse.GetValue(profileOption)!, parse.GetValue(findingsOption))));
+        return command;
+    }
+
+    public static string ResolveProfile(string profile) => profile == "auto" ? (Devices.CudaAvailable ? "full" : "quick") : profile;
+
+    private static int Reproduce(string profileChoice, string[]? findings)
+    {
+        var profile = ResolveProfile(profileChoice);
+        var ids = findings is { Length: > 0 }
+            ? findings.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray()
+            : Directory.GetFiles(RepoPaths.Configs, "F*.json").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal).ToArray()!;
+        var device = Devices.Resolve(DeviceChoice.Auto);
+        AnsiConsole.MarkupLine($"Profile [bold]{profile}[/]{(profileChoice == "auto" ? " (auto)" : "")} on {Markup.Escape(Devices.Describe(device))}.");
+        if (profile == "full" && device.type != TorchSharp.DeviceType.CUDA)
+            AnsiConsole.MarkupLine("[yellow]The full profile on CPU was asked for explicitly: it trains the paper's setup as is and takes hours.[/]");
+
+        DataSets.Log = line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+        var store = RunStore.Default;
+        using var cancel = CliErrors.CancelOnCtrlC();
+        foreach (var id in ids)
+        {
+            var finding = FindingProfile.Load(id!, profile);
+            var runs = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, progress, cancel.Token));
+            AnsiConsole.Write(Table(runs));
+        }
+        return 0;
+    }
+
+    /// <summary>One row per run: setting, final train and test accuracy and gap (mean +- std over seeds), and the paper's values.</summary>
+    public static Table Table(FindingRuns runs)
+    {
+        var p = runs.Profile;
+        var table = new Table().Title($"{p.Finding} ({p.Profile}): {Markup.Escape(p.Claim)}")
+            .Caption(Markup.Escape($"{p.Description} Mean ± std over seeds {string.Join(", ", p.Seeds)}."));
+        foreach (var column in new[] { "run", "phases (epochs x batch @ lr)", "train acc", "test acc", "gap", "paper train", "paper test" })
+            table.AddColumn(column);
+        foreach (var (name, records) in runs.Runs)
+        {
+            var phases = string.Join(" then ", records[0].Config.Phases.Select(ph =>
+                string.Create(CultureInfo.InvariantCulture, $"{ph.Epochs} x {ph.BatchSize} @ {ph.LearningRate}")));
+            table.AddRow(name, phases,
+                Percent(runs.Final(name, m => m.TrainAccuracy)),
+                Percent(runs.Final(name, m => m.TestAccuracy)),
+                Percent(runs.Final(name, m => m.GeneralizationGap)),
+                Markup.Escape(p.ReferenceFor(name, "trainAccuracy") ?? ""),
+                Markup.Escape(p.ReferenceFor(name, "testAccuracy") ?? ""));
+        }
+        return table;
+    }
+
+    private static string Percent(double[] values) => values.Length == 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{values[0] * 100:F2}%")
+        : string.Create(CultureInfo.InvariantCulture, $"{values.Mean() * 100:F2}% ± {values.StandardDeviation() * 100:F2}");
+}

@@ -1,0 +1,35 @@
+using Reproductions.Harness.Training;
+
+namespace Reproductions.Harness.Experiments;
+
+/// <summary>The stored runs of one finding's profile: for each named run, one record per seed (in seed order).</summary>
+public sealed record FindingRuns(FindingProfile Profile, IReadOnlyDictionary<string, IReadOnlyList<RunRecord>> Runs)
+{
+    public IReadOnlyList<RunRecord> this[string run] =>
+        Runs.TryGetValue(run, out var records) ? records
+            : throw new KeyNotFoundException($"{Profile.Finding} ({Profile.Profile}) has no run '{run}'.");
+
+    /// <summary>The final-epoch value of <paramref name="metric"/> for every seed of <paramref name="run"/>.</summary>
+    public double[] Final(string run, Func<EpochMetrics, double> metric) => this[run].Select(r => metric(r.Final)).ToArray();
+}
+
+/// <summary>Runs every (run, seed) of a finding's profile through the run store; stored runs are not trained again.</summary>
+public static class FindingRunner
+{
+    public static FindingRuns Run(FindingProfile profile, RunStore store, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancel = default, Func<string, TrainingData>? data = null)
+    {
+        var runs = new Dictionary<string, IReadOnlyList<RunRecord>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var run in profile.Runs)
+        {
+            var records = new List<RunRecord>();
+            foreach (var seed in profile.Seeds)
+            {
+                var label = $"{profile.Finding} {profile.Profile} {run.Name} seed {seed}";
+                records.Add(store.GetOrTrain(run.ForSeed(seed), data ?? DataSets.Get, label, progress, cancel));
+            }
+            runs[run.Name] = records;
+        }
+        return new FindingRuns(profile, runs);
+    }
+}

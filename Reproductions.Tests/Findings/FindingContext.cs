@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Training;
+
+namespace Reproductions.Tests.Findings;
+
+/// <summary>
+/// What every finding fixture shares: the profile's runs (trained once per process through the run store and reused
+/// by every test of the fixture), the device gate for the full profile, and the baseline check.
+/// </summary>
+public static class FindingContext
+{
+    private static readonly ConcurrentDictionary<(string, string), Lazy<FindingRuns>> Cache = new();
+
+    /// <summary>
+    /// The finding's runs for a profile. The full profile needs CUDA: without it the test is skipped with the reason,
+    /// unless REPRO_DEVICE=cpu asks for the full run on the CPU explicitly.
+    /// </summary>
+    public static FindingRuns Runs(string finding, string profile)
+    {
+        RequireDeviceFor(profile);
+        return Cache.GetOrAdd((finding, profile), key => new Lazy<FindingRuns>(() =>
+        {
+            var profileConfig = FindingProfile.Load(key.Item1, key.Item2);
+            DataSets.Log = line => TestContext.Progress.WriteLine(line);
+            return FindingRunner.Run(profileConfig, RunStore.Default, new ProgressWriter());
+        }, LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+    }
+
+    public static void RequireDeviceFor(string profile)
+    {
+        if (profile != "full" || Devices.CudaAvailable) return;
+        if (Devices.FromEnvironment() == DeviceChoice.Cpu) return;
+        Assert.Ignore("The full profile trains the paper's setup and needs a CUDA device, and none was found. " +
+                      "Build with -p:TorchBackend=cuda on a GPU machine, or set REPRO_DEVICE=cpu to run it on the CPU (hours).");
+    }
+
+    /// <summary>Checks the measured metrics against baselines/&lt;profile&gt;/&lt;finding&gt;.json with the profile's band settings.</summary>
+    public static void AssertBaseline(FindingRuns runs, Action<MetricSamples> addMetrics)
+    {
+        var p = runs.Profile;
+        var samples = new MetricSamples(p.Finding, p.Profile, p.Seeds.Select(s => checked((int)s)));
+        addMetrics(samples);
+        var policy = new BandPolicy { StdMultiplier = p.Bands.StdMultiplier, MinAbsolute = p.Bands.MinAbsolute, MinRelative = p.Bands.MinRelative };
+        var device = runs.Runs.Values.First()[0].DeviceDetail;
+        var verdict = BaselineGate.Check(new BaselineStore(RepoPaths.Baselines), samples, policy, device);
+        TestContext.Out.WriteLine(verdict.Message);
+        if (!verdict.Passed) Assert.Fail(verdict.Message);
+    }
+
+    public static string Describe(IEnumerable<double> values) =>
+        string.Join(", ", values.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)));
+
+    private sealed class ProgressWriter : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p) => TestContext.Progress.WriteLine(Harness.Cli.ProgressDisplay.Describe(p));
+    }
+}

@@ -1,0 +1,82 @@
+using MathNet.Numerics.Distributions;
+using MathNet.Numerics.Statistics;
+using Reproductions.Harness.Experiments;
+
+namespace Reproductions.Tests.Findings;
+
+/// <summary>
+/// F01: higher batch size gives lower asymptotic test (and train) accuracy: bs 64 > 256 > 1024 at lr 0.01
+/// (blog: test 98% at bs 64, 95-96% at bs 1024; train 100% at bs 64).
+/// </summary>
+[TestFixture, Property("Finding", "F01")]
+public class TestAccuracyFallsAsBatchSizeGrows
+{
+    private const string Finding = "F01";
+    private static readonly string[] Order = ["bs64", "bs256", "bs1024"];
+
+    private static FindingRuns Runs(string profile) => FindingContext.Runs(Finding, profile);
+
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = "full profile: the blog's setup on a GPU; select with --filter Category=Gpu")]
+    public void Test_accuracy_falls_as_batch_size_grows_for_every_seed(string profile) =>
+        AssertOrderedForEverySeed(Runs(profile), m => m.TestAccuracy, "test accuracy");
+
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = "full profile: the blog's setup on a GPU; select with --filter Category=Gpu")]
+    public void Train_accuracy_falls_as_batch_size_grows_for_every_seed(string profile) =>
+        AssertOrderedForEverySeed(Runs(profile), m => m.TrainAccuracy, "train accuracy");
+
+    /// <summary>
+    /// The bs-64 minus bs-1024 test-accuracy gap, per seed: its 95% confidence interval over seeds (Student t) must lie
+    /// above zero, so the gap is a measured effect, not seed noise.
+    /// </summary>
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = "full profile: the blog's setup on a GPU; select with --filter Category=Gpu")]
+    public void The_64_vs_1024_test_gap_is_positive_beyond_seed_noise(string profile)
+    {
+        var runs = Runs(profile);
+        var gaps = Gap(runs);
+        var (low, high) = ConfidenceInterval(gaps);
+        TestContext.Out.WriteLine($"bs64 - bs1024 test accuracy per seed: {FindingContext.Describe(gaps)}; 95% CI [{low:F4}, {high:F4}]");
+        low.Should().BeGreaterThan(0, "the bs-64 vs bs-1024 test-accuracy gap must exceed its seed-to-seed spread");
+    }
+
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = "full profile: the blog's setup on a GPU; select with --filter Category=Gpu")]
+    public void Matches_its_baseline(string profile)
+    {
+        var runs = Runs(profile);
+        FindingContext.AssertBaseline(runs, samples =>
+        {
+            foreach (var run in Order)
+            {
+                samples.Add($"{run}.train_accuracy", runs.Final(run, m => m.TrainAccuracy));
+                samples.Add($"{run}.test_accuracy", runs.Final(run, m => m.TestAccuracy));
+                samples.Add($"{run}.generalization_gap", runs.Final(run, m => m.GeneralizationGap));
+            }
+            samples.Add("test_gap_bs64_vs_bs1024", Gap(runs));
+        });
+    }
+
+    private static double[] Gap(FindingRuns runs) =>
+        runs.Final("bs64", m => m.TestAccuracy).Zip(runs.Final("bs1024", m => m.TestAccuracy), (a, b) => a - b).ToArray();
+
+    private static (double Low, double High) ConfidenceInterval(double[] values)
+    {
+        var mean = values.Mean();
+        var halfWidth = StudentT.InvCDF(0, 1, values.Length - 1, 0.975) * values.StandardDeviation() / Math.Sqrt(values.Length);
+        return (mean - halfWidth, mean + halfWidth);
+    }
+
+    private static void AssertOrderedForEverySeed(FindingRuns runs, Func<Harness.Training.EpochMetrics, double> metric, string what)
+    {
+        var perRun = Order.Select(r => runs.Final(r, metric)).ToArray();
+        for (var s = 0; s < runs.Profile.Seeds.Count; s++)
+        {
+            var values = perRun.Select(v => v[s]).ToArray();
+            TestContext.Out.WriteLine($"seed {runs.Profile.Seeds[s]}: {what} {string.Join(" > ", Order.Zip(values, (r, v) => $"{r} {v:P2}"))}");
+            values.Should().BeInDescendingOrder($"the blog's claim: {what} falls as the batch size grows (seed {runs.Profile.Seeds[s]})");
+            values.Should().OnlyHaveUniqueItems($"the ordering must be strict (seed {runs.Profile.Seeds[s]})");
+        }
+    }
+}
