@@ -11,7 +11,8 @@ namespace Reproductions.Harness.Baselines;
 /// </summary>
 /// <remarks>
 /// The std is the sample standard deviation (n - 1) over seeds, so the band reflects the spread the finding
-/// actually shows. With a single seed no spread is measured and only the floors apply. Per-metric overrides
+/// actually shows. With a single seed no spread is measured and only the floors apply. The absolute part is rounded
+/// up to 4 significant digits so stored files stay readable (never narrower than derived). Per-metric overrides
 /// replace the whole rule for that metric (their own overrides are ignored).
 /// </remarks>
 /// <example>
@@ -68,7 +69,7 @@ public sealed record BandPolicy
         var mean = Statistics.Mean(perSeed);
         var std = n >= 2 ? Statistics.StandardDeviation(perSeed) : 0.0;
         var fromStd = rule.StdMultiplier * std;
-        var absolute = Math.Max(fromStd, rule.MinAbsolute);
+        var absolute = RoundUp(Math.Max(fromStd, rule.MinAbsolute));
         var fromRelative = rule.MinRelative * Math.Abs(mean);
         var halfWidth = Math.Max(absolute, fromRelative);
 
@@ -88,9 +89,9 @@ public sealed record BandPolicy
         string decidedBy;
         if (halfWidth == 0)
             decidedBy = "half-width 0: the mean must be reproduced exactly";
-        else if (halfWidth == fromStd && n >= 2)
+        else if (n >= 2 && fromStd >= rule.MinAbsolute && fromStd >= fromRelative)
             decidedBy = $"half-width {NumberText.Format(halfWidth)} from the spread";
-        else if (halfWidth == rule.MinAbsolute)
+        else if (rule.MinAbsolute >= fromRelative)
             decidedBy = $"half-width {NumberText.Format(halfWidth)} from the absolute floor";
         else
             decidedBy = $"half-width {NumberText.Format(halfWidth)} from the relative floor";
@@ -99,6 +100,23 @@ public sealed record BandPolicy
         var text = (overridden ? "per-metric rule: " : "") + string.Join(", ", parts);
         return new MetricBand(metric, mean, std, absolute, rule.MinRelative > 0 ? rule.MinRelative : null, halfWidth, text);
     }
+
+    /// <summary>
+    /// Rounds a half-width up to <see cref="StoredSignificantDigits"/> significant digits, so stored bands read as
+    /// 0.008 rather than 0.007999999999999785; the result is never narrower than the input.
+    /// </summary>
+    public static double RoundUp(double halfWidth)
+    {
+        if (halfWidth <= 0 || !double.IsFinite(halfWidth)) return halfWidth;
+        var format = "G" + StoredSignificantDigits.ToString(CultureInfo.InvariantCulture);
+        var rounded = double.Parse(halfWidth.ToString(format, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        if (rounded >= halfWidth) return rounded;
+        var step = Math.Pow(10, Math.Floor(Math.Log10(rounded)) - (StoredSignificantDigits - 1));
+        return double.Parse((rounded + step).ToString(format, CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Significant digits kept in a stored absolute band (rounded up).</summary>
+    public const int StoredSignificantDigits = 4;
 
     private BandPolicy WithoutOverrides() =>
         Overrides.IsEmpty ? this : this with { Overrides = ImmutableDictionary.Create<string, BandPolicy>(StringComparer.Ordinal) };
@@ -116,7 +134,7 @@ public sealed record BandPolicy
 /// <param name="Metric">Metric name.</param>
 /// <param name="Mean">Mean over seeds: the baseline value.</param>
 /// <param name="Std">Sample std over seeds (0 with one seed).</param>
-/// <param name="AbsoluteBand">max(StdMultiplier * std, MinAbsolute).</param>
+/// <param name="AbsoluteBand">max(StdMultiplier * std, MinAbsolute), rounded up to 4 significant digits.</param>
 /// <param name="RelativeBand">MinRelative when it is above 0, else null.</param>
 /// <param name="HalfWidth">The effective half-width: max(AbsoluteBand, RelativeBand * |Mean|).</param>
 /// <param name="Rule">How the band was derived, in words.</param>

@@ -67,7 +67,7 @@ public static partial class BaselineJson
                 : "";
             var reason = e.Message.Split(" LineNumber:", 2)[0].Trim();
             throw new BaselineFormatException(filePath, PathAtSyntaxError(json),
-                $"is not valid JSON{where}: {reason} Expected a JSON object as written by the harness.", e);
+                $"is not valid JSON{where}: {reason} (A baseline file is one JSON object as the harness writes it.)", e);
         }
 
         using (document)

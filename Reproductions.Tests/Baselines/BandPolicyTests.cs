@@ -119,4 +119,18 @@ public sealed class BandPolicyTests
         FluentActions.Invoking(() => new BandPolicy { MinRelative = double.PositiveInfinity })
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*MinRelative*");
     }
+
+    [TestCase(0.007999999999999785, 0.008)]
+    [TestCase(0.0012344, 0.001235)]
+    [TestCase(0.0125, 0.0125)]
+    [TestCase(9.9999e-5, 0.0001)]
+    [TestCase(123456.0, 123500.0)]
+    [TestCase(0.0, 0.0)]
+    public void Stored_bands_are_rounded_up_to_four_significant_digits(double derived, double stored)
+    {
+        var rounded = BandPolicy.RoundUp(derived);
+
+        rounded.Should().Be(stored);
+        rounded.Should().BeGreaterThanOrEqualTo(derived);
+    }
 }
