@@ -118,6 +118,28 @@ public sealed record BandPolicy
     /// <summary>Significant digits kept in a stored absolute band (rounded up).</summary>
     public const int StoredSignificantDigits = 4;
 
+    /// <summary>Value equality, overrides included (compared by content, not by dictionary reference).</summary>
+    public bool Equals(BandPolicy? other) =>
+        other is not null &&
+        StdMultiplier.Equals(other.StdMultiplier) &&
+        MinAbsolute.Equals(other.MinAbsolute) &&
+        MinRelative.Equals(other.MinRelative) &&
+        Overrides.Count == other.Overrides.Count &&
+        Overrides.All(kv => other.Overrides.TryGetValue(kv.Key, out var rule) && kv.Value.Equals(rule));
+
+    public override int GetHashCode() => HashCode.Combine(StdMultiplier, MinAbsolute, MinRelative, Overrides.Count);
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append(string.Create(CultureInfo.InvariantCulture,
+            $"StdMultiplier = {StdMultiplier}, MinAbsolute = {MinAbsolute}, MinRelative = {MinRelative}"));
+        if (!Overrides.IsEmpty)
+            builder.Append(", Overrides = { ")
+                .Append(string.Join(", ", Overrides.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} = {kv.Value}")))
+                .Append(" }");
+        return true;
+    }
+
     private BandPolicy WithoutOverrides() =>
         Overrides.IsEmpty ? this : this with { Overrides = ImmutableDictionary.Create<string, BandPolicy>(StringComparer.Ordinal) };
 

@@ -66,7 +66,8 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
         var values = perSeed.ToArray();
         if (values.Length != _seeds.Length)
             throw new ArgumentException(
-                $"{Finding} ({Profile}): metric '{metric}' has {values.Length} value(s) but the run has {_seeds.Length} seed(s) " +
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{Finding} ({Profile}): metric '{metric}' has {values.Length} value(s) but the run has {_seeds.Length} seed(s) ") +
                 $"[{NumberText.Seeds(_seeds)}]; expected exactly one value per seed.",
                 nameof(perSeed));
         for (var i = 0; i < values.Length; i++)

@@ -133,4 +133,17 @@ public sealed class BandPolicyTests
         rounded.Should().Be(stored);
         rounded.Should().BeGreaterThanOrEqualTo(derived);
     }
+
+    [Test]
+    public void Policies_compare_and_print_by_value_including_overrides()
+    {
+        var a = BandPolicy.Default.WithOverride("loss", new BandPolicy { MinRelative = 0.05 });
+        var b = BandPolicy.Default.WithOverride("loss", new BandPolicy { MinRelative = 0.05 });
+
+        a.Should().Be(b);
+        a.GetHashCode().Should().Be(b.GetHashCode());
+        a.Should().NotBe(BandPolicy.Default);
+        a.ToString().Should().Be(
+            "BandPolicy { StdMultiplier = 4, MinAbsolute = 0, MinRelative = 0, Overrides = { loss = BandPolicy { StdMultiplier = 4, MinAbsolute = 0, MinRelative = 0.05 } } }");
+    }
 }
