@@ -44,6 +44,7 @@ public sealed record Baseline(
             metrics.Add(name, new BaselineMetric(band.Mean, values.ToArray(), band.AbsoluteBand, band.RelativeBand, band.Rule));
         }
         var when = createdUtc ?? DateTime.UtcNow;
+        if (when.Kind == DateTimeKind.Local) when = when.ToUniversalTime();
         when = new DateTime(when.Ticks - when.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
         return new Baseline(CurrentSchemaVersion, samples.Finding, samples.Profile, when, machine, samples.Seeds.ToArray(), metrics);
     }

@@ -44,7 +44,7 @@ public static partial class BaselineJson
         {
             text = File.ReadAllText(path, Encoding.UTF8);
         }
-        catch (FileNotFoundException e)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new FileNotFoundException($"Baseline file '{path}' does not exist.", path, e);
         }
