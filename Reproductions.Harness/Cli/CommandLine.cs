@@ -13,6 +13,7 @@ public static class CommandLine
         root.Add(ReproduceCommand.Create());
         root.Add(TrainCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(BaselinesCommand.Create());
         return root;
     }
 }

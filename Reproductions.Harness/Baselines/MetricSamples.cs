@@ -1,0 +1,106 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using MathNet.Numerics.Statistics;
+
+namespace Reproductions.Harness.Baselines;
+
+/// <summary>
+/// The numbers one run of a finding produced: for each named metric, one value per seed (in the order of
+/// <see cref="Seeds"/>). This is what a finding test hands to <see cref="BaselineGate"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// var samples = new MetricSamples("F01", "quick", seeds: [1, 2, 3])
+///     .Add("test_accuracy", runs.Select(r => r.TestAccuracy))
+///     .Add("final_loss", runs.Select(r => r.FinalLoss));
+/// </code>
+/// </example>
+public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<double>>
+{
+    private readonly Dictionary<string, IReadOnlyList<double>> _metrics = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+    private readonly int[] _seeds;
+
+    /// <param name="finding">Finding id, e.g. "F01" (letters, digits, '-', '_').</param>
+    /// <param name="profile">Profile, e.g. "quick" or "full".</param>
+    /// <param name="seeds">The seeds the run used, one per sample; at least one, no repeats.</param>
+    public MetricSamples(string finding, string profile, IEnumerable<int> seeds)
+    {
+        ArgumentNullException.ThrowIfNull(seeds);
+        Finding = Identifiers.Require(finding, nameof(finding), "finding id");
+        Profile = Identifiers.Require(profile, nameof(profile), "profile");
+        _seeds = seeds.ToArray();
+        if (_seeds.Length == 0)
+            throw new ArgumentException($"{Finding} ({Profile}): at least one seed is needed.", nameof(seeds));
+        var repeated = _seeds.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
+        if (repeated.Length > 0)
+            throw new ArgumentException(
+                $"{Finding} ({Profile}): seeds must be distinct, but {NumberText.Seeds(repeated)} appear more than once in [{NumberText.Seeds(_seeds)}].",
+                nameof(seeds));
+    }
+
+    public string Finding { get; }
+    public string Profile { get; }
+
+    /// <summary>The seeds, in the order the per-seed values are given.</summary>
+    public IReadOnlyList<int> Seeds => _seeds;
+
+    /// <summary>Metric names in the order they were added.</summary>
+    public IReadOnlyList<string> MetricNames => _order;
+
+    /// <summary>
+    /// Adds a metric with one value per seed, in the order of <see cref="Seeds"/>. Values must be finite: a NaN or
+    /// infinite metric means the run itself went wrong, which a baseline cannot describe.
+    /// </summary>
+    /// <returns>This instance, so calls can be chained.</returns>
+    public MetricSamples Add(string metric, IEnumerable<double> perSeed)
+    {
+        ArgumentNullException.ThrowIfNull(perSeed);
+        if (string.IsNullOrWhiteSpace(metric) || metric.Trim() != metric)
+            throw new ArgumentException(
+                $"{Finding} ({Profile}): metric name '{metric}' is not valid: expected a non-empty name without leading or trailing spaces.",
+                nameof(metric));
+        if (_metrics.ContainsKey(metric))
+            throw new ArgumentException($"{Finding} ({Profile}): metric '{metric}' was already added.", nameof(metric));
+        var values = perSeed.ToArray();
+        if (values.Length != _seeds.Length)
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{Finding} ({Profile}): metric '{metric}' has {values.Length} value(s) but the run has {_seeds.Length} seed(s) ") +
+                $"[{NumberText.Seeds(_seeds)}]; expected exactly one value per seed.",
+                nameof(perSeed));
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!double.IsFinite(values[i]))
+                throw new ArgumentException(
+                    $"{Finding} ({Profile}): metric '{metric}' is {values[i].ToString(CultureInfo.InvariantCulture)} for seed " +
+                    $"{_seeds[i].ToString(CultureInfo.InvariantCulture)}; expected a finite number.",
+                    nameof(perSeed));
+        }
+        _metrics.Add(metric, Array.AsReadOnly(values));
+        _order.Add(metric);
+        return this;
+    }
+
+    /// <summary>Mean of a metric over the seeds.</summary>
+    public double Mean(string metric) => Statistics.Mean(this[metric]);
+
+    public IReadOnlyList<double> this[string key] =>
+        _metrics.TryGetValue(key, out var values)
+            ? values
+            : throw new KeyNotFoundException($"{Finding} ({Profile}): no metric '{key}'. Metrics: {string.Join(", ", _order)}.");
+
+    public IEnumerable<string> Keys => _order;
+    public IEnumerable<IReadOnlyList<double>> Values => _order.Select(m => _metrics[m]);
+    public int Count => _metrics.Count;
+    public bool ContainsKey(string key) => _metrics.ContainsKey(key);
+
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out IReadOnlyList<double> value) =>
+        _metrics.TryGetValue(key, out value);
+
+    public IEnumerator<KeyValuePair<string, IReadOnlyList<double>>> GetEnumerator() =>
+        _order.Select(m => new KeyValuePair<string, IReadOnlyList<double>>(m, _metrics[m])).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Globalization;
+using Reproductions.Harness.Baselines;
+
+namespace Reproductions.Harness.Cli;
+
+/// <summary>
+/// <c>baselines accept [--profile p] [--finding F]</c>: promote received baseline files over the verified ones.
+/// <c>baselines list</c>: each baseline with its metric count, seeds, and whether a received file waits.
+/// Both take <c>--root</c> to work on another folder than the repository's baselines/.
+/// </summary>
+public static class BaselinesCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("baselines", "Stored numbers that finding tests check for drift: list them, accept received ones.");
+        command.Add(CreateAccept());
+        command.Add(CreateList());
+        return command;
+    }
+
+    private static Option<string?> RootOption() => new("--root")
+    {
+        Description = "Baselines folder (default: <repo>/baselines).",
+    };
+
+    private static BaselineStore Store(ParseResult parseResult, Option<string?> root) =>
+        parseResult.GetValue(root) is { Length: > 0 } folder ? new BaselineStore(folder) : BaselineStore.ForRepository();
+
+    private static Command CreateAccept()
+    {
+        var profile = new Option<string?>("--profile") { Description = "Only this profile (e.g. quick, full)." };
+        var finding = new Option<string?>("--finding") { Description = "Only this finding (e.g. F01)." };
+        var root = RootOption();
+        var accept = new Command("accept",
+            "Promote <finding>.received.json files over the verified baselines (all, or those matching --profile/--finding). Refused when CI is set.");
+        accept.Add(profile);
+        accept.Add(finding);
+        accept.Add(root);
+        accept.SetAction(parseResult =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            var p = parseResult.GetValue(profile);
+            var f = parseResult.GetValue(finding);
+            try
+            {
+                var store = Store(parseResult, root);
+                var accepted = store.Accept(p, f);
+                if (accepted.Count == 0)
+                {
+                    var filter = (p, f) switch
+                    {
+                        (null, null) => "",
+                        _ => $" for{(p is null ? "" : $" profile {p}")}{(f is null ? "" : $" finding {f}")}",
+                    };
+                    output.WriteLine($"Nothing to accept{filter}: no *{BaselineStore.ReceivedSuffix} files under '{store.Root}'.");
+                    return 0;
+                }
+                foreach (var a in accepted)
+                {
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"Accepted {a.Finding} ({a.Profile}): {a.MetricCount} metric(s) -> {a.Path}{(a.Replaced ? " (replaced the previous baseline)" : " (new)")}"));
+                }
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{accepted.Count} baseline(s) accepted. Review the diff and commit the files."));
+                return 0;
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or BaselineFormatException or IOException)
+            {
+                error.WriteLine($"baselines accept: {e.Message}");
+                return 1;
+            }
+        });
+        return accept;
+    }
+
+    private static Command CreateList()
+    {
+        var root = RootOption();
+        var list = new Command("list", "List the baselines: metric count, seeds, and whether a received file waits to be accepted.");
+        list.Add(root);
+        list.SetAction(parseResult =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            try
+            {
+                var store = Store(parseResult, root);
+                var entries = store.List();
+                if (entries.Count == 0)
+                {
+                    output.WriteLine($"No baselines under '{store.Root}'.");
+                    return 0;
+                }
+                output.WriteLine($"Baselines under '{store.Root}':");
+                var rows = new List<string[]> { new[] { "profile", "finding", "metrics", "seeds", "received" } };
+                foreach (var e in entries)
+                {
+                    rows.Add([
+                        e.Profile,
+                        e.Finding,
+                        e.MetricCount is { } n ? n.ToString(CultureInfo.InvariantCulture) : e.HasVerified ? "unreadable" : "-",
+                        e.Seeds is { } s ? string.Join(",", s.Select(x => x.ToString(CultureInfo.InvariantCulture))) : "-",
+                        e.ReceivedWaiting ? (e.HasVerified ? "waiting" : "waiting (no verified baseline yet)") : "-",
+                    ]);
+                }
+                var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+                foreach (var r in rows)
+                    output.WriteLine(string.Join("  ", r.Select((cell, c) => c == 2 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
+                foreach (var e in entries.Where(e => e.Error is not null))
+                    output.WriteLine($"error: {e.Error}");
+                var waiting = entries.Count(e => e.ReceivedWaiting);
+                if (waiting > 0)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{waiting} received file(s) wait: review them, then run 'dotnet run --project Reproductions.Harness -- baselines accept'."));
+                return entries.Any(e => e.Error is not null) ? 1 : 0;
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+            {
+                error.WriteLine($"baselines list: {e.Message}");
+                return 1;
+            }
+        });
+        return list;
+    }
+}
