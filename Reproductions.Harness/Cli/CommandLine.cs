@@ -10,6 +10,7 @@ public static class CommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("Reproductions: published deep-learning findings as tests that run.");
+        root.Add(DataCommand.Create());
         return root;
     }
 }

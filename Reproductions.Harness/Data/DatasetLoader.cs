@@ -98,6 +98,7 @@ public static class DatasetLoader
     /// <summary>Fetches, verifies and parses both splits and returns them as tensors (see <see cref="DatasetSplit"/>).</summary>
     public static LoadedDataset Load(DatasetSpec spec, DatasetLoadOptions? options = null, CancellationToken cancellationToken = default)
     {
+        TorchCpuMemory.EnableHugePages();
         var total = Stopwatch.StartNew();
         var splits = new List<DatasetSplit>();
         try
