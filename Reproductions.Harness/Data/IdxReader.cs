@@ -63,10 +63,10 @@ public static class IdxReader
     public static IdxImages ParseImages(byte[] bytes, string source, int rows = 28, int columns = 28)
     {
         bytes = Decompress(bytes, source);
+        CheckMagic(bytes, source, ImagesMagic, "images (unsigned bytes, 3 dimensions)");
         if (bytes.Length < ImagesHeaderBytes)
             throw Invalid(source, Invariant($"the header is {bytes.Length} bytes, expected {ImagesHeaderBytes} ") +
                                   "(magic number, image count, rows, columns: 4 bytes each, big-endian)");
-        CheckMagic(bytes, source, ImagesMagic, "images (unsigned bytes, 3 dimensions)");
         var count = ReadCount(bytes, 4, source, "image count (bytes 4-7)");
         var actualRows = ReadCount(bytes, 8, source, "rows (bytes 8-11)");
         var actualColumns = ReadCount(bytes, 12, source, "columns (bytes 12-15)");
@@ -83,10 +83,10 @@ public static class IdxReader
     public static IdxLabels ParseLabels(byte[] bytes, string source, int classCount = 10)
     {
         bytes = Decompress(bytes, source);
+        CheckMagic(bytes, source, LabelsMagic, "labels (unsigned bytes, 1 dimension)");
         if (bytes.Length < LabelsHeaderBytes)
             throw Invalid(source, Invariant($"the header is {bytes.Length} bytes, expected {LabelsHeaderBytes} ") +
                                   "(magic number, label count: 4 bytes each, big-endian)");
-        CheckMagic(bytes, source, LabelsMagic, "labels (unsigned bytes, 1 dimension)");
         var count = ReadCount(bytes, 4, source, "label count (bytes 4-7)");
         CheckPayload(bytes.Length - LabelsHeaderBytes, count, source, Invariant($"{count} labels of 1 byte"));
         var labels = bytes.AsSpan(LabelsHeaderBytes, count);
@@ -114,6 +114,9 @@ public static class IdxReader
 
     private static void CheckMagic(byte[] bytes, string source, int expected, string what)
     {
+        if (bytes.Length < 4)
+            throw Invalid(source, Invariant($"the file is {bytes.Length} bytes, too short for the magic number (bytes 0-3), ") +
+                                  Invariant($"expected 0x{expected:X8} for IDX {what}"));
         var actual = BinaryPrimitives.ReadInt32BigEndian(bytes);
         if (actual != expected)
             throw Invalid(source, Invariant($"the magic number (bytes 0-3) is 0x{actual:X8}, expected 0x{expected:X8} for IDX {what}") +
