@@ -39,18 +39,37 @@ public static class IdxReader
     public static byte[] Decompress(byte[] bytes, string source)
     {
         if (!IsGzip(bytes)) return bytes;
+        using var output = new MemoryStream(bytes.Length * 2);
         try
         {
             using var input = new MemoryStream(bytes, writable: false);
             using var gzip = new GZipStream(input, CompressionMode.Decompress);
-            using var output = new MemoryStream(bytes.Length * 2);
             gzip.CopyTo(output);
-            return output.ToArray();
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
         {
             throw new InvalidDataException(Invariant($"{source}: the gzip stream is corrupt or truncated ({ex.Message})."), ex);
         }
+        CheckGzipTrailer(bytes, output.Length, source);
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// Throws unless the gzip trailer's length field (ISIZE, the uncompressed length mod 2^32) matches what was
+    /// decompressed: .NET's decoder accepts a stream that ends early (inside the deflate data or the trailer)
+    /// without complaint. Assumes one gzip member, as the dataset files and npm tarballs have.
+    /// </summary>
+    public static void CheckGzipTrailer(ReadOnlySpan<byte> compressed, long decompressedLength, string source)
+    {
+        const int minimum = 18; // 10-byte header and 8-byte trailer
+        if (compressed.Length < minimum)
+            throw new InvalidDataException(Invariant(
+                $"{source}: the gzip stream is truncated: {compressed.Length} bytes, less than the {minimum} of even an empty gzip file."));
+        var isize = BinaryPrimitives.ReadUInt32LittleEndian(compressed[^4..]);
+        if (isize != (uint)decompressedLength)
+            throw new InvalidDataException(Invariant(
+                $"{source}: the gzip stream is truncated or corrupt: its trailer records {isize} uncompressed bytes (mod 2^32), ") +
+                Invariant($"but {decompressedLength} were decompressed."));
     }
 
     public static IdxImages ReadImages(string path, int rows = 28, int columns = 28) =>

@@ -60,8 +60,11 @@ public static class SafeTarExtractor
             // Drain what follows the tar's end, then check the gzip trailer's length field (ISIZE): the deflate
             // decoder accepts a stream cut inside the trailer without complaint.
             counting.CopyTo(Stream.Null);
-            if (gzipLength >= 18 && archive.CanSeek)
+            if (archive.CanSeek)
             {
+                if (gzipLength < 18)
+                    throw new InvalidDataException(Invariant(
+                        $"The archive '{archiveName}' is truncated or corrupt: {gzipLength} bytes, less than the 18 of even an empty gzip file."));
                 Span<byte> trailer = stackalloc byte[4];
                 archive.Seek(-4, SeekOrigin.End);
                 archive.ReadExactly(trailer);

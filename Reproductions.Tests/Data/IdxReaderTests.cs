@@ -167,6 +167,21 @@ public sealed class IdxReaderTests
         act.Should().Throw<InvalidDataException>().Which.Message.Should().Contain("half.gz");
     }
 
+    [TestCase(7)]
+    [TestCase(-3)]
+    [TestCase(-12)]
+    public void A_gzip_stream_cut_anywhere_is_reported_as_truncated(int cut)
+    {
+        // .NET's GZipStream returns what it could decode from a cut stream without an error; the trailer check catches it.
+        var gzip = Idx.Gzip(Idx.Labels(1, 2, 3, 4, 5, 6, 7, 8, 9));
+        var cutBytes = cut > 0 ? gzip[..cut] : gzip[..^(-cut)];
+
+        var act = () => IdxReader.ParseLabels(cutBytes, "cut-labels.gz");
+
+        act.Should().Throw<InvalidDataException>()
+            .Which.Message.Should().StartWith("cut-labels.gz: the gzip stream is").And.Contain("truncated");
+    }
+
     [Test]
     public void Checksum_mismatch_names_file_expected_and_actual()
     {
