@@ -38,7 +38,7 @@ public sealed class NpmPackageSource : IDatasetSource
 
     public SourceResult Locate(DatasetFile file, Action<string> log, CancellationToken cancellationToken)
     {
-        if (_failure is not null) return SourceResult.Missing(_failure);
+        if (_failure is not null) return SourceResult.Missing($"failed (earlier in this run, not retried): {_failure}");
         if (_extracted is null)
         {
             try
