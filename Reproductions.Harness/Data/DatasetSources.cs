@@ -90,7 +90,11 @@ public static class DatasetCache
             return Path.GetFullPath(explicitRoot);
         if (Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathRooted(xdg))
             return Path.Combine(xdg, "reproductions", "datasets");
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "reproductions", "datasets");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
+        if (string.IsNullOrEmpty(home))
+            throw new InvalidOperationException(
+                $"No home folder to put the dataset cache in; set {CacheVariable} (or XDG_CACHE_HOME) to a writable folder.");
+        return Path.Combine(home, ".cache", "reproductions", "datasets");
     }
 
     public static string FolderFor(DatasetSpec spec, string? root = null) =>
