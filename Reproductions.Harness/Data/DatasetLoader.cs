@@ -166,10 +166,10 @@ public static class DatasetLoader
             body(new SourceChain(given, cacheFolder, options.Log));
             return;
         }
-        // Infinite client timeout: each mirror applies options.HttpTimeout per file itself.
+        // Each mirror also bounds each whole download (headers and body) by options.HttpTimeout itself.
         using var http = options.HttpHandler is { } handler
-            ? new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }
-            : new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            ? new HttpClient(handler, disposeHandler: false) { Timeout = options.HttpTimeout }
+            : new HttpClient { Timeout = options.HttpTimeout };
         var sources = CreateDefaultSources(spec, options, http);
         try
         {

@@ -26,6 +26,8 @@ public static class IdxReader
 {
     public const int ImagesMagic = 0x00000803;
     public const int LabelsMagic = 0x00000801;
+    /// <summary>Decompression stops past this size (the largest MNIST-like file is 47 MB): no gzip bomb gets through.</summary>
+    public const long MaxRawBytes = 512L * 1024 * 1024;
     private const int ImagesHeaderBytes = 16;
     private const int LabelsHeaderBytes = 8;
 
@@ -44,7 +46,15 @@ public static class IdxReader
         {
             using var input = new MemoryStream(bytes, writable: false);
             using var gzip = new GZipStream(input, CompressionMode.Decompress);
-            gzip.CopyTo(output);
+            var buffer = new byte[1 << 16];
+            int read;
+            while ((read = gzip.Read(buffer)) > 0)
+            {
+                if (output.Length + read > MaxRawBytes)
+                    throw new InvalidDataException(Invariant(
+                        $"{source}: the gzip stream decompresses to more than {MaxRawBytes} bytes, far beyond any dataset file here."));
+                output.Write(buffer, 0, read);
+            }
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
         {

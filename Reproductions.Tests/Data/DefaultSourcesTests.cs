@@ -95,3 +95,25 @@ public sealed class DefaultSourcesTests
         File.Exists(Path.Combine(temp.Sub("c"), "tiny", "t10k-labels-idx1-ubyte")).Should().BeTrue();
     }
 }
+
+[Unit]
+[NonParallelizable]
+public sealed class TorchCpuMemoryTests
+{
+    [Test]
+    public void Asks_libtorch_for_huge_pages_unless_the_user_said_otherwise()
+    {
+        var preset = Environment.GetEnvironmentVariable(TorchCpuMemory.Variable);
+
+        var enabled = TorchCpuMemory.EnableHugePages();
+
+        if (!OperatingSystem.IsLinux()) enabled.Should().BeFalse();
+        else if (preset is { Length: > 0 }) enabled.Should().Be(preset != "0");
+        else
+        {
+            enabled.Should().BeTrue();
+            Environment.GetEnvironmentVariable(TorchCpuMemory.Variable).Should().Be("1");
+        }
+        TorchCpuMemory.EnableHugePages().Should().Be(enabled, "it is idempotent");
+    }
+}
