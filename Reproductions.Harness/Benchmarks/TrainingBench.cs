@@ -60,6 +60,12 @@ public static class TrainingBench
         var rows = new List<BenchRow>();
         var widths = baseConfig.Model.Widths;
         var forward = ForwardFlopsPerSample(widths);
+        // The first epoch in a process runs slower (measured here: +2.7 s at bs 1024, +6 s at bs 64, from first-touch
+        // allocations and warm-up of the native kernels), so one untimed epoch comes first.
+        using (var warmup = new TrainingSession(Clone(baseConfig, batchSizes[0]), data))
+            warmup.RunEpoch();
+        PlainLoopEpoch(data, widths, batchSizes[0], baseConfig.Phases[0].LearningRate, device);
+        log?.Invoke("warm-up epoch done (untimed)");
         foreach (var bs in batchSizes)
         {
             var mm = MatmulGflops(device);
