@@ -21,7 +21,6 @@ public static class BenchCommand
 
     private static int Bench(int[] batchSizes)
     {
-        if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 200; // logs: keep the table's columns whole
         var defaults = Path.Combine(RepoPaths.Configs, "defaults.json");
         var config = ConfigLoader.Build([ConfigLayer.FromSection("configs/defaults.json", ConfigLoader.ReadJson(defaults)), ConfigLoader.EnvironmentLayer()]);
         var data = DataSets.Get(config.Dataset);

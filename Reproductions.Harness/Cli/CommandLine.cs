@@ -9,6 +9,8 @@ public static class CommandLine
     {
         // Before libtorch allocates anything: large CPU tensors on huge pages (loading MNIST twice as fast here).
         Data.TorchCpuMemory.EnableHugePages();
+        // Redirected output (logs, CI) reports a width of 80, which would fold the result tables; keep them whole.
+        if (!Spectre.Console.AnsiConsole.Profile.Capabilities.Interactive) Spectre.Console.AnsiConsole.Profile.Width = 200;
         return Build().Parse(args).Invoke();
     }
 
