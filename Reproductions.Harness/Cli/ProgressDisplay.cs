@@ -40,6 +40,8 @@ public static class ProgressDisplay
     {
         var head = $"{p.Label} [{p.Hash[..8]}] epoch {p.Epoch}/{p.TotalEpochs}";
         if (p.Last is not { } m) return $"{head} ({p.Status})";
+        if (double.IsNaN(m.TestAccuracy))
+            return string.Create(CultureInfo.InvariantCulture, $"{head} weight distance {m.WeightDistance:F3} ({m.TrainSeconds + m.EvalSeconds:F1} s/epoch, {p.Status})");
         return string.Create(CultureInfo.InvariantCulture,
             $"{head} loss {m.TrainLoss:F4} train {m.TrainAccuracy:P2} test {m.TestAccuracy:P2} ({m.TrainSeconds + m.EvalSeconds:F1} s/epoch, {p.Status})");
     }

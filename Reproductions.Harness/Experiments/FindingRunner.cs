@@ -32,4 +32,24 @@ public static class FindingRunner
         }
         return new FindingRuns(profile, runs);
     }
+
+    /// <summary>
+    /// The profile's runs as far as the store holds them, training nothing (the report is rebuilt this way).
+    /// A run appears only when every seed of it is stored; <paramref name="missing"/> names the rest.
+    /// </summary>
+    public static FindingRuns Stored(FindingProfile profile, RunStore store, out IReadOnlyList<string> missing)
+    {
+        var runs = new Dictionary<string, IReadOnlyList<RunRecord>>(StringComparer.OrdinalIgnoreCase);
+        var absent = new List<string>();
+        foreach (var run in profile.Runs)
+        {
+            var records = new List<RunRecord>();
+            foreach (var seed in profile.Seeds)
+                if (store.TryLoad(RunStore.Hash(run.ForSeed(seed)), out var record)) records.Add(record);
+            if (records.Count == profile.Seeds.Count) runs[run.Name] = records;
+            else absent.Add(run.Name);
+        }
+        missing = absent;
+        return new FindingRuns(profile, runs);
+    }
 }

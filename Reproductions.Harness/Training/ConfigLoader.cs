@@ -209,6 +209,7 @@ public static class ConfigLoader
         if (!(c.Optimizer.Epsilon > 0)) Fail("optimizer:epsilon", c.Optimizer.Epsilon, "must be positive");
         if (c.TrainSamples is { } n && n is < 1 or > 60000) Fail("trainSamples", n, "must be between 1 and 60000");
         if (c.Evaluation.ChunkSize < 1) Fail("evaluation:chunkSize", c.Evaluation.ChunkSize, "must be at least 1");
+        if (c.Evaluation.Interval < 1) Fail("evaluation:interval", c.Evaluation.Interval, "must be at least 1");
         if (c.Evaluation.TrainSubset is { } m && m < 1) Fail("evaluation:trainSubset", m, "must be at least 1");
         if (c.Seed < 0) Fail("seed", c.Seed, "must be zero or positive");
     }

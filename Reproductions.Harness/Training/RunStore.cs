@@ -16,6 +16,9 @@ public sealed record RunRecord
     public required string Device { get; init; }
     public required string DeviceDetail { get; init; }
     public required List<EpochMetrics> Epochs { get; init; }
+    /// <summary>L2 norm of all weights and of all biases at init, before the first step.</summary>
+    public required double InitialWeightNorm { get; init; }
+    public required double InitialBiasNorm { get; init; }
     public required DateTime CompletedUtc { get; init; }
     /// <summary>Wall time of the training that produced this record, across resumptions (checkpoint I/O excluded).</summary>
     public required double TrainingSeconds { get; init; }
@@ -36,7 +39,7 @@ public sealed record TrainingProgress(string Hash, string Label, int Epoch, int 
 public sealed class RunStore(string root)
 {
     /// <summary>Bump when the trainer or the metrics change meaning: old runs then no longer match.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private static readonly ConcurrentDictionary<string, object> InProcessLocks = new();
 
@@ -123,6 +126,8 @@ public sealed class RunStore(string root)
             Device = session.Device.type.ToString().ToLowerInvariant(),
             DeviceDetail = Devices.Describe(session.Device),
             Epochs = session.History.ToList(),
+            InitialWeightNorm = session.InitialWeightNorm,
+            InitialBiasNorm = session.InitialBiasNorm,
             CompletedUtc = DateTime.UtcNow,
             TrainingSeconds = earlier + clock.Elapsed.TotalSeconds,
             ResumedFromEpoch = resumedFrom,

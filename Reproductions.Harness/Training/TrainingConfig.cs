@@ -54,6 +54,11 @@ public sealed class EvaluationConfig
     public int ChunkSize { get; set; } = 10000;
     /// <summary>When set, train accuracy and loss are measured on a fixed, seeded subset of this many training samples.</summary>
     public int? TrainSubset { get; set; }
+    /// <summary>
+    /// Measure accuracy and loss every this many epochs (and always at the last epoch); other epochs record NaN for
+    /// them. Weight geometry is measured every epoch. For long runs (F10), where evaluation would dominate.
+    /// </summary>
+    public int Interval { get; set; } = 1;
 }
 
 /// <summary>

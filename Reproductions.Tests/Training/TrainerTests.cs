@@ -68,6 +68,16 @@ public class TrainerTests
     }
 
     [Test]
+    public void Evaluation_interval_measures_accuracy_every_k_epochs_and_at_the_end()
+    {
+        var config = SyntheticData.Config(epochs: 5);
+        config.Evaluation.Interval = 2;
+        var history = Train(config);
+        history.Select(h => double.IsNaN(h.TestAccuracy)).Should().Equal(true, false, true, false, false);
+        history.Should().OnlyContain(h => h.WeightDistance > 0, "geometry is measured every epoch");
+    }
+
+    [Test]
     public void Geometry_metrics_match_a_direct_computation()
     {
         using var session = new TrainingSession(SyntheticData.Config(), data);
