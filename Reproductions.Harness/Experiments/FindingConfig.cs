@@ -55,7 +55,7 @@ public sealed record FindingProfile(
     private static readonly HashSet<string> ReportKeys = new(StringComparer.OrdinalIgnoreCase) { "metrics", "figures" };
     private static readonly HashSet<string> FigureKeys = new(StringComparer.OrdinalIgnoreCase) { "kind", "metric", "title", "runs", "lastEpochs", "x", "y" };
     public static readonly string[] FigureKinds = ["curves", "heatmap", "layers", "bars"];
-    private static readonly HashSet<string> ProfileKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "seeds", "base", "runs", "bands" };
+    private static readonly HashSet<string> ProfileKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "seeds", "base", "runs", "bands", "report" };
     private static readonly HashSet<string> BandKeys = new(StringComparer.OrdinalIgnoreCase) { "stdMultiplier", "minAbsolute", "minRelative" };
 
     public static FindingProfile Load(string finding, string profile, string? configsFolder = null)
@@ -110,7 +110,7 @@ public sealed record FindingProfile(
             r => (IReadOnlyDictionary<string, string>)r.GetChildren().ToDictionary(m => m.Key, m => m.Value ?? "", StringComparer.OrdinalIgnoreCase),
             StringComparer.OrdinalIgnoreCase);
         return new FindingProfile(finding, profile, file["claim"] ?? "", section["description"] ?? "", seeds, runs, settings, source, reference,
-            ReadReport(source, file.GetSection("report"), runs));
+            ReadReport(source, section.GetSection("report").Exists() ? section.GetSection("report") : file.GetSection("report"), runs));
     }
 
     private static ReportSpec ReadReport(string source, IConfigurationSection report, IReadOnlyList<RunDefinition> runs)
