@@ -1,5 +1,3 @@
-using MathNet.Numerics.Distributions;
-using MathNet.Numerics.Statistics;
 using Reproductions.Harness.Experiments;
 
 namespace Reproductions.Tests.Findings;
@@ -9,20 +7,19 @@ namespace Reproductions.Tests.Findings;
 /// (blog: test 98% at bs 64, 95-96% at bs 1024; train 100% at bs 64).
 /// </summary>
 [TestFixture, Property("Finding", "F01")]
-public class TestAccuracyFallsAsBatchSizeGrows
+public class TestAccuracyFallsAsBatchSizeGrows : FindingFixture
 {
-    private const string Finding = "F01";
     private static readonly string[] Order = ["bs64", "bs256", "bs1024"];
 
-    private static FindingRuns Runs(string profile) => FindingContext.Runs(Finding, profile);
+    protected override string Finding => "F01";
 
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = "full profile: the blog's setup on a GPU; select with --filter Category=Gpu")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void Test_accuracy_falls_as_batch_size_grows_for_every_seed(string profile) =>
         AssertOrderedForEverySeed(Runs(profile), m => m.TestAccuracy, "test accuracy");
 
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = "full profile: the blog's setup on a GPU; select with --filter Category=Gpu")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void Train_accuracy_falls_as_batch_size_grows_for_every_seed(string profile) =>
         AssertOrderedForEverySeed(Runs(profile), m => m.TrainAccuracy, "train accuracy");
 
@@ -31,18 +28,15 @@ public class TestAccuracyFallsAsBatchSizeGrows
     /// above zero, so the gap is a measured effect, not seed noise.
     /// </summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = "full profile: the blog's setup on a GPU; select with --filter Category=Gpu")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void The_64_vs_1024_test_gap_is_positive_beyond_seed_noise(string profile)
     {
         var runs = Runs(profile);
-        var gaps = Gap(runs);
-        var (low, high) = ConfidenceInterval(gaps);
-        TestContext.Out.WriteLine($"bs64 - bs1024 test accuracy per seed: {FindingContext.Describe(gaps)}; 95% CI [{low:F4}, {high:F4}]");
-        low.Should().BeGreaterThan(0, "the bs-64 vs bs-1024 test-accuracy gap must exceed its seed-to-seed spread");
+        Claims.Exceeds(runs.Final("bs64", m => m.TestAccuracy), runs.Final("bs1024", m => m.TestAccuracy), "bs64 - bs1024 test accuracy");
     }
 
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = "full profile: the blog's setup on a GPU; select with --filter Category=Gpu")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
@@ -61,22 +55,6 @@ public class TestAccuracyFallsAsBatchSizeGrows
     private static double[] Gap(FindingRuns runs) =>
         runs.Final("bs64", m => m.TestAccuracy).Zip(runs.Final("bs1024", m => m.TestAccuracy), (a, b) => a - b).ToArray();
 
-    private static (double Low, double High) ConfidenceInterval(double[] values)
-    {
-        var mean = values.Mean();
-        var halfWidth = StudentT.InvCDF(0, 1, values.Length - 1, 0.975) * values.StandardDeviation() / Math.Sqrt(values.Length);
-        return (mean - halfWidth, mean + halfWidth);
-    }
-
-    private static void AssertOrderedForEverySeed(FindingRuns runs, Func<Harness.Training.EpochMetrics, double> metric, string what)
-    {
-        var perRun = Order.Select(r => runs.Final(r, metric)).ToArray();
-        for (var s = 0; s < runs.Profile.Seeds.Count; s++)
-        {
-            var values = perRun.Select(v => v[s]).ToArray();
-            TestContext.Out.WriteLine($"seed {runs.Profile.Seeds[s]}: {what} {string.Join(" > ", Order.Zip(values, (r, v) => $"{r} {v:P2}"))}");
-            values.Should().BeInDescendingOrder($"the blog's claim: {what} falls as the batch size grows (seed {runs.Profile.Seeds[s]})");
-            values.Should().OnlyHaveUniqueItems($"the ordering must be strict (seed {runs.Profile.Seeds[s]})");
-        }
-    }
+    private static void AssertOrderedForEverySeed(FindingRuns runs, Func<Harness.Training.EpochMetrics, double> metric, string what) =>
+        Claims.DescendingForEverySeed(Order, Order.Select(r => runs.Final(r, metric)).ToArray(), runs.Profile.Seeds, what);
 }

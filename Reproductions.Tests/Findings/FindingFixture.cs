@@ -1,0 +1,58 @@
+using NUnit.Framework.Interfaces;
+using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Reporting;
+using Reproductions.Harness.Training;
+
+namespace Reproductions.Tests.Findings;
+
+/// <summary>
+/// Base of every finding fixture: gives access to the finding's runs per profile and records each check's outcome
+/// (the test method, per profile) in the verdict store, which the report reads.
+/// </summary>
+public abstract class FindingFixture
+{
+    protected const string FullReason = "full profile: the paper's setup on a GPU; select with --filter Category=Gpu";
+
+    /// <summary>The finding's id, e.g. "F01".</summary>
+    protected abstract string Finding { get; }
+
+    protected FindingRuns Runs(string profile) => FindingContext.Runs(Finding, profile);
+
+    [TearDown]
+    public void RecordVerdict()
+    {
+        var context = TestContext.CurrentContext;
+        if (context.Test.Arguments.FirstOrDefault() is not string profile) return;
+        var outcome = context.Result.Outcome.Status switch
+        {
+            TestStatus.Passed => "passed",
+            TestStatus.Skipped => "skipped",
+            TestStatus.Inconclusive => "inconclusive",
+            _ => "failed",
+        };
+        VerdictStore.Default.Record(profile, Finding, context.Test.MethodName ?? context.Test.Name, outcome, context.Result.Message ?? "");
+    }
+
+    /// <summary>Adds the final-epoch value of each metric for each run as "{run}.{metric}" (per seed) to the baseline samples.</summary>
+    protected static void AddFinal(MetricSamples samples, FindingRuns runs, IEnumerable<string> runNames, params string[] metrics)
+    {
+        foreach (var run in runNames)
+            foreach (var metric in metrics)
+            {
+                if (metric == "layerCosines")
+                {
+                    var layers = runs[run][0].Final.LayerCosines.Length;
+                    for (var i = 0; i < layers; i++)
+                    {
+                        var layer = i;
+                        samples.Add($"{run}.layer{layer + 1}_cosine", runs.Final(run, m => m.LayerCosines[layer]));
+                    }
+                }
+                else
+                {
+                    samples.Add($"{run}.{metric}", runs.Final(run, m => MetricNames.Scalar(m, metric)));
+                }
+            }
+    }
+}

@@ -1,0 +1,46 @@
+namespace Reproductions.Tests.Findings;
+
+/// <summary>
+/// F04: a large batch does not get the model stuck. (a) 1024 for 1 epoch then 64, (b) 1024 then 64, (c) 1024 then the
+/// learning rate x10 all end above the bs-1024 control trained as long, and reach the bs-64 accuracy (blog: all 98%).
+/// </summary>
+[TestFixture, Property("Finding", "F04")]
+public class SwitchingAfterLargeBatchRecovers : FindingFixture
+{
+    private static readonly string[] Switches = ["a_1024x1_then_64", "b_1024_then_64", "c_1024_then_lr_x10"];
+
+    protected override string Finding => "F04";
+
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
+    public void Every_switch_ends_above_the_large_batch_control(string profile)
+    {
+        var runs = Runs(profile);
+        Assert.Multiple(() =>
+        {
+            foreach (var run in Switches)
+                Claims.Exceeds(runs.Final(run, m => m.TestAccuracy), runs.Final("control_1024", m => m.TestAccuracy), $"{run} - control test accuracy");
+        });
+    }
+
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
+    public void Every_switch_reaches_the_small_batch_accuracy_within_seed_noise(string profile)
+    {
+        var runs = Runs(profile);
+        Assert.Multiple(() =>
+        {
+            foreach (var run in Switches)
+                Claims.Matches(runs.Final(run, m => m.TestAccuracy), runs.Final("bs64", m => m.TestAccuracy), $"{run} - bs64 test accuracy");
+        });
+    }
+
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
+    public void Matches_its_baseline(string profile)
+    {
+        var runs = Runs(profile);
+        FindingContext.AssertBaseline(runs, samples => AddFinal(samples, runs, [.. Switches, "control_1024", "bs64"],
+            "trainAccuracy", "testAccuracy"));
+    }
+}
