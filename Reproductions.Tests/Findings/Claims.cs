@@ -41,6 +41,22 @@ public static class Claims
         high.Should().BeGreaterThanOrEqualTo(0, $"{what}: the shortfall should lie within the seed-to-seed noise");
     }
 
+    /// <summary>
+    /// a reaches b: the difference of their means is smaller than what re-running b with a new seed is expected to give,
+    /// i.e. it lies inside the 95% prediction interval of one seed of b (Student t, sd of b across seeds x sqrt(1 + 1/n)).
+    /// For "reaches the same value" claims where the seeds are paired so tightly that a paired test would flag
+    /// differences far below the seed-to-seed variation of the quantity itself.
+    /// </summary>
+    public static void WithinSeedSpread(IReadOnlyList<double> a, IReadOnlyList<double> b, string what)
+    {
+        var n = b.Count;
+        var band = StudentT.InvCDF(0, 1, n - 1, 0.975) * b.StandardDeviation() * Math.Sqrt(1 + 1.0 / n);
+        var difference = a.Mean() - b.Mean();
+        TestContext.Out.WriteLine($"{what}: mean difference {difference:F4}; one-seed 95% prediction band of the reference ±{band:F4} " +
+                                  $"(values {FindingContext.Describe(a)} vs {FindingContext.Describe(b)})");
+        Math.Abs(difference).Should().BeLessThanOrEqualTo(band, $"{what}: the difference should lie within the seed-to-seed spread");
+    }
+
     /// <summary>Each array (one per setting, values per seed) is strictly ordered, descending, for every seed.</summary>
     public static void DescendingForEverySeed(IReadOnlyList<string> names, IReadOnlyList<double[]> perSetting, IReadOnlyList<long> seeds, string what)
     {
