@@ -108,7 +108,7 @@ public sealed partial class ReportBuilder
                 $"could not be read: {e.Message}");
         }
 
-        var ordered = profile.Runs.Where(r => runs.Runs.ContainsKey(r.Name)).Select(r => r.Name).ToList();
+        var ordered = profile.Runs.Select(r => r.Name).Where(runs.Runs.ContainsKey).Order(NaturalOrder.Instance).ToList();
         var runSections = ordered.Select(name => RunSection(profile, name, runs[name])).ToList();
         var figures = profile.Report.Figures.Select((spec, i) => ReportFigures.Render(spec, i + 1, runs, output, ComparesWithPaper)).ToList();
         var records = runs.Runs.Values.SelectMany(r => r).ToList();
@@ -131,7 +131,7 @@ public sealed partial class ReportBuilder
         string[] devices = [here, .. new[] { "cuda", "cpu" }.Where(d => d != here)];
         var runs = new Dictionary<string, IReadOnlyList<RunRecord>>(StringComparer.OrdinalIgnoreCase);
         var absent = new List<MissingRun>();
-        foreach (var run in profile.Runs)
+        foreach (var run in profile.Runs.OrderBy(r => r.Name, NaturalOrder.Instance))
         {
             var records = new List<RunRecord>();
             foreach (var seed in profile.Seeds)
@@ -194,8 +194,8 @@ public sealed partial class ReportBuilder
     private static string Explain(MetricSection m)
     {
         var display = MetricDisplay.For(m.Metric);
-        string Show(double v) => display.IsPercent ? MetricDisplay.Number(v * 100, 2) + "%" : MetricDisplay.Number(v, MetricDisplay.DecimalsFor(v) + 1);
-        string Span(double v) => display.IsPercent ? MetricDisplay.Number(v * 100, 2) + " points" : MetricDisplay.Number(v, MetricDisplay.DecimalsFor(v) + 1);
+        string Show(double v) => display.IsPercent ? MetricDisplay.Number(v * 100, 2) + "%" : v.ToString("G4", CultureInfo.InvariantCulture);
+        string Span(double v) => display.IsPercent ? MetricDisplay.Number(v * 100, 2) + " points" : v.ToString("G4", CultureInfo.InvariantCulture);
         var parts = m.Check.Components.Select((c, i) => (c, i)).Where(x => x.c.Disagrees).Select(x =>
         {
             var paper = x.c.ReferenceLow == x.c.ReferenceHigh ? Show(x.c.ReferenceLow) : $"{Show(x.c.ReferenceLow)} to {Show(x.c.ReferenceHigh)}";
@@ -277,7 +277,7 @@ public sealed partial class ReportBuilder
             lines.Add($"seeds: {string.Join(", ", quick.Seeds)} (full: {string.Join(", ", full.Seeds)})");
         var diffs = new List<(string Key, string Run, string Quick, string Full)>();
         var matched = 0;
-        foreach (var run in quick.Runs)
+        foreach (var run in quick.Runs.OrderBy(r => r.Name, NaturalOrder.Instance))
         {
             var other = full.Runs.FirstOrDefault(r => string.Equals(r.Name, run.Name, StringComparison.OrdinalIgnoreCase));
             if (other is null) continue;
@@ -305,9 +305,9 @@ public sealed partial class ReportBuilder
                 ? $"{group.Key}: {items[0].Quick} (full: {items[0].Full}), every run"
                 : $"{group.Key}: " + string.Join("; ", items.Select(d => $"{d.Run} {d.Quick} (full: {d.Full})")));
         }
-        var onlyFull = full.Runs.Select(r => r.Name).Except(quick.Runs.Select(r => r.Name), StringComparer.OrdinalIgnoreCase).ToList();
+        var onlyFull = full.Runs.Select(r => r.Name).Except(quick.Runs.Select(r => r.Name), StringComparer.OrdinalIgnoreCase).Order(NaturalOrder.Instance).ToList();
         if (onlyFull.Count > 0) lines.Add($"runs left out of quick: {string.Join(", ", onlyFull)}");
-        var onlyQuick = quick.Runs.Select(r => r.Name).Except(full.Runs.Select(r => r.Name), StringComparer.OrdinalIgnoreCase).ToList();
+        var onlyQuick = quick.Runs.Select(r => r.Name).Except(full.Runs.Select(r => r.Name), StringComparer.OrdinalIgnoreCase).Order(NaturalOrder.Instance).ToList();
         if (onlyQuick.Count > 0) lines.Add($"runs of quick with no full counterpart: {string.Join(", ", onlyQuick)}");
         if (lines.Count == 0) lines.Add("nothing: the quick profile's runs are the full profile's");
         return lines;

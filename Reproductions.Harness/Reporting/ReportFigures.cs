@@ -41,7 +41,7 @@ public static class ReportFigures
     public static FigureSection Render(FigureSpec spec, int index, FindingRuns runs, string folder, bool markPaper)
     {
         var profile = runs.Profile;
-        var names = spec.Runs.Count > 0 ? spec.Runs.ToList() : profile.Runs.Select(r => r.Name).ToList();
+        var names = spec.Runs.Count > 0 ? spec.Runs.ToList() : profile.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
         var stored = names.Where(runs.Runs.ContainsKey).ToList();
         var title = $"{profile.Finding}: {spec.Title} ({profile.Profile} profile)";
         var drawn = spec.Kind switch

@@ -47,7 +47,7 @@ public static class ReportMarkdown
             {
                 var d = data.Disagreements[i];
                 md.AppendLine($"### D{i + 1}: {d.Finding} `{d.Run}`, {MetricDisplay.For(d.Metric).Label}").AppendLine();
-                md.AppendLine($"The paper: {d.Reference}. Ours: {d.Ours}. {Sentence(d.Detail)} See [{d.Finding}](#{Anchor(d.Finding)}).");
+                md.AppendLine($"The paper: {d.Reference}. Ours: {d.Ours}. {Sentence(Capital(d.Detail))} See [{d.Finding}](#{Anchor(d.Finding)}).");
                 md.AppendLine();
             }
         }
