@@ -44,12 +44,15 @@ public static class ReportFigures
         var names = spec.Runs.Count > 0 ? spec.Runs.ToList() : profile.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
         var stored = names.Where(runs.Runs.ContainsKey).ToList();
         var title = $"{profile.Finding}: {spec.Title} ({profile.Profile} profile)";
+        // A run keeps its colour across a finding's figures: its place among all of the profile's runs.
+        var all = profile.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
+        Color ColorOf(string run) => Palette(all.FindIndex(n => string.Equals(n, run, StringComparison.OrdinalIgnoreCase)));
         var drawn = spec.Kind switch
         {
-            "curves" => Curves(spec, runs, stored),
+            "curves" => Curves(spec, runs, stored, ColorOf),
             "heatmap" => Heatmap(spec, runs, names),
             "layers" => Layers(spec, runs, stored, markPaper),
-            "bars" => Bars(spec, runs, stored, markPaper),
+            "bars" => Bars(spec, runs, stored, markPaper, ColorOf),
             _ => new Drawn(null, "", "", "", [], null, [$"unknown figure kind '{spec.Kind}'"]),
         };
         var missing = names.Except(stored, StringComparer.OrdinalIgnoreCase).ToList();
@@ -75,11 +78,11 @@ public static class ReportFigures
             drawn.Notes.Count > 0 ? string.Join("; ", drawn.Notes) : null);
     }
 
-    private static Color RunColor(int i) => new ScottPlot.Palettes.Category10().GetColor(i);
+    private static Color Palette(int i) => new ScottPlot.Palettes.Category10().GetColor(Math.Max(0, i));
 
     private static int SeedCount(FindingRuns runs) => runs.Profile.Seeds.Count;
 
-    private static Drawn Curves(FigureSpec spec, FindingRuns runs, List<string> stored)
+    private static Drawn Curves(FigureSpec spec, FindingRuns runs, List<string> stored, Func<string, Color> colorOf)
     {
         var display = MetricDisplay.For(spec.Metric);
         var perLayer = MetricDisplay.IsPerLayer(spec.Metric);
@@ -126,7 +129,7 @@ public static class ReportFigures
                 }
                 if (xs.Count == 0) continue;
                 var label = perLayer ? $"{stored[i]}, layer {c + 1}" : stored[i];
-                var color = RunColor(i);
+                var color = colorOf(stored[i]);
                 var pattern = perLayer ? patterns[c % patterns.Length] : LinePattern.Solid;
                 var x = xs.ToArray();
                 var band = plot.Add.FillY(x, means.Zip(stds, (m, s) => m - s).ToArray(), means.Zip(stds, (m, s) => m + s).ToArray());
@@ -268,7 +271,7 @@ public static class ReportFigures
                 bars.Add(new Bar
                 {
                     Position = g - group / 2 + barWidth * (l + 0.5), Value = m, Error = s, Size = barWidth * 0.92,
-                    FillColor = RunColor(l), LineWidth = 0,
+                    FillColor = Palette(l), LineWidth = 0,
                 });
                 lowest = Math.Min(lowest, m - s);
             }
@@ -284,7 +287,7 @@ public static class ReportFigures
         var legend = Enumerable.Range(0, layers).Select(l => new LegendItem
         {
             LabelText = widths.Length > l + 1 ? $"layer {l + 1} ({widths[l]} x {widths[l + 1]})" : $"layer {l + 1}",
-            FillColor = RunColor(l),
+            FillColor = Palette(l),
         }).ToList();
         legend.Add(new LegendItem { LabelText = $"error bar: ±1 std over {SeedCount(runs)} seeds", LineColor = Colors.Black, LineWidth = 1.5f });
         if (paperX.Count > 0)
@@ -299,7 +302,7 @@ public static class ReportFigures
         return new Drawn(plot, "run", display.AxisLabel, caption, series, null, notes);
     }
 
-    private static Drawn Bars(FigureSpec spec, FindingRuns runs, List<string> stored, bool markPaper)
+    private static Drawn Bars(FigureSpec spec, FindingRuns runs, List<string> stored, bool markPaper, Func<string, Color> colorOf)
     {
         var notes = new List<string>();
         if (MetricDisplay.IsPerLayer(spec.Metric))
@@ -320,7 +323,7 @@ public static class ReportFigures
         for (var i = 0; i < stored.Count; i++)
         {
             var (m, s, _) = MetricDisplay.MeanStd(runs.Final(stored[i], f => MetricNames.Scalar(f, spec.Metric)));
-            bars.Add(new Bar { Position = i, Value = m * display.Scale, Error = s * display.Scale, Size = 0.6, FillColor = RunColor(i), LineWidth = 0 });
+            bars.Add(new Bar { Position = i, Value = m * display.Scale, Error = s * display.Scale, Size = 0.6, FillColor = colorOf(stored[i]), LineWidth = 0 });
             series.Add(new FigureSeries(stored[i], [i], [m * display.Scale], [s * display.Scale]));
             if (markPaper && ReferenceValue.TryParse(runs.Profile.ReferenceFor(stored[i], spec.Metric), out var paper) && paper.Components.Count == 1)
                 foreach (var end in new[] { paper.Components[0].Low, paper.Components[0].High }.Distinct())
@@ -330,7 +333,7 @@ public static class ReportFigures
                 }
         }
         plot.Add.Bars(bars);
-        var legend = stored.Select((n, i) => new LegendItem { LabelText = n, FillColor = RunColor(i) }).ToList();
+        var legend = stored.Select(n => new LegendItem { LabelText = n, FillColor = colorOf(n) }).ToList();
         legend.Add(new LegendItem { LabelText = $"error bar: ±1 std over {SeedCount(runs)} seeds", LineColor = Colors.Black, LineWidth = 1.5f });
         if (paperX.Count > 0)
         {

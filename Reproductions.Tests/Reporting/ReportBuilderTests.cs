@@ -256,7 +256,7 @@ public sealed class ReportBuilderTests
 
         var loss = figures[2];
         loss.Series.Select(s => s.Name).Should().Equal("bs64", "bs1024");
-        loss.Series[0].X.Should().Equal(15, 45); // 1000 samples / 64 = 15 steps per epoch; epoch 2 not evaluated
+        loss.Series[0].X.Should().Equal(16, 48); // 1000 samples / 64 = 16 steps per epoch; epoch 2 not evaluated
         loss.XLabel.Should().Be("optimizer steps (count)");
     }
 

@@ -39,8 +39,14 @@ internal sealed class ReportFakes : IDisposable
 
     public FindingProfile Profile(string profile) => FindingProfile.Load(Finding, profile, Configs);
 
+    /// <summary>Deletes the folder, unless REPRO_KEEP_TEST_FILES=1 asks to keep it for a look at the figures.</summary>
     public void Dispose()
     {
+        if (Environment.GetEnvironmentVariable("REPRO_KEEP_TEST_FILES") == "1")
+        {
+            TestContext.Progress.WriteLine($"kept: {Root}");
+            return;
+        }
         if (Directory.Exists(Root)) Directory.Delete(Root, recursive: true);
     }
 
@@ -145,7 +151,7 @@ internal sealed class ReportFakes : IDisposable
     {
         var epochs = config.TotalEpochs;
         var list = new List<EpochMetrics>();
-        var stepsPerEpoch = (config.TrainSamples ?? 60000) / config.Phases[0].BatchSize;
+        var stepsPerEpoch = ((config.TrainSamples ?? 60000) + config.Phases[0].BatchSize - 1) / config.Phases[0].BatchSize;
         for (var e = 1; e <= epochs; e++)
         {
             var f = (double)e / epochs;
