@@ -15,7 +15,8 @@ public sealed record ReferenceInterval(double Low, double High, double Precision
 /// "[0.988 0.993 0.928]" (one component per layer), "1e5", optionally led by "about" or "~". Anything else
 /// ("between bs64 and bs1024", "concave curve") is not numeric and is shown, never compared.
 /// </summary>
-public sealed partial record ReferenceValue(IReadOnlyList<ReferenceInterval> Components, bool IsList)
+/// <param name="Approximate">Led by "about", "~" or similar: the paper gives no precision, so it is drawn but never compared.</param>
+public sealed partial record ReferenceValue(IReadOnlyList<ReferenceInterval> Components, bool IsList, bool Approximate)
 {
     private const string Number = @"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?";
     private const string Unsigned = @"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?";
@@ -33,7 +34,9 @@ public sealed partial record ReferenceValue(IReadOnlyList<ReferenceInterval> Com
     {
         value = null!;
         if (string.IsNullOrWhiteSpace(text)) return false;
-        var t = Approximately().Replace(text.Trim(), "").Trim();
+        var trimmed = text.Trim();
+        var t = Approximately().Replace(trimmed, "").Trim();
+        var approximate = t.Length != trimmed.Length;
         if (t.StartsWith('[') && t.EndsWith(']'))
         {
             var parts = t[1..^1].Split([' ', ',', ';', '\t'], StringSplitOptions.RemoveEmptyEntries);
@@ -44,12 +47,12 @@ public sealed partial record ReferenceValue(IReadOnlyList<ReferenceInterval> Com
                 components.Add(c);
             }
             if (components.Count == 0) return false;
-            value = new ReferenceValue(components, IsList: true);
+            value = new ReferenceValue(components, IsList: true, approximate);
             return true;
         }
         if (TryScalar(t, out var single))
         {
-            value = new ReferenceValue([single], IsList: false);
+            value = new ReferenceValue([single], IsList: false, approximate);
             return true;
         }
         return false;
@@ -104,6 +107,8 @@ public enum Agreement
     NoReference,
     /// <summary>The paper's text is not a number or range ("between bs64 and bs1024"): shown, not compared.</summary>
     NotNumeric,
+    /// <summary>The paper's number is approximate ("about 6"): it states no precision to compare within.</summary>
+    Approximate,
     /// <summary>The scaled-down (quick) profile: the paper's numbers are shown beside ours, never compared.</summary>
     NotCompared,
     /// <summary>The paper gives a different number of components (a list for a scalar metric, or the wrong length).</summary>
@@ -134,6 +139,7 @@ public sealed record ReferenceCheck(Agreement Agreement, IReadOnlyList<ComparedC
     {
         if (string.IsNullOrWhiteSpace(reference)) return new(Agreement.NoReference, [], "");
         if (!ReferenceValue.TryParse(reference, out var parsed)) return new(Agreement.NotNumeric, [], "not a number or range: shown, not compared");
+        if (parsed.Approximate) return new(Agreement.Approximate, [], "an approximate value (\"about\"): shown, not compared");
         if (!compare) return new(Agreement.NotCompared, [], "scaled-down profile: not compared");
         if (parsed.Components.Count != mean.Count)
             return new(Agreement.ShapeMismatch, [],

@@ -127,8 +127,9 @@ public sealed partial class ReportBuilder
     /// </summary>
     private FindingRuns StoredRuns(FindingProfile profile, out IReadOnlyList<MissingRun> missing)
     {
-        var here = Devices.Resolve(DeviceChoice.Auto).type.ToString().ToLowerInvariant();
-        string[] devices = [here, .. new[] { "cuda", "cpu" }.Where(d => d != here)];
+        var here = Devices.CudaAvailable ? "cuda" : "cpu";
+        string[] anywhere = [here, here == "cuda" ? "cpu" : "cuda"];
+        var forced = Devices.FromEnvironment();
         var runs = new Dictionary<string, IReadOnlyList<RunRecord>>(StringComparer.OrdinalIgnoreCase);
         var absent = new List<MissingRun>();
         foreach (var run in profile.Runs.OrderBy(r => r.Name, NaturalOrder.Instance))
@@ -137,7 +138,13 @@ public sealed partial class ReportBuilder
             foreach (var seed in profile.Seeds)
             {
                 var config = run.ForSeed(seed);
-                foreach (var device in config.Device == DeviceChoice.Auto ? devices : [Devices.Resolve(config.Device).type.ToString().ToLowerInvariant()])
+                var devices = (forced ?? config.Device) switch
+                {
+                    DeviceChoice.Cpu => ["cpu"],
+                    DeviceChoice.Cuda => ["cuda"],
+                    _ => anywhere,
+                };
+                foreach (var device in devices)
                     if (Store.TryLoad(RunStore.Hash(config, device), out var record))
                     {
                         records.Add(record);

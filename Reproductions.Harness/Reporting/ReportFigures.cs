@@ -148,6 +148,7 @@ public static class ReportFigures
                 series.Add(new FigureSeries(label, xs, means, stds));
             }
         }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // epochs and steps are counts
         legend.Add(new LegendItem { LabelText = $"±1 std over {SeedCount(runs)} seeds", FillColor = Colors.Gray.WithAlpha(0.35) });
         plot.Legend.ManualItems.AddRange(legend);
         plot.ShowLegend(Edge.Right);

@@ -36,7 +36,7 @@ public static class ReportMarkdown
         {
             md.AppendLine("## Where we disagree with the paper").AppendLine();
             md.AppendLine("A paper's number (or range) disagrees with ours when it lies outside our mean ± max(2 std over seeds, the precision " +
-                          "it is stated to: \"98%\" means ±0.5%, \"6.71\" means ±0.005). Texts that are not numbers are shown, never compared.");
+                          "it is stated to: \"98%\" means ±0.5%, \"6.71\" means ±0.005). Texts that are not numbers, and approximate ones (\"about 6\"), are shown, never compared.");
             md.AppendLine();
             if (data.Disagreements.Count == 0)
             {
@@ -127,7 +127,7 @@ public static class ReportMarkdown
             if (figure.File is not null)
             {
                 md.AppendLine($"![{Line(figure.Title)}]({figure.File})").AppendLine();
-                md.AppendLine($"*Figure {f.Id}-{figure.Index}: {Line(figure.Title)}. {Line(figure.Caption)}*");
+                md.AppendLine($"*Figure {f.Id}-{figure.Index}. {Line(figure.Caption)}*");
             }
             else
             {
@@ -173,6 +173,7 @@ public static class ReportMarkdown
         Reporting.Agreement.Agrees => "agrees",
         Reporting.Agreement.Disagrees => "**disagrees**",
         Reporting.Agreement.NotNumeric => "not a number",
+        Reporting.Agreement.Approximate => "approximate",
         Reporting.Agreement.ShapeMismatch => "not comparable",
         Reporting.Agreement.NoValue => "no value",
         Reporting.Agreement.NotCompared => "not compared",

@@ -23,6 +23,7 @@ public sealed class ReferenceValueTests
     {
         ReferenceValue.TryParse(text, out var value).Should().BeTrue();
         value.IsList.Should().BeFalse();
+        value.Approximate.Should().Be(text.StartsWith("about", StringComparison.Ordinal) || text.StartsWith('~'));
         var c = value.Components.Should().ContainSingle().Subject;
         c.Low.Should().BeApproximately(low, 1e-12);
         c.High.Should().BeApproximately(high, 1e-12);
@@ -74,6 +75,7 @@ public sealed class ReferenceValueTests
         ReferenceCheck.Compare("98%", [0.5], [0], compare: false).Agreement.Should().Be(Agreement.NotCompared);
         ReferenceCheck.Compare("[1 2]", [1], [0], compare: true).Agreement.Should().Be(Agreement.ShapeMismatch);
         ReferenceCheck.Compare("98%", [double.NaN], [0], compare: true).Agreement.Should().Be(Agreement.NoValue);
+        ReferenceCheck.Compare("about 44", [49], [0], compare: true).Agreement.Should().Be(Agreement.Approximate);
     }
 
     [Test]

@@ -187,7 +187,7 @@ public sealed class ReportBuilderTests
         md.Should().NotContain("Where we disagree").And.NotContain("disagrees");
         md.Should().Contain("## Comparison with the paper").And.Contain("**not compared numerically**");
         result.Data.Findings[0].Runs.SelectMany(r => r.Metrics).Where(m => m.Reference is not null)
-            .Select(m => m.Check.Agreement).Should().OnlyContain(a => a == Agreement.NotCompared || a == Agreement.NotNumeric);
+            .Select(m => m.Check.Agreement).Should().OnlyContain(a => a == Agreement.NotCompared || a == Agreement.NotNumeric || a == Agreement.Approximate);
     }
 
     [Test]
@@ -213,6 +213,7 @@ public sealed class ReportBuilderTests
         Of("bs64", "weightDistance").Should().Be(Agreement.Agrees, "6.71 lies within 6.5 ± max(2 x 0.5, 0.005)");
         Of("bs64", "trainAccuracy").Should().Be(Agreement.NoReference);
         Of("bs256", "testAccuracy").Should().Be(Agreement.NotNumeric);
+        Of("bs256", "weightDistance").Should().Be(Agreement.Approximate, "'about 5' states no precision, so 4.0 is not flagged");
         Of("bs1024", "trainAccuracy").Should().Be(Agreement.ShapeMismatch);
         md.Should().Contain("| 98.00% ± 1.00 | 98% | agrees |").And.Contain("| 90.20% ± 0.20 | 95-96% | **disagrees** |");
         md.Should().NotContain("What `quick` changes");

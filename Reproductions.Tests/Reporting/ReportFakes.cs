@@ -57,7 +57,7 @@ internal sealed class ReportFakes : IDisposable
           "claim": "Smaller batches reach higher test accuracy. A second sentence that the summary leaves out.",
           "reference": {
             "bs64":   { "testAccuracy": "98%", "weightDistance": "6.71", "layerCosines": "[0.988 0.993 0.928]" },
-            "bs256":  { "testAccuracy": "between bs64 and bs1024" },
+            "bs256":  { "testAccuracy": "between bs64 and bs1024", "weightDistance": "about 5" },
             "bs1024": { "testAccuracy": "95-96%", "trainAccuracy": "[1 2]" }
           },
           "report": {
