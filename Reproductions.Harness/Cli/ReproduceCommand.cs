@@ -65,7 +65,7 @@ public static class ReproduceCommand
             .Caption(Markup.Escape($"{p.Description} Mean ± std over seeds {string.Join(", ", p.Seeds)}."));
         foreach (var column in new[] { "run", "phases (epochs x batch @ lr)", "train acc", "test acc", "gap", "paper train", "paper test" })
             table.AddColumn(column);
-        foreach (var (name, records) in runs.Runs)
+        foreach (var (name, records) in runs.Runs.OrderBy(r => r.Key, NaturalOrder.Instance))
         {
             var phases = string.Join(" then ", records[0].Config.Phases.Select(ph =>
                 string.Create(CultureInfo.InvariantCulture, $"{ph.Epochs} x {ph.BatchSize} @ {ph.LearningRate}")));
