@@ -23,12 +23,13 @@ public static class ReportMarkdown
         md.AppendLine();
 
         md.AppendLine("## Summary").AppendLine();
-        md.AppendLine("| finding | claim | verdict | runs stored |");
-        md.AppendLine("|---|---|---|---|");
+        md.AppendLine(data.ComparedWithPaper ? "| finding | claim | verdict | runs stored | vs paper |" : "| finding | claim | verdict | runs stored |");
+        md.AppendLine(data.ComparedWithPaper ? "|---|---|---|---|---|" : "|---|---|---|---|");
         foreach (var f in data.Findings)
         {
             var runs = f.Error is null ? $"{f.Runs.Count} of {f.Runs.Count + f.Missing.Count}" : "n/a";
-            md.AppendLine($"| [{f.Id}](#{Anchor(f.Id)}) | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : "config unreadable")} | {runs} |");
+            var row = $"| [{f.Id}](#{Anchor(f.Id)}) | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : "config unreadable")} | {runs} |";
+            md.AppendLine(data.ComparedWithPaper ? row + $" {VersusPaper(f)} |" : row);
         }
         md.AppendLine();
 
@@ -166,6 +167,17 @@ public static class ReportMarkdown
             md.AppendLine($"| {MetricDisplay.Setting(grid.YValues[y])} | {string.Join(" | ", cells)} |");
         }
         md.AppendLine();
+    }
+
+    /// <summary>The summary's comparison column: how many numeric references disagree, of those compared.</summary>
+    private static string VersusPaper(FindingSection f)
+    {
+        var checks = f.Runs.SelectMany(r => r.Metrics).Select(m => m.Check.Agreement).ToList();
+        int compared = checks.Count(a => a is Reporting.Agreement.Agrees or Reporting.Agreement.Disagrees),
+            disagree = checks.Count(a => a == Reporting.Agreement.Disagrees);
+        return compared == 0 ? "nothing to compare"
+            : disagree > 0 ? $"**{disagree} of {compared} disagree**"
+            : $"{compared} of {compared} agree";
     }
 
     private static string AgreementText(Agreement a) => a switch

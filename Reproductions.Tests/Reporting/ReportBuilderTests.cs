@@ -199,6 +199,7 @@ public sealed class ReportBuilderTests
 
         result.Data.ComparedWithPaper.Should().BeTrue();
         result.Data.Disagreements.Select(d => (d.Run, d.Metric)).Should().Equal(("bs64", "layerCosines"), ("bs1024", "testAccuracy"));
+        md.Should().Contain("| [F90](#f90) | Smaller batches reach higher test accuracy. | not checked yet | 4 of 4 | **2 of 4 disagree** |");
         md.Should().Contain("## Where we disagree with the paper");
         md.Should().Contain("### D1: F90 `bs64`, cosine of final to initial weights, per layer");
         md.Should().Contain("### D2: F90 `bs1024`, test accuracy");
