@@ -43,7 +43,8 @@ public static class ReportFigures
         var profile = runs.Profile;
         var names = spec.Runs.Count > 0 ? spec.Runs.ToList() : profile.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
         var stored = names.Where(runs.Runs.ContainsKey).ToList();
-        var title = $"{profile.Finding}: {spec.Title} ({profile.Profile} profile)";
+        var title = (spec.Title.StartsWith(profile.Finding, StringComparison.OrdinalIgnoreCase) ? spec.Title : $"{profile.Finding}: {spec.Title}")
+                    + $" ({profile.Profile} profile)";
         // A run keeps its colour across a finding's figures: its place among all of the profile's runs.
         var all = profile.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
         Color ColorOf(string run) => Palette(all.FindIndex(n => string.Equals(n, run, StringComparison.OrdinalIgnoreCase)));

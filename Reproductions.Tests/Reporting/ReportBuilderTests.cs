@@ -285,6 +285,8 @@ public sealed class ReportBuilderTests
     {
         var figures = QuickWithOneSeedMissing().Data.Findings[0].Figures;
 
+        figures[4].Title.Should().Be("F90: Cosine to init per layer (quick profile)", "a title that names its finding is not prefixed again");
+        figures[5].Title.Should().Be("F90: Weight norm after training (quick profile)");
         var layers = figures[4].Series.Single(s => s.Name == "bs1024");
         layers.X.Should().Equal(1, 2, 3);
         layers.Mean.Should().BeEquivalentTo([0.998, 0.998, 0.978], o => o.Using<double>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-12)).WhenTypeIs<double>());

@@ -67,7 +67,7 @@ internal sealed class ReportFakes : IDisposable
               { "kind": "curves", "metric": "weightDistance", "title": "Distance from init, last 2 epochs", "lastEpochs": 2 },
               { "kind": "curves", "metric": "trainLoss", "title": "Train loss per step", "x": "steps", "runs": ["bs64", "bs1024"] },
               { "kind": "heatmap", "metric": "testAccuracy", "title": "Test accuracy over the grid", "x": "learningRate", "y": "batchSize" },
-              { "kind": "layers", "metric": "layerCosines", "title": "Cosine to init per layer" },
+              { "kind": "layers", "metric": "layerCosines", "title": "F90: Cosine to init per layer" },
               { "kind": "bars", "metric": "weightNorm", "title": "Weight norm after training" }
             ]
           },
