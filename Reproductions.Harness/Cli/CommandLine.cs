@@ -18,6 +18,7 @@ public static class CommandLine
     {
         var root = new RootCommand("Reproductions: published deep-learning findings as tests that run.");
         root.Add(ReproduceCommand.Create());
+        root.Add(ReportCommand.Create());
         root.Add(TrainCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(DataCommand.Create());

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MathNet.Numerics.Statistics;
 using Reproductions.Harness.Experiments;
-using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Reporting;
 using Reproductions.Harness.Training;
 using Spectre.Console;
 
@@ -33,9 +33,7 @@ public static class ReproduceCommand
     private static int Reproduce(string profileChoice, string[]? findings)
     {
         var profile = ResolveProfile(profileChoice);
-        var ids = findings is { Length: > 0 }
-            ? findings.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray()
-            : Directory.GetFiles(RepoPaths.Configs, "F*.json").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal).ToArray()!;
+        var ids = FindingIds(findings);
         var device = Devices.Resolve(DeviceChoice.Auto);
         AnsiConsole.MarkupLine($"Profile [bold]{profile}[/]{(profileChoice == "auto" ? " (auto)" : "")} on {Markup.Escape(Devices.Describe(device))}.");
         if (profile == "full" && device.type != TorchSharp.DeviceType.CUDA)
@@ -46,12 +44,18 @@ public static class ReproduceCommand
         using var cancel = CliErrors.CancelOnCtrlC();
         foreach (var id in ids)
         {
-            var finding = FindingProfile.Load(id!, profile);
+            var finding = FindingProfile.Load(id, profile);
             var runs = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, progress, cancel.Token));
             AnsiConsole.Write(Table(runs));
         }
+        ReportCommand.Print(new ReportBuilder(profile, store).Build(ids));
         return 0;
     }
+
+    /// <summary>The ids named on the command line (spaces or commas), or every configs/F*.json.</summary>
+    public static IReadOnlyList<string> FindingIds(string[]? findings) => findings is { Length: > 0 }
+        ? findings.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray()
+        : ReportBuilder.AllFindings();
 
     /// <summary>One row per run: setting, final train and test accuracy and gap (mean +- std over seeds), and the paper's values.</summary>
     public static Table Table(FindingRuns runs)
@@ -61,7 +65,7 @@ public static class ReproduceCommand
             .Caption(Markup.Escape($"{p.Description} Mean ± std over seeds {string.Join(", ", p.Seeds)}."));
         foreach (var column in new[] { "run", "phases (epochs x batch @ lr)", "train acc", "test acc", "gap", "paper train", "paper test" })
             table.AddColumn(column);
-        foreach (var (name, records) in runs.Runs)
+        foreach (var (name, records) in runs.Runs.OrderBy(r => r.Key, NaturalOrder.Instance))
         {
             var phases = string.Join(" then ", records[0].Config.Phases.Select(ph =>
                 string.Create(CultureInfo.InvariantCulture, $"{ph.Epochs} x {ph.BatchSize} @ {ph.LearningRate}")));

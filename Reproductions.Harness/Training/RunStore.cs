@@ -50,9 +50,14 @@ public sealed class RunStore(string root)
     public string Folder(string hash) => Path.Combine(Root, hash);
 
     /// <summary>The run's key: SHA-256 over the canonical JSON of the config (device resolved) and the format version.</summary>
-    public static string Hash(TrainingConfig config)
+    public static string Hash(TrainingConfig config) => Hash(config, Devices.Resolve(config.Device).type.ToString().ToLowerInvariant());
+
+    /// <summary>
+    /// The key the run has when trained on <paramref name="device"/> ("cpu", "cuda"), whether or not this machine has
+    /// that device: the report looks runs up under every device type (runs trained on a GPU, read on a CPU machine).
+    /// </summary>
+    public static string Hash(TrainingConfig config, string device)
     {
-        var device = Devices.Resolve(config.Device).type.ToString().ToLowerInvariant();
         var canonical = JsonSerializer.Serialize(new { formatVersion = FormatVersion, device, config }, JsonDefaults.Options);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..16];
     }

@@ -1,0 +1,215 @@
+using System.Globalization;
+using System.Text;
+
+namespace Reproductions.Harness.Reporting;
+
+/// <summary>Renders REPORT.md from <see cref="ReportData"/> alone, so every number it shows is in report.json too.</summary>
+public static class ReportMarkdown
+{
+    public static string Render(ReportData data)
+    {
+        var md = new StringBuilder();
+        var profile = data.Profile;
+        md.AppendLine($"# Reproduction report: profile `{profile}`").AppendLine();
+        md.AppendLine(Invariant($"Built {data.GeneratedUtc:yyyy-MM-dd HH:mm} UTC from the stored runs in `{data.RunStore}`, without training. Rebuild with `{ReportBuilder.ReportCommand(profile)}`; every number below is also in `report.json`."))
+          .AppendLine();
+        md.AppendLine("Numbers are the final epoch's, as mean ± std over seeds (sample std, n - 1); accuracies in %. " +
+                      "Bands of the baseline checks come from the spread across seeds (each finding names its rule).");
+        md.AppendLine();
+        md.AppendLine(profile == "full"
+            ? "Profile `full` is the paper's setup; its numbers are compared with the paper's below."
+            : "Profile `quick` is a scaled-down version of each finding (each section names what it scales down). " +
+              "Its numbers are shown beside the paper's but **not compared numerically**: the paper ran the full setup.");
+        md.AppendLine();
+
+        md.AppendLine("## Summary").AppendLine();
+        md.AppendLine(data.ComparedWithPaper ? "| finding | claim | verdict | runs stored | vs paper |" : "| finding | claim | verdict | runs stored |");
+        md.AppendLine(data.ComparedWithPaper ? "|---|---|---|---|---|" : "|---|---|---|---|");
+        foreach (var f in data.Findings)
+        {
+            var runs = f.Error is null ? $"{f.Runs.Count} of {f.Runs.Count + f.Missing.Count}" : "n/a";
+            var row = $"| [{f.Id}](#{Anchor(f.Id)}) | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : "config unreadable")} | {runs} |";
+            md.AppendLine(data.ComparedWithPaper ? row + $" {VersusPaper(f)} |" : row);
+        }
+        md.AppendLine();
+
+        if (data.ComparedWithPaper)
+        {
+            md.AppendLine("## Where we disagree with the paper").AppendLine();
+            md.AppendLine("A paper's number (or range) disagrees with ours when it lies outside our mean ± max(2 std over seeds, the precision " +
+                          "it is stated to: \"98%\" means ±0.5%, \"6.71\" means ±0.005). Texts that are not numbers, and approximate ones (\"about 6\"), are shown, never compared.");
+            md.AppendLine();
+            if (data.Disagreements.Count == 0)
+            {
+                var compared = data.Findings.SelectMany(f => f.Runs).SelectMany(r => r.Metrics).Count(m => m.Check.Agreement == Agreement.Agrees);
+                md.AppendLine($"None: each of the {compared} numeric reference(s) compared lies within that tolerance.");
+            }
+            for (var i = 0; i < data.Disagreements.Count; i++)
+            {
+                var d = data.Disagreements[i];
+                md.AppendLine($"### D{i + 1}: {d.Finding} `{d.Run}`, {MetricDisplay.For(d.Metric).Label}").AppendLine();
+                md.AppendLine($"The paper: {d.Reference}. Ours: {d.Ours}. {Sentence(Capital(d.Detail))} See [{d.Finding}](#{Anchor(d.Finding)}).");
+                md.AppendLine();
+            }
+        }
+        else
+        {
+            md.AppendLine("## Comparison with the paper").AppendLine();
+            md.AppendLine($"Not made for this profile: `{profile}` is scaled down (fewer samples, epochs or trials), so its numbers are not " +
+                          "expected to match the paper's. Build the `full` report (`" + ReportBuilder.ReportCommand("full") +
+                          "`, after its runs) for the numeric comparison.");
+            md.AppendLine();
+        }
+
+        foreach (var f in data.Findings) Finding(md, f, profile, data.ComparedWithPaper);
+        return md.ToString();
+    }
+
+    private static void Finding(StringBuilder md, FindingSection f, string profile, bool compared)
+    {
+        md.AppendLine($"<a id=\"{Anchor(f.Id)}\"></a>").AppendLine();
+        md.AppendLine($"## {f.Id}: {Line(f.Claim)}").AppendLine();
+        if (f.Error is not null)
+        {
+            md.AppendLine($"**Not reported**: {Line(f.Error)}").AppendLine();
+            return;
+        }
+        md.AppendLine($"**Profile `{profile}`.** {Line(f.Description)}").AppendLine();
+        if (f.ScaledDown.Count > 0)
+        {
+            md.AppendLine("What `quick` changes from `full`, read from the two configs:").AppendLine();
+            foreach (var line in f.ScaledDown) md.AppendLine($"- {Line(line)}");
+            md.AppendLine();
+        }
+
+        md.AppendLine($"**Verdict: {f.Verdict.Text}.**");
+        md.AppendLine();
+        foreach (var c in f.Verdict.Checks)
+        {
+            var outcome = c.Outcome == CheckOutcome.Other ? c.RawOutcome : c.Outcome.ToString().ToLowerInvariant();
+            md.AppendLine(Invariant($"- {outcome}: `{c.Name}`{(c.Message.Length > 0 ? " - " + Line(c.Message) : "")} (checked {c.Utc:yyyy-MM-dd HH:mm} UTC)"));
+        }
+        if (f.Verdict.Checks.Count > 0) md.AppendLine();
+        if (f.Verdict.Note is { } note) md.AppendLine(Sentence(Capital(note))).AppendLine();
+
+        if (f.Runs.Count > 0)
+        {
+            var seeds = f.Seeds.Count;
+            md.AppendLine(compared
+                ? $"| run | phases (epochs x batch @ lr) | metric | ours (mean ± std, {seeds} seeds) | paper | vs paper |"
+                : $"| run | phases (epochs x batch @ lr) | metric | ours (mean ± std, {seeds} seeds) | paper |");
+            md.AppendLine(compared ? "|---|---|---|---|---|---|" : "|---|---|---|---|---|");
+            foreach (var run in f.Runs)
+                for (var i = 0; i < run.Metrics.Count; i++)
+                {
+                    var m = run.Metrics[i];
+                    var first = i == 0;
+                    var ours = m.PerLayer ? m.Text.Replace("; ", "<br>", StringComparison.Ordinal) : m.Text;
+                    var row = $"| {(first ? $"`{run.Name}`" : "")} | {(first ? Cell(run.Phases) : "")} | {MetricDisplay.For(m.Metric).Label} | {ours} | {Cell(m.Reference ?? "")} |";
+                    md.AppendLine(compared ? row + $" {AgreementText(m.Check.Agreement)} |" : row);
+                }
+            md.AppendLine();
+        }
+        else
+        {
+            md.AppendLine("No run of this profile is stored yet.").AppendLine();
+        }
+
+        if (f.Missing.Count > 0)
+        {
+            md.AppendLine("Runs not in the store (left out of the table and figures):").AppendLine();
+            foreach (var m in f.Missing)
+                md.AppendLine($"- `{m.Run}`: {m.StoredSeeds} of {m.Seeds} seeds stored. Train with `{m.Command}`.");
+            md.AppendLine();
+        }
+
+        foreach (var figure in f.Figures)
+        {
+            if (figure.File is not null)
+            {
+                md.AppendLine($"![{Line(figure.Title)}]({figure.File})").AppendLine();
+                md.AppendLine($"*Figure {f.Id}-{figure.Index}. {Line(figure.Caption)}*");
+            }
+            else
+            {
+                md.AppendLine($"*Figure {f.Id}-{figure.Index} ({Line(figure.Title)}) not drawn.*");
+            }
+            if (figure.Note is { } n) md.AppendLine().AppendLine($"Note: {Sentence(Line(n))}");
+            md.AppendLine();
+            if (figure.Grid is { } grid) Grid(md, grid, figure.Metric);
+        }
+
+        md.AppendLine($"Seeds: {string.Join(", ", f.Seeds)}. Device: {(f.Devices.Count > 0 ? string.Join("; ", f.Devices) : "n/a")}. " +
+                      Invariant($"Training time of the stored runs: {f.TrainingSeconds:F0} s."));
+        if (f.Bands is { } b)
+            md.AppendLine(
+                $"Bands come from the spread across seeds: the baseline check allows max({MetricDisplay.Setting(b.StdMultiplier)} × std over seeds, " +
+                $"{MetricDisplay.Setting(b.MinAbsolute)} absolute, {MetricDisplay.Setting(b.MinRelative * 100)}% of the mean) either side of the baseline.");
+        md.AppendLine();
+    }
+
+    private static void Grid(StringBuilder md, HeatmapGrid grid, string metric)
+    {
+        var display = MetricDisplay.For(metric);
+        md.AppendLine($"| {grid.Y} \\ {grid.X} | {string.Join(" | ", grid.XValues.Select(MetricDisplay.Setting))} |");
+        md.AppendLine("|---|" + string.Concat(grid.XValues.Select(_ => "---|")));
+        for (var y = grid.YValues.Count - 1; y >= 0; y--)
+        {
+            var cells = grid.XValues.Select((_, x) =>
+            {
+                var run = grid.Runs[y][x];
+                if (run is null) return "";
+                var mean = grid.Mean[y][x];
+                if (!double.IsFinite(mean)) return $"not stored (`{run}`)";
+                var decimals = display.IsPercent ? 2 : MetricDisplay.DecimalsFor(mean);
+                return $"{MetricDisplay.Number(mean, decimals)}{(display.IsPercent ? "%" : "")} ± {MetricDisplay.Number(grid.Std[y][x], decimals)} (`{run}`)";
+            });
+            md.AppendLine($"| {MetricDisplay.Setting(grid.YValues[y])} | {string.Join(" | ", cells)} |");
+        }
+        md.AppendLine();
+    }
+
+    /// <summary>The summary's comparison column: how many numeric references disagree, of those compared.</summary>
+    private static string VersusPaper(FindingSection f)
+    {
+        var checks = f.Runs.SelectMany(r => r.Metrics).Select(m => m.Check.Agreement).ToList();
+        int compared = checks.Count(a => a is Reporting.Agreement.Agrees or Reporting.Agreement.Disagrees),
+            disagree = checks.Count(a => a == Reporting.Agreement.Disagrees);
+        return compared == 0 ? "nothing to compare"
+            : disagree > 0 ? $"**{disagree} of {compared} disagree**"
+            : $"{compared} of {compared} agree";
+    }
+
+    private static string AgreementText(Agreement a) => a switch
+    {
+        Reporting.Agreement.Agrees => "agrees",
+        Reporting.Agreement.Disagrees => "**disagrees**",
+        Reporting.Agreement.NotNumeric => "not a number",
+        Reporting.Agreement.Approximate => "approximate",
+        Reporting.Agreement.ShapeMismatch => "not comparable",
+        Reporting.Agreement.NoValue => "no value",
+        Reporting.Agreement.NotCompared => "not compared",
+        _ => "",
+    };
+
+    /// <summary>The claim's first sentence, at most 90 characters.</summary>
+    public static string Short(string claim)
+    {
+        var text = Line(claim);
+        var stop = text.IndexOf(". ", StringComparison.Ordinal);
+        if (stop > 0) text = text[..(stop + 1)];
+        return text.Length > 90 ? text[..87].TrimEnd() + "..." : text;
+    }
+
+    public static string Anchor(string id) => id.ToLowerInvariant();
+
+    private static string Line(string text) => text.Replace("\r", "", StringComparison.Ordinal).Replace('\n', ' ').Trim();
+
+    private static string Cell(string text) => Line(text).Replace("|", "\\|", StringComparison.Ordinal);
+
+    private static string Sentence(string text) => text.Length == 0 || text.EndsWith('.') ? text : text + ".";
+
+    private static string Capital(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,350 @@
+using System.Text.Json;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Reporting;
+
+namespace Reproductions.Tests.Reporting;
+
+[Unit]
+public sealed class ReportBuilderTests
+{
+    private ReportFakes _fakes = null!;
+
+    [SetUp]
+    public void SetUp() => _fakes = new ReportFakes();
+
+    [TearDown]
+    public void TearDown() => _fakes.Dispose();
+
+    private const string F = ReportFakes.Finding;
+
+    private void RecordVerdicts(string profile)
+    {
+        _fakes.Verdicts.Record(profile, F, "Test_accuracy_falls", "Passed", "bs64 > bs1024 for every seed\nseed 1: ...");
+        _fakes.Verdicts.Record(profile, F, "Matches_its_baseline", "Failed", "\n  Baseline mismatch: 2 metrics outside their band\n| metric | baseline |");
+    }
+
+    private ReportResult QuickWithOneSeedMissing()
+    {
+        _fakes.StoreRuns("quick", skip: ("bs1024_lr01", 3));
+        RecordVerdicts("quick");
+        return _fakes.Build("quick");
+    }
+
+    [Test]
+    public void The_report_holds_the_claim_the_description_and_what_quick_scales_down()
+    {
+        var md = File.ReadAllText(QuickWithOneSeedMissing().MarkdownPath);
+
+        md.Should().Contain("## F90: Smaller batches reach higher test accuracy. A second sentence that the summary leaves out.");
+        md.Should().Contain("**Profile `quick`.** 1,000 of the 60,000 training samples, 3 of 30 epochs.");
+        md.Should().Contain("- trainSamples: 1000 (full: all), every run");
+        md.Should().Contain("- totalEpochs: 3 (full: 30), every run");
+        md.Should().Contain("- phases: bs64 3 x 64 @ 0.01 (full: 30 x 64 @ 0.01); bs256 3 x 256 @ 0.01 (full: 30 x 256 @ 0.01)");
+        md.Should().Contain("bs1024_lr01 3 x 1024 @ 0.1 (full: 30 x 1024 @ 0.1, adam)");
+        md.Should().Contain("- optimizer.kind: bs1024_lr01 sgd (full: adam)");
+    }
+
+    [Test]
+    public void The_summary_lists_each_finding_with_its_short_claim_verdict_and_a_link()
+    {
+        var md = File.ReadAllText(QuickWithOneSeedMissing().MarkdownPath);
+
+        md.Should().Contain("| [F90](#f90) | Smaller batches reach higher test accuracy. | fail (1 of 2 checks) | 3 of 4 |");
+        md.Should().Contain("<a id=\"f90\"></a>");
+        md.IndexOf("## Summary", StringComparison.Ordinal).Should().BeLessThan(md.IndexOf("## F90", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public void The_table_shows_mean_and_std_over_seeds_beside_the_papers_value()
+    {
+        var result = QuickWithOneSeedMissing();
+        var md = File.ReadAllText(result.MarkdownPath);
+
+        // bs64 test accuracy 0.97, 0.98, 0.99: mean 98.00%, sample std 1.00; weight distance 6.0, 6.5, 7.0: 6.500 ± 0.500.
+        md.Should().Contain("| `bs64` | 3 x 64 @ 0.01 | train accuracy | 99.00% ± 1.00 |  |");
+        md.Should().Contain("|  |  | test accuracy | 98.00% ± 1.00 | 98% |");
+        md.Should().Contain("|  |  | weight distance from init | 6.500 ± 0.500 | 6.71 |");
+        md.Should().Contain("|  |  | cosine of final to initial weights, per layer | 1: 0.9880 ± 0.0000<br>2: 0.9930 ± 0.0000<br>3: 0.9500 ± 0.0000 | [0.988 0.993 0.928] |");
+        md.Should().Contain("|  |  | test accuracy | 90.20% ± 0.20 | 95-96% |");
+        md.Should().Contain("|  |  | test accuracy | 96.00% ± 1.00 | between bs64 and bs1024 |");
+        md.Should().Contain("| run | phases (epochs x batch @ lr) | metric | ours (mean ± std, 3 seeds) | paper |");
+
+        var bs64 = result.Data.Findings[0].Runs.Single(r => r.Name == "bs64");
+        var test = bs64.Metrics.Single(m => m.Metric == "testAccuracy");
+        test.Mean[0].Should().BeApproximately(0.98, 1e-12);
+        test.Std[0].Should().BeApproximately(0.01, 1e-12);
+        test.PerSeed.Select(v => v[0]).Should().Equal(0.97, 0.98, 0.99);
+        bs64.Seeds.Should().Equal(1, 2, 3);
+    }
+
+    [Test]
+    public void Verdicts_show_their_outcome_the_first_line_of_their_message_and_when_they_were_checked()
+    {
+        var md = File.ReadAllText(QuickWithOneSeedMissing().MarkdownPath);
+
+        md.Should().Contain("**Verdict: fail (1 of 2 checks).**");
+        md.Should().MatchRegex(@"- pass: `Test_accuracy_falls` - bs64 > bs1024 for every seed \(checked \d{4}-\d\d-\d\d \d\d:\d\d UTC\)");
+        md.Should().MatchRegex(@"- fail: `Matches_its_baseline` - Baseline mismatch: 2 metrics outside their band \(checked \d{4}-\d\d-\d\d \d\d:\d\d UTC\)");
+        md.Should().NotContain("seed 1: ...").And.NotContain("| metric | baseline |");
+    }
+
+    [Test]
+    public void A_finding_without_verdicts_says_how_to_check_it()
+    {
+        _fakes.StoreRuns("quick");
+        var result = _fakes.Build("quick");
+        var md = File.ReadAllText(result.MarkdownPath);
+
+        result.Data.Findings[0].Verdict.Status.Should().Be(VerdictStatus.NotChecked);
+        md.Should().Contain("Not checked yet: run `dotnet test --filter Finding=F90`.");
+        md.Should().Contain("| not checked yet |");
+    }
+
+    [Test]
+    public void A_corrupt_verdict_file_is_reported_with_a_clear_message_and_the_rest_of_the_report_is_built()
+    {
+        _fakes.StoreRuns("quick");
+        Directory.CreateDirectory(Path.GetDirectoryName(_fakes.Verdicts.PathOf("quick", F))!);
+        File.WriteAllText(_fakes.Verdicts.PathOf("quick", F), "{ \"finding\": \"F90\", \"checks\": [ { not json");
+
+        var result = _fakes.Build("quick");
+        var md = File.ReadAllText(result.MarkdownPath);
+
+        var verdict = result.Data.Findings[0].Verdict;
+        verdict.Status.Should().Be(VerdictStatus.Unreadable);
+        verdict.Note.Should().Contain(_fakes.Verdicts.PathOf("quick", F)).And.Contain("could not be read")
+            .And.Contain("re-run `dotnet test --filter Finding=F90`");
+        md.Should().Contain("| unreadable verdicts |").And.Contain("98.00% ± 1.00");
+    }
+
+    [Test]
+    public void Checks_older_than_the_newest_stored_run_are_flagged_as_stale()
+    {
+        _fakes.StoreRuns("quick");
+        Directory.CreateDirectory(Path.GetDirectoryName(_fakes.Verdicts.PathOf("quick", F))!);
+        File.WriteAllText(_fakes.Verdicts.PathOf("quick", F), """
+            { "finding": "F90", "profile": "quick", "checks": [ { "name": "A", "outcome": "Passed", "message": "ok", "utc": "2024-06-01T00:00:00Z" } ] }
+            """);
+
+        var md = File.ReadAllText(_fakes.Build("quick").MarkdownPath);
+
+        md.Should().Contain("**Verdict: pass (1 check).**");
+        md.Should().Contain("Some checks ran before the newest stored run (completed 2025-01-02 03:04 UTC)");
+    }
+
+    [Test]
+    public void Runs_missing_from_the_store_are_listed_with_the_command_that_trains_them()
+    {
+        var result = QuickWithOneSeedMissing();
+        var md = File.ReadAllText(result.MarkdownPath);
+
+        result.Data.Findings[0].Missing.Should().ContainSingle().Which.Should().BeEquivalentTo(
+            new MissingRun("bs1024_lr01", 2, 3, "dotnet run --project Reproductions.Harness -- reproduce --profile quick --findings F90"));
+        md.Should().Contain("- `bs1024_lr01`: 2 of 3 seeds stored. Train with `dotnet run --project Reproductions.Harness -- reproduce --profile quick --findings F90`.");
+        result.Data.Findings[0].Runs.Select(r => r.Name).Should().Equal("bs64", "bs256", "bs1024");
+    }
+
+    [Test]
+    public void With_nothing_stored_every_run_is_missing_and_no_figure_is_drawn()
+    {
+        var result = _fakes.Build("quick");
+        var md = File.ReadAllText(result.MarkdownPath);
+
+        result.Data.Findings[0].Missing.Select(m => (m.Run, m.StoredSeeds)).Should().Equal(("bs64", 0), ("bs256", 0), ("bs1024", 0), ("bs1024_lr01", 0));
+        result.FigurePaths.Should().BeEmpty();
+        md.Should().Contain("No run of this profile is stored yet.").And.Contain("not drawn.");
+    }
+
+    [Test]
+    public void Runs_stored_under_another_device_are_found()
+    {
+        _fakes.StoreRuns("quick", device: "cuda");
+
+        var result = _fakes.Build("quick");
+
+        result.Data.Findings[0].Missing.Should().BeEmpty();
+        result.Data.Findings[0].Devices.Should().Equal("cuda (fake)");
+        File.ReadAllText(result.MarkdownPath).Should().Contain("Device: cuda (fake).");
+    }
+
+    [Test]
+    public void Device_seeds_and_bands_are_named()
+    {
+        var md = File.ReadAllText(QuickWithOneSeedMissing().MarkdownPath);
+
+        md.Should().Contain("Seeds: 1, 2, 3. Device: cpu (fake). Training time of the stored runs: 90 s.");
+        md.Should().Contain("Bands come from the spread across seeds: the baseline check allows max(4 × std over seeds, 0.002 absolute, 0% of the mean)");
+    }
+
+    [Test]
+    public void The_quick_profile_is_not_compared_with_the_paper()
+    {
+        var result = QuickWithOneSeedMissing();
+        var md = File.ReadAllText(result.MarkdownPath);
+
+        result.Data.ComparedWithPaper.Should().BeFalse();
+        result.Data.Disagreements.Should().BeEmpty();
+        md.Should().NotContain("Where we disagree").And.NotContain("disagrees");
+        md.Should().Contain("## Comparison with the paper").And.Contain("**not compared numerically**");
+        result.Data.Findings[0].Runs.SelectMany(r => r.Metrics).Where(m => m.Reference is not null)
+            .Select(m => m.Check.Agreement).Should().OnlyContain(a => a == Agreement.NotCompared || a == Agreement.NotNumeric || a == Agreement.Approximate);
+    }
+
+    [Test]
+    public void The_full_profile_flags_where_the_paper_lies_outside_our_spread()
+    {
+        _fakes.StoreRuns("full");
+        var result = _fakes.Build("full");
+        var md = File.ReadAllText(result.MarkdownPath);
+
+        result.Data.ComparedWithPaper.Should().BeTrue();
+        result.Data.Disagreements.Select(d => (d.Run, d.Metric)).Should().Equal(("bs64", "layerCosines"), ("bs1024", "testAccuracy"));
+        md.Should().Contain("| [F90](#f90) | Smaller batches reach higher test accuracy. | not checked yet | 4 of 4 | **2 of 4 disagree** |");
+        md.Should().Contain("## Where we disagree with the paper");
+        md.Should().Contain("### D1: F90 `bs64`, cosine of final to initial weights, per layer");
+        md.Should().Contain("### D2: F90 `bs1024`, test accuracy");
+        // 95-96% against 90.20% ± 0.20 (3 seeds): tolerance max(2 x 0.20, 0.5) = 0.50 points; 95 - 90.70 = 4.30 points.
+        md.Should().Contain("The paper: 95-96%. Ours: 90.20% ± 0.20 (3 seeds). The paper's 95.00% to 96.00% lies 4.30 points above our 90.20% ± 0.50 points " +
+                                "(tolerance = max(2 × std 0.20 points, the paper's precision 0.50 points)). See [F90](#f90).");
+        md.Should().Contain("Layer 3: the paper's 0.928 lies 0.0215 below our 0.95 ± 0.0005 (tolerance = max(2 × std 0, the paper's precision 0.0005))");
+
+        var runs = result.Data.Findings[0].Runs;
+        Agreement Of(string run, string metric) => runs.Single(r => r.Name == run).Metrics.Single(m => m.Metric == metric).Check.Agreement;
+        Of("bs64", "testAccuracy").Should().Be(Agreement.Agrees, "98% lies within 98.00% ± max(2 x 1.00, 0.5)");
+        Of("bs64", "weightDistance").Should().Be(Agreement.Agrees, "6.71 lies within 6.5 ± max(2 x 0.5, 0.005)");
+        Of("bs64", "trainAccuracy").Should().Be(Agreement.NoReference);
+        Of("bs256", "testAccuracy").Should().Be(Agreement.NotNumeric);
+        Of("bs256", "weightDistance").Should().Be(Agreement.Approximate, "'about 5' states no precision, so 4.0 is not flagged");
+        Of("bs1024", "trainAccuracy").Should().Be(Agreement.ShapeMismatch);
+        md.Should().Contain("| 98.00% ± 1.00 | 98% | agrees |").And.Contain("| 90.20% ± 0.20 | 95-96% | **disagrees** |");
+        md.Should().NotContain("What `quick` changes");
+    }
+
+    [Test]
+    public void Every_figure_is_a_non_trivial_png_named_by_finding_index_kind_and_metric()
+    {
+        var result = QuickWithOneSeedMissing();
+
+        result.FigurePaths.Select(Path.GetFileName).Should().Equal(
+            "F90-1-curves-testAccuracy.png", "F90-2-curves-weightDistance.png", "F90-3-curves-trainLoss.png",
+            "F90-4-heatmap-testAccuracy.png", "F90-5-layers-layerCosines.png", "F90-6-bars-weightNorm.png");
+        var md = File.ReadAllText(result.MarkdownPath);
+        foreach (var path in result.FigurePaths)
+        {
+            File.Exists(path).Should().BeTrue();
+            var bytes = File.ReadAllBytes(path);
+            bytes.Take(8).Should().Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, $"{path} must be a PNG");
+            bytes.Length.Should().BeGreaterThan(15_000, $"{path} must hold a drawn figure, not an empty canvas");
+            md.Should().Contain($"]({Path.GetFileName(path)})");
+        }
+        Directory.GetFiles(result.Folder, "*.tmp").Should().BeEmpty("figures are written atomically");
+    }
+
+    [Test]
+    public void Curves_skip_epochs_without_a_value_and_show_the_last_epochs_renumbered()
+    {
+        var figures = QuickWithOneSeedMissing().Data.Findings[0].Figures;
+
+        var accuracy = figures[0].Series.Single(s => s.Name == "bs64");
+        accuracy.X.Should().Equal(1, 3); // epoch 2 was not evaluated
+        accuracy.Mean[^1].Should().BeApproximately(98.0, 1e-9);
+        accuracy.Std[^1].Should().BeApproximately(1.0, 1e-9);
+        figures[0].YLabel.Should().Be("test accuracy (%)");
+
+        var distance = figures[1].Series.Single(s => s.Name == "bs64");
+        distance.X.Should().Equal(1, 2);
+        distance.Mean[^1].Should().BeApproximately(6.5, 1e-9);
+        figures[1].XLabel.Should().Be("epoch of the last 2, re-numbered from 1");
+
+        var loss = figures[2];
+        loss.Series.Select(s => s.Name).Should().Equal("bs64", "bs1024");
+        loss.Series[0].X.Should().Equal(16, 48); // 1000 samples / 64 = 16 steps per epoch; epoch 2 not evaluated
+        loss.XLabel.Should().Be("optimizer steps (count)");
+    }
+
+    [Test]
+    public void The_heatmap_grid_is_also_a_markdown_table()
+    {
+        var result = QuickWithOneSeedMissing();
+        var grid = result.Data.Findings[0].Figures[3].Grid!;
+
+        grid.XValues.Should().Equal(0.01, 0.1);
+        grid.YValues.Should().Equal(64, 256, 1024);
+        grid.Mean[0][0].Should().BeApproximately(98.0, 1e-9);
+        double.IsNaN(grid.Mean[2][1]).Should().BeTrue("bs1024_lr01 lacks a seed");
+        grid.Runs[0][1].Should().BeNull();
+
+        var md = File.ReadAllText(result.MarkdownPath);
+        md.Should().Contain("| batchSize \\ learningRate | 0.01 | 0.1 |");
+        md.Should().Contain("| 1024 | 90.20% ± 0.20 (`bs1024`) | not stored (`bs1024_lr01`) |");
+        md.Should().Contain("| 64 | 98.00% ± 1.00 (`bs64`) |  |");
+    }
+
+    [Test]
+    public void Layers_and_bars_hold_per_run_means_and_stds()
+    {
+        var figures = QuickWithOneSeedMissing().Data.Findings[0].Figures;
+
+        figures[4].Title.Should().Be("F90: Cosine to init per layer (quick profile)", "a title that names its finding is not prefixed again");
+        figures[5].Title.Should().Be("F90: Weight norm after training (quick profile)");
+        var layers = figures[4].Series.Single(s => s.Name == "bs1024");
+        layers.X.Should().Equal(1, 2, 3);
+        layers.Mean.Should().BeEquivalentTo([0.998, 0.998, 0.978], o => o.Using<double>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-12)).WhenTypeIs<double>());
+
+        var bars = figures[5].Series.Single(s => s.Name == "bs64");
+        bars.Mean[0].Should().BeApproximately(44.65, 1e-9); // 44 + 6.5 / 10
+        bars.Std[0].Should().BeApproximately(0.05, 1e-9);
+        figures[5].Note.Should().Contain("not in the store, so not drawn: bs1024_lr01");
+    }
+
+    [Test]
+    public void Report_json_round_trips_and_is_written_beside_the_markdown()
+    {
+        _fakes.StoreRuns("full", skip: ("bs256", 2));
+        RecordVerdicts("full");
+        var result = _fakes.Build("full");
+
+        Path.GetDirectoryName(result.JsonPath).Should().Be(Path.GetDirectoryName(result.MarkdownPath));
+        var text = File.ReadAllText(result.JsonPath);
+        var read = ReportBuilder.Read(result.JsonPath);
+
+        read.Should().BeEquivalentTo(result.Data);
+        JsonSerializer.Serialize(read, JsonDefaults.Options).Should().Be(text);
+        ReportMarkdown.Render(read).Should().Be(File.ReadAllText(result.MarkdownPath), "REPORT.md is rendered from report.json's data alone");
+    }
+
+    [Test]
+    public void A_finding_whose_config_cannot_be_read_is_named_and_the_others_are_reported()
+    {
+        _fakes.StoreRuns("quick");
+
+        var result = _fakes.Build("quick", F, "F91");
+        var md = File.ReadAllText(result.MarkdownPath);
+
+        result.Data.Findings.Select(f => f.Id).Should().Equal("F90", "F91");
+        result.Data.Findings[1].Error.Should().StartWith("could not be read:").And.Contain("F91.json");
+        md.Should().Contain("| [F91](#f91) |  | config unreadable | n/a |").And.Contain("**Not reported**: could not be read:");
+        md.Should().Contain("98.00% ± 1.00");
+    }
+
+    [Test]
+    public void Figures_of_an_earlier_build_are_replaced()
+    {
+        var folder = Path.Combine(_fakes.Output, "quick");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "F90-9-curves-testLoss.png"), "stale");
+        File.WriteAllText(Path.Combine(folder, "notes.png"), "the user's");
+
+        _fakes.Build("quick");
+
+        File.Exists(Path.Combine(folder, "F90-9-curves-testLoss.png")).Should().BeFalse();
+        File.Exists(Path.Combine(folder, "notes.png")).Should().BeTrue();
+    }
+
+    [Test]
+    public void An_unknown_profile_is_refused()
+    {
+        var act = () => new ReportBuilder("auto", _fakes.Store, _fakes.Verdicts, _fakes.Configs);
+        act.Should().Throw<ArgumentException>().WithMessage("*expected one of quick, full*");
+    }
+}
