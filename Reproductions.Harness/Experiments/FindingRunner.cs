@@ -36,8 +36,9 @@ public static class FindingRunner
     /// <summary>
     /// The profile's runs as far as the store holds them, training nothing (the report is rebuilt this way).
     /// A run appears only when every seed of it is stored; <paramref name="missing"/> names the rest.
+    /// <paramref name="device"/> ("cpu", "cuda") reads the runs trained on that device type; default: this machine's.
     /// </summary>
-    public static FindingRuns Stored(FindingProfile profile, RunStore store, out IReadOnlyList<string> missing)
+    public static FindingRuns Stored(FindingProfile profile, RunStore store, out IReadOnlyList<string> missing, string? device = null)
     {
         var runs = new Dictionary<string, IReadOnlyList<RunRecord>>(StringComparer.OrdinalIgnoreCase);
         var absent = new List<string>();
@@ -45,7 +46,11 @@ public static class FindingRunner
         {
             var records = new List<RunRecord>();
             foreach (var seed in profile.Seeds)
-                if (store.TryLoad(RunStore.Hash(run.ForSeed(seed)), out var record)) records.Add(record);
+            {
+                var config = run.ForSeed(seed);
+                var hash = device is null ? RunStore.Hash(config) : RunStore.Hash(config, device);
+                if (store.TryLoad(hash, out var record)) records.Add(record);
+            }
             if (records.Count == profile.Seeds.Count) runs[run.Name] = records;
             else absent.Add(run.Name);
         }

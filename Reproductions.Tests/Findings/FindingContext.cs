@@ -21,6 +21,8 @@ public static class FindingContext
     /// </summary>
     public static FindingRuns Runs(string finding, string profile)
     {
+        if (Environment.GetEnvironmentVariable(RunDeviceVariable) is { Length: > 0 } storedDevice)
+            return StoredRuns(finding, profile, storedDevice);
         RequireDeviceFor(profile);
         return Cache.GetOrAdd((finding, profile), key => new Lazy<FindingRuns>(() =>
         {
@@ -28,6 +30,23 @@ public static class FindingContext
             DataSets.Log = line => TestContext.Progress.WriteLine(line);
             return FindingRunner.Run(profileConfig, RunStore.Default, new ProgressWriter());
         }, LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+    }
+
+    /// <summary>
+    /// REPRO_RUN_DEVICE=cuda checks the claims on runs already stored for that device type (e.g. the full profile trained
+    /// on a GPU machine and its artifacts/runs copied here), training nothing; a missing run fails the test.
+    /// </summary>
+    public const string RunDeviceVariable = "REPRO_RUN_DEVICE";
+
+    private static FindingRuns StoredRuns(string finding, string profile, string device)
+    {
+        var runs = FindingRunner.Stored(FindingProfile.Load(finding, profile), RunStore.Default, out var missing, device);
+        TestContext.Out.WriteLine($"{RunDeviceVariable}={device}: checking runs stored for {device}; nothing is trained.");
+        if (missing.Count > 0)
+            Assert.Fail($"{RunDeviceVariable}={device}: {finding} ({profile}) has no stored {device} runs for {string.Join(", ", missing)} " +
+                        $"under {RunStore.Default.Root}. Train them on a {device} machine with " +
+                        $"`dotnet run --project Reproductions.Harness -- reproduce --profile {profile} --findings {finding}` and copy artifacts/runs here.");
+        return runs;
     }
 
     public static void RequireDeviceFor(string profile)
