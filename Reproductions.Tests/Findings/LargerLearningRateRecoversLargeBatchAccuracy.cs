@@ -18,12 +18,16 @@ public class LargerLearningRateRecoversLargeBatchAccuracy : FindingFixture
             "bs1024 lr 0.1 - bs1024 lr 0.01 test accuracy");
     }
 
-    [TestCase("quick", Category = "Quick")]
+    /// <summary>
+    /// Full recovery, full profile only: after the quick profile's 5 epochs, bs 1024 at lr 0.1 has taken 50 steps and is
+    /// measured 1.9 points short of bs 64 (it recovers about 80% of the lost accuracy; see the report), so quick asserts
+    /// the partial recovery above and this check needs the paper's 30 epochs.
+    /// </summary>
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void Bs1024_at_lr_0_1_matches_bs64_within_seed_noise(string profile)
     {
         var runs = Runs(profile);
-        Claims.Matches(runs.Final("bs1024_lr01", m => m.TestAccuracy), runs.Final("bs64", m => m.TestAccuracy),
+        Claims.WithinSeedSpread(runs.Final("bs1024_lr01", m => m.TestAccuracy), runs.Final("bs64", m => m.TestAccuracy),
             "bs1024 lr 0.1 - bs64 lr 0.01 test accuracy");
     }
 
