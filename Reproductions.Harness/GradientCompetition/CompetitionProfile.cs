@@ -13,8 +13,16 @@ namespace Reproductions.Harness.GradientCompetition;
 public sealed record VariantSettings(ProtocolVariant Variant, int TrialsPerSeed);
 
 /// <summary>How the engine chunks trials: at most this many per chunk, and what fits the memory budget.</summary>
-public sealed record EngineSettings(int MaxTrialsPerChunk, long MemoryBudgetBytes, UpdateMode? UpdateMode)
+public sealed record EngineSettings(int MaxTrialsPerChunk, long MemoryBudgetBytes, UpdateMode? UpdateMode, int? Workers = null)
 {
+    /// <summary>
+    /// Workers (threads that each run a chunk of trials) and libtorch threads per worker. On the CPU: one worker per
+    /// core, each single-threaded (measured on the 2-core CI machine: as fast as one 2-threaded worker when idle, and
+    /// 1.5-2x faster when other processes share the cores, where libtorch's OpenMP barriers stall). On CUDA: one.
+    /// </summary>
+    public (int Workers, int ThreadsPerWorker) ParallelismFor(TorchSharp.torch.Device device) =>
+        device.type == TorchSharp.DeviceType.CUDA ? (1, TorchSharp.torch.get_num_threads()) : (Workers ?? Math.Max(1, Environment.ProcessorCount), 1);
+
     /// <summary>The update mode to use on <paramref name="device"/>: the configured one, else the measured default for the device type.</summary>
     public UpdateMode ModeFor(TorchSharp.torch.Device device) =>
         UpdateMode ?? (device.type == TorchSharp.DeviceType.CUDA ? GradientCompetition.UpdateMode.FusedStacked : GradientCompetition.UpdateMode.FusedPerTrial);
@@ -148,8 +156,8 @@ public sealed record CompetitionProfile(
 
         var e = section.GetSection("engine");
         foreach (var k in e.GetChildren())
-            if (k.Key is not ("maxTrialsPerChunk" or "memoryBudgetMiB" or "updateMode"))
-                throw new ConfigException($"{where}:engine: unknown key '{k.Key}'. Known keys: maxTrialsPerChunk, memoryBudgetMiB, updateMode.");
+            if (k.Key is not ("maxTrialsPerChunk" or "memoryBudgetMiB" or "updateMode" or "workers"))
+                throw new ConfigException($"{where}:engine: unknown key '{k.Key}'. Known keys: maxTrialsPerChunk, memoryBudgetMiB, updateMode, workers.");
         UpdateMode? mode = null;
         if (e["updateMode"] is { } m)
         {
@@ -158,7 +166,8 @@ public sealed record CompetitionProfile(
                    ?? throw new ConfigException($"{where}:engine:updateMode = '{m}': expected one of {string.Join(", ", Enum.GetNames<UpdateMode>().Select(Kebab))}.");
         }
         var engine = new EngineSettings(Int(where, "engine:maxTrialsPerChunk", e["maxTrialsPerChunk"] ?? "16", 1),
-            (long)Int(where, "engine:memoryBudgetMiB", e["memoryBudgetMiB"] ?? "1024", 1) << 20, mode);
+            (long)Int(where, "engine:memoryBudgetMiB", e["memoryBudgetMiB"] ?? "1024", 1) << 20, mode,
+            e["workers"] is { } workers ? Int(where, "engine:workers", workers, 1) : null);
 
         return new CompetitionProfile(profile, section["description"] ?? "", seeds, regimeSeed, regimes, batchSizes, samples, lr,
             variants, bins, tail, reference, engine, source);

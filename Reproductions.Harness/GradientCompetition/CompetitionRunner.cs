@@ -93,6 +93,9 @@ public static class CompetitionRunner
                     activations[name] = RegimeActivations.Compute(weights[name], pool);
 
             var mode = profile.Engine.ModeFor(device);
+            var (workers, threads) = profile.Engine.ParallelismFor(device);
+            var previousThreads = get_num_threads();
+            if (threads != previousThreads) set_num_threads(threads);
             var clock = Stopwatch.StartNew();
             var perSeed = new Dictionary<long, IReadOnlyDictionary<CellKey, CellData>>();
             foreach (var seed in profile.Seeds)
@@ -108,7 +111,7 @@ public static class CompetitionRunner
                 {
                     cancel.ThrowIfCancellationRequested();
                     var batchClock = Stopwatch.StartNew();
-                    RunLiteral(profile, seed, b, pool, weights, widths, mode, Cell, cancel);
+                    RunLiteral(profile, seed, b, pool, weights, widths, mode, workers, Cell, cancel);
                     RunSingleStep(profile, seed, b, pool, activations, Cell);
                     log?.Invoke(string.Create(CultureInfo.InvariantCulture,
                         $"gradient competition ({profile.Profile}) seed {seed} B={b}: {batchClock.Elapsed.TotalSeconds:F1} s ({string.Join(", ", profile.Variants.Select(v => $"{v.Variant.Name()} {configs.Sum(c => Cell(v.Variant, c.Name, b).Seconds):F1} s"))})"));
@@ -116,6 +119,7 @@ public static class CompetitionRunner
                 perSeed[seed] = cells;
             }
             if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+            if (threads != previousThreads) set_num_threads(previousThreads);
             return new CompetitionResult(profile, Devices.Describe(device), device.type.ToString().ToLowerInvariant(), regimes, perSeed,
                 clock.Elapsed.TotalSeconds, CompetitionProfile.Kebab(mode.ToString()));
         }
@@ -126,49 +130,71 @@ public static class CompetitionRunner
         }
     }
 
+    private sealed record LiteralWork(string Regime, VariantSettings Variant, Tensor Indices);
+
     private static void RunLiteral(CompetitionProfile profile, long seed, int batchSize, TrialPool pool,
-        IReadOnlyDictionary<string, RegimeWeights> weights, int[] widths, UpdateMode mode,
+        IReadOnlyDictionary<string, RegimeWeights> weights, int[] widths, UpdateMode mode, int workers,
         Func<ProtocolVariant, string, int, CellData> cell, CancellationToken cancel)
     {
         var literal = profile.Variants.Where(v => v.Variant.IsLiteral()).OrderBy(v => v.Variant).ToList(); // mean before sum
         if (literal.Count == 0) return;
         var trials = literal.Max(v => v.TrialsPerSeed);
+        var budget = profile.Engine.MemoryBudgetBytes / workers;
         var chunk = TrialEngine.TrialsPerChunk(TrialEngine.BytesPerTrial(widths, profile.SamplesPerTrial, batchSize, mode),
-            profile.Engine.MemoryBudgetBytes, profile.Engine.MaxTrialsPerChunk);
+            budget, profile.Engine.MaxTrialsPerChunk);
         var lr = (float)profile.LearningRate;
+        var mean = literal.FirstOrDefault(v => v.Variant == ProtocolVariant.LiteralMean);
+        using var scope = NewDisposeScope();
+
+        // The work: every (chunk of trials, regime, variant), in a fixed order. With one sample per batch the mean and
+        // the sum of the loss are the same number, so at B = 1 literal-sum reuses literal-mean's trials (same seeds,
+        // same samples, the same computation) where literal-mean ran them.
+        var work = new List<LiteralWork>();
         for (var t0 = 0; t0 < trials; t0 += chunk)
         {
-            cancel.ThrowIfCancellationRequested();
             var t1 = Math.Min(t0 + chunk, trials);
-            using var scope = NewDisposeScope();
             var indices = TrialEngine.DrawSamples(Enumerable.Range(t0, t1 - t0).Select(t => TrialEngine.TrialSeed(seed, batchSize, t)).ToList(),
                 pool.Count, profile.SamplesPerTrial);
-            foreach (var (regime, w) in weights)
-            {
-                Tensor? meanGradients = null;
+            foreach (var regime in weights.Keys)
                 foreach (var v in literal)
                 {
                     if (t0 >= v.TrialsPerSeed) continue;
                     var count = Math.Min(t1, v.TrialsPerSeed) - t0;
-                    var target = cell(v.Variant, regime, batchSize);
-                    var clock = Stopwatch.StartNew();
-                    Tensor gradients;
-                    if (v.Variant == ProtocolVariant.LiteralSum && batchSize == 1 && meanGradients is not null && meanGradients.shape[0] >= count)
-                    {
-                        // With one sample per batch, the mean and the sum of the loss are the same number: the trials
-                        // (same seeds, same samples) are the same computation, so the literal-mean result is reused.
-                        gradients = meanGradients.narrow(0, 0, count);
-                    }
-                    else
-                    {
-                        gradients = TrialEngine.RunLiteral(w, pool, indices.narrow(0, 0, count), batchSize,
-                            meanReduction: v.Variant == ProtocolVariant.LiteralMean, lr, mode);
-                        if (v.Variant == ProtocolVariant.LiteralMean) meanGradients = gradients;
-                    }
-                    target.Add(gradients);
-                    target.Seconds += clock.Elapsed.TotalSeconds;
+                    if (v.Variant == ProtocolVariant.LiteralSum && batchSize == 1 && mean is not null && mean.TrialsPerSeed >= t0 + count) continue;
+                    work.Add(new LiteralWork(regime, v, indices.narrow(0, 0, count)));
+                }
+        }
+        var results = new Tensor[work.Count];
+        var seconds = new double[work.Count];
+        Parallel.For(0, work.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel }, i =>
+        {
+            var clock = Stopwatch.StartNew();
+            var w = work[i];
+            using var itemScope = NewDisposeScope();
+            results[i] = TrialEngine.RunLiteral(weights[w.Regime], pool, w.Indices, batchSize,
+                meanReduction: w.Variant.Variant == ProtocolVariant.LiteralMean, lr, mode).DetachFromDisposeScope();
+            seconds[i] = clock.Elapsed.TotalSeconds;
+        });
+        try
+        {
+            for (var i = 0; i < work.Count; i++)
+            {
+                var w = work[i];
+                var target = cell(w.Variant.Variant, w.Regime, batchSize);
+                target.Add(results[i]);
+                target.Seconds += seconds[i];
+                if (w.Variant.Variant == ProtocolVariant.LiteralMean && batchSize == 1)
+                {
+                    var sum = literal.FirstOrDefault(v => v.Variant == ProtocolVariant.LiteralSum);
+                    var t0 = work.Take(i).Count(x => x.Regime == w.Regime && x.Variant == w.Variant) * chunk;
+                    if (sum is not null && t0 < sum.TrialsPerSeed)
+                        cell(ProtocolVariant.LiteralSum, w.Regime, batchSize).Add(results[i].narrow(0, 0, Math.Min(results[i].shape[0], sum.TrialsPerSeed - t0)));
                 }
             }
+        }
+        finally
+        {
+            foreach (var r in results) r?.Dispose();
         }
     }
 

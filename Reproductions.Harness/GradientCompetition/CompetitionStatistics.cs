@@ -89,13 +89,14 @@ public sealed record LineFit(double Slope, double Intercept, double SlopeLow, do
 
 /// <summary>
 /// The statistics of one protocol variant in one regime across the batch sizes: mean and std of the norm per B, the
-/// log-log slope of mean norm against B (95% CI), the linear fit of mean squared norm against B (R^2), the
+/// log-log slope of mean norm against B (95% CI) and of the root-mean-square norm (half the slope of the mean squared
+/// norm, free of the small-B bias that the spread puts on the mean norm), the linear fit of mean squared norm against B (R^2), the
 /// normalised std and interquartile range (each B scaled by mu_ref / mu_B, as the blog does with mu_1024), the
 /// Spearman rank correlations of those and of the count of large raw values with B, and the large-value threshold.
 /// </summary>
 public sealed record CurveSummary(
     ProtocolVariant Variant, string Regime, int ReferenceBatchSize, IReadOnlyList<BatchSummary> Batches,
-    LineFit LogLog, LineFit SquaredNorm, double SpearmanNormalisedStd, double SpearmanNormalisedIqr, double SpearmanTailCount,
+    LineFit LogLog, LineFit LogLogRms, LineFit SquaredNorm, double SpearmanNormalisedStd, double SpearmanNormalisedIqr, double SpearmanTailCount,
     double TailThreshold, double TailFractionAtReference, int DivergedTrials, int? FirstDivergedBatchSize)
 {
     public BatchSummary? At(int batchSize) => Batches.FirstOrDefault(b => b.BatchSize == batchSize);
@@ -138,11 +139,12 @@ public sealed record CurveSummary(
         // Fits and rank correlations over the batch sizes whose trials all stayed finite.
         var clean = batches.Where(s => s.Diverged == 0 && s.Trials > 0 && s.Mean > 0).ToList();
         var logLog = LineFit.Fit(clean.Select(s => Math.Log(s.BatchSize)).ToList(), clean.Select(s => Math.Log(s.Mean)).ToList());
+        var logLogRms = LineFit.Fit(clean.Select(s => Math.Log(s.BatchSize)).ToList(), clean.Select(s => 0.5 * Math.Log(s.MeanSquare)).ToList());
         var squared = LineFit.Fit(clean.Select(s => (double)s.BatchSize).ToList(), clean.Select(s => s.MeanSquare).ToList());
         var bs = clean.Select(s => (double)s.BatchSize).ToArray();
         double Spearman(Func<BatchSummary, double> f) => clean.Count >= 3 ? Correlation.Spearman(bs, clean.Select(f).ToArray()) : double.NaN;
         var firstDiverged = batches.Where(s => s.Diverged > 0).Select(s => (int?)s.BatchSize).FirstOrDefault();
-        return new CurveSummary(variant, regime, referenceBatchSize, batches, logLog, squared,
+        return new CurveSummary(variant, regime, referenceBatchSize, batches, logLog, logLogRms, squared,
             Spearman(s => s.NormalisedStd), Spearman(s => s.NormalisedIqr), Spearman(s => s.TailFraction),
             threshold, reference.Values.Finite > 0 ? (double)reference.Values.CountFromSlot(tailSlot) / reference.Values.Finite : double.NaN,
             batches.Sum(s => s.Diverged), firstDiverged);
