@@ -33,6 +33,49 @@ public static class CompetitionReport
         return files;
     }
 
+    /// <summary>
+    /// Which protocol variant reproduces which claim, decided from the measurements by the findings' own yardsticks
+    /// (read from configs/F05.json and F06.json for the profile when present).
+    /// </summary>
+    public static string VerdictSection(CompetitionResult result)
+    {
+        double slope = 0.5, resolution = 0.25, alpha = 0.05;
+        try
+        {
+            var f05 = CompetitionFinding.Load("F05", result.Profile.Profile);
+            (slope, resolution, alpha) = (f05.Check("slope"), f05.Check("slopeResolution"), f05.Check("alpha"));
+        }
+        catch (Exception e) when (e is Training.ConfigException or IOException)
+        {
+            // No finding config: the defaults above are F05's.
+        }
+        var inv = CultureInfo.InvariantCulture;
+        var verdicts = CompetitionVerdicts.Decide(result, slope, resolution, alpha);
+        var md = new StringBuilder();
+        md.AppendLine("## Which protocol reproduces which claim");
+        md.AppendLine();
+        md.AppendLine(string.Create(inv, $"Yardsticks (the tests'): F05 the log-log slope's 95% CI within {resolution} of {slope}; F06/F07 Spearman(B, normalised std / IQR) above the one-sided critical value at alpha {alpha}; F08 the count of large values (>= the edge above which {result.Profile.TailFraction:P0} of the B={result.Profile.ReferenceBatchSize} values lie) never rising as B shrinks and higher at the largest B than at the smallest."));
+        md.AppendLine();
+        foreach (var finding in verdicts.Select(v => v.Finding).Distinct())
+        {
+            var mine = verdicts.Where(v => v.Finding == finding).ToList();
+            var all = mine.GroupBy(v => v.Variant).Where(g => g.All(v => v.Reproduces)).Select(g => g.Key.Name()).ToList();
+            var some = mine.GroupBy(v => v.Variant).Where(g => g.Any(v => v.Reproduces) && !g.All(v => v.Reproduces))
+                .Select(g => $"{g.Key.Name()} (only {string.Join(", ", g.Where(v => v.Reproduces).Select(v => v.Regime))})").ToList();
+            md.Append("- **").Append(finding).Append("**: ");
+            md.Append(all.Count > 0 ? $"reproduced in every regime by {string.Join(" and ", all)}" : "reproduced in every regime by no variant");
+            if (some.Count > 0) md.Append("; partly by ").Append(string.Join(", ", some));
+            md.AppendLine(".");
+        }
+        md.AppendLine();
+        md.AppendLine("| finding | variant | regime | reproduces | measured |");
+        md.AppendLine("|---|---|---|---|---|");
+        foreach (var v in verdicts.OrderBy(v => v.Finding, StringComparer.Ordinal))
+            md.AppendLine(inv, $"| {v.Finding} | {v.Variant.Name()} | {v.Regime} | {(v.Reproduces ? "yes" : "no")} | {v.Measured} |");
+        md.AppendLine();
+        return md.ToString();
+    }
+
     public static string Markdown(CompetitionResult result, IReadOnlyList<string> figures)
     {
         var p = result.Profile;
@@ -44,6 +87,7 @@ public static class CompetitionReport
         md.AppendLine();
         md.AppendLine(inv, $"Device: {result.Device}; update mode {result.UpdateMode}; trials took {result.Seconds:F1} s. Seeds {string.Join(", ", p.Seeds)} (trial seeds); regimes trained with seed {p.RegimeSeed}.");
         md.AppendLine();
+        md.AppendLine(VerdictSection(result));
         md.AppendLine("| regime | run | epochs | train acc | test acc | train loss |");
         md.AppendLine("|---|---|---:|---:|---:|---:|");
         foreach (var r in result.Regimes)
