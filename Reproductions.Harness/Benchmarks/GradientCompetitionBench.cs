@@ -132,6 +132,7 @@ public static class GradientCompetitionBench
                     }
                     Time($"stacked x{trials}, {defaultWorkers} worker(s), fused per trial", trials, defaultWorkers, UpdateMode.FusedPerTrial, threads);
                     Time($"stacked x{trials}, {defaultWorkers} worker(s), fused stacked (baddbmm)", trials, defaultWorkers, UpdateMode.FusedStacked, threads);
+                    Time($"stacked x{trials}, {defaultWorkers} worker(s), fused stacked in place (baddbmm_)", trials, defaultWorkers, UpdateMode.FusedStackedInPlace, threads);
                     Time($"stacked x{trials}, {defaultWorkers} worker(s), gradient then update", trials, defaultWorkers, UpdateMode.Separate, threads);
                     Time($"one trial at a time, 1 worker x {previousThreads} threads, fused per trial", 1, 1, UpdateMode.FusedPerTrial, previousThreads);
                 }

@@ -13,8 +13,12 @@ namespace Reproductions.Harness.GradientCompetition;
 public sealed record VariantSettings(ProtocolVariant Variant, int TrialsPerSeed);
 
 /// <summary>How the engine chunks trials: at most this many per chunk, and what fits the memory budget.</summary>
-public sealed record EngineSettings(int MaxTrialsPerChunk, long MemoryBudgetBytes, UpdateMode? UpdateMode, int? Workers = null)
+public sealed record EngineSettings(int MaxTrialsPerChunk, long MemoryBudgetBytes, UpdateMode? UpdateMode, int? Workers = null, int? MaxTrialsPerChunkCuda = null)
 {
+    /// <summary>The most trials stacked in one chunk on <paramref name="device"/> (CUDA has its own setting: many more fit and help there).</summary>
+    public int MaxTrialsFor(TorchSharp.torch.Device device) =>
+        device.type == TorchSharp.DeviceType.CUDA ? MaxTrialsPerChunkCuda ?? MaxTrialsPerChunk : MaxTrialsPerChunk;
+
     /// <summary>
     /// Workers (threads that each run a chunk of trials) and libtorch threads per worker. On the CPU: one worker per
     /// core, each single-threaded (measured on the 2-core CI machine: as fast as one 2-threaded worker when idle, and
@@ -25,7 +29,7 @@ public sealed record EngineSettings(int MaxTrialsPerChunk, long MemoryBudgetByte
 
     /// <summary>The update mode to use on <paramref name="device"/>: the configured one, else the measured default for the device type.</summary>
     public UpdateMode ModeFor(TorchSharp.torch.Device device) =>
-        UpdateMode ?? (device.type == TorchSharp.DeviceType.CUDA ? GradientCompetition.UpdateMode.FusedStacked : GradientCompetition.UpdateMode.FusedPerTrial);
+        UpdateMode ?? (device.type == TorchSharp.DeviceType.CUDA ? GradientCompetition.UpdateMode.FusedStackedInPlace : GradientCompetition.UpdateMode.FusedPerTrial);
 }
 
 /// <summary>
@@ -156,8 +160,8 @@ public sealed record CompetitionProfile(
 
         var e = section.GetSection("engine");
         foreach (var k in e.GetChildren())
-            if (k.Key is not ("maxTrialsPerChunk" or "memoryBudgetMiB" or "updateMode" or "workers"))
-                throw new ConfigException($"{where}:engine: unknown key '{k.Key}'. Known keys: maxTrialsPerChunk, memoryBudgetMiB, updateMode, workers.");
+            if (k.Key is not ("maxTrialsPerChunk" or "maxTrialsPerChunkCuda" or "memoryBudgetMiB" or "updateMode" or "workers"))
+                throw new ConfigException($"{where}:engine: unknown key '{k.Key}'. Known keys: maxTrialsPerChunk, maxTrialsPerChunkCuda, memoryBudgetMiB, updateMode, workers.");
         UpdateMode? mode = null;
         if (e["updateMode"] is { } m)
         {
@@ -167,7 +171,8 @@ public sealed record CompetitionProfile(
         }
         var engine = new EngineSettings(Int(where, "engine:maxTrialsPerChunk", e["maxTrialsPerChunk"] ?? "16", 1),
             (long)Int(where, "engine:memoryBudgetMiB", e["memoryBudgetMiB"] ?? "1024", 1) << 20, mode,
-            e["workers"] is { } workers ? Int(where, "engine:workers", workers, 1) : null);
+            e["workers"] is { } workers ? Int(where, "engine:workers", workers, 1) : null,
+            e["maxTrialsPerChunkCuda"] is { } cudaTrials ? Int(where, "engine:maxTrialsPerChunkCuda", cudaTrials, 1) : null);
 
         return new CompetitionProfile(profile, section["description"] ?? "", seeds, regimeSeed, regimes, batchSizes, samples, lr,
             variants, bins, tail, reference, engine, source);

@@ -141,7 +141,7 @@ public static class CompetitionRunner
         var trials = literal.Max(v => v.TrialsPerSeed);
         var budget = profile.Engine.MemoryBudgetBytes / workers;
         var chunk = TrialEngine.TrialsPerChunk(TrialEngine.BytesPerTrial(widths, profile.SamplesPerTrial, batchSize, mode),
-            budget, profile.Engine.MaxTrialsPerChunk);
+            budget, profile.Engine.MaxTrialsFor(pool.Device));
         var lr = (float)profile.LearningRate;
         var mean = literal.FirstOrDefault(v => v.Variant == ProtocolVariant.LiteralMean);
         using var scope = NewDisposeScope();

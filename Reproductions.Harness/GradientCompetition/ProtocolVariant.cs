@@ -75,10 +75,19 @@ public enum UpdateMode
 
     /// <summary>
     /// All trials in one call: <c>W = baddbmm(W, d^T, a, 1, -lr)</c> into a fresh stacked tensor each step (fused, not in
-    /// place). One kernel per layer however many trials: the choice for CUDA, whose caching allocator makes the fresh
-    /// buffer free.
+    /// place). One kernel per layer however many trials; libtorch copies the weights into the fresh tensor first, so
+    /// the update moves them twice.
     /// </summary>
     FusedStacked,
+
+    /// <summary>
+    /// All trials in one call, in place: <c>W.baddbmm_(d^T, a, 1, -lr)</c>, through a TorchScript function (TorchSharp
+    /// 0.107 exposes no baddbmm_ itself). The update reads and writes each weight once. The CUDA default: on an H100
+    /// (a PyTorch 2.11 transcription of the engine, tools/gradient_competition_gpu_proxy.py) it was the fastest mode
+    /// at every B and stayed within 2x of the roofline, where the out-of-place baddbmm (an extra copy of the weights
+    /// per step) did not at B = 2..32.
+    /// </summary>
+    FusedStackedInPlace,
 
     /// <summary>
     /// Gradient and update apart, as autograd plus <c>optimizer.step()</c> do: <c>g = bmm(d^T, a)</c>, then

@@ -28,8 +28,11 @@ public sealed class TrialStack : IDisposable
         lastLayerSum = zeros([trials, regime.Weights[^1].shape[0], regime.Weights[^1].shape[1]], device: regime.Device).DetachFromDisposeScope();
     }
 
-    /// <summary>Batches of at most this many rows are applied as successive rank-1 updates in <see cref="UpdateMode.FusedPerTrial"/>.</summary>
-    public const int RankOneRows = 3;
+    /// <summary>
+    /// Batches of at most this many rows are applied as successive rank-1 updates in <see cref="UpdateMode.FusedPerTrial"/>
+    /// (a tuning knob, settable for measurements; the results differ only in float rounding).
+    /// </summary>
+    public static int RankOneRows { get; set; } = 6;
 
     public int Trials { get; }
     public UpdateMode Mode { get; }
@@ -104,8 +107,8 @@ public sealed class TrialStack : IDisposable
                     using var at = a[t];
                     if (rows <= RankOneRows)
                     {
-                        // A few rank-1 updates (addr_) stream the weights at about 5x the rate of one rank-2 or rank-3
-                        // addmm_ on this CPU (measured), so they are faster up to 3 rows.
+                        // Rank-1 updates (addr_) stream the weights at 50-70 GB/s on this CPU (one thread), a rank-2..8 addmm_
+                        // at 5-12 GB/s (measured: MKL's skinny GEMM), so b successive addr_ are faster up to 6 rows.
                         for (var r = 0; r < rows; r++)
                         {
                             using var dr = dt[r];
@@ -127,6 +130,9 @@ public sealed class TrialStack : IDisposable
                 target = next;
                 break;
             }
+            case UpdateMode.FusedStackedInPlace:
+                BatchedOps.BaddbmmInPlace(target, d.transpose(1, 2), a, alpha);
+                break;
             case UpdateMode.Separate:
             {
                 using var g = d.transpose(1, 2).bmm(a);
@@ -156,4 +162,16 @@ public static class BatchedOps
     /// </summary>
     public static Tensor Baddbmm(Tensor input, Tensor batch1, Tensor batch2, float beta = 1, float alpha = 1) =>
         batch1.baddbmm(batch2, input, beta, alpha);
+
+    private const string Script = "def baddbmm_(target: Tensor, batch1: Tensor, batch2: Tensor, alpha: float):\n" +
+                                  "    target.baddbmm_(batch1, batch2, beta=1.0, alpha=alpha)\n";
+
+    private static readonly Lazy<jit.CompilationUnit> Compiled = new(() => jit.compile(Script), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// <c>target += alpha * (batch1 @ batch2)</c> in place (PyTorch's <c>baddbmm_</c>), through TorchScript: TorchSharp
+    /// 0.107 has no in-place baddbmm, and TorchScript's interpreter calls libtorch's.
+    /// </summary>
+    public static void BaddbmmInPlace(Tensor target, Tensor batch1, Tensor batch2, float alpha) =>
+        Compiled.Value.invoke("baddbmm_", target, batch1, batch2, (double)alpha);
 }

@@ -39,6 +39,7 @@ public class TrialEngineTests
     [TestCase(4, false, UpdateMode.FusedPerTrial)]
     [TestCase(8, true, UpdateMode.FusedPerTrial)]
     [TestCase(3, false, UpdateMode.FusedStacked)]
+    [TestCase(2, true, UpdateMode.FusedStackedInPlace)]
     [TestCase(3, true, UpdateMode.Separate)]
     public void Stacked_trials_equal_trials_run_one_at_a_time(int batchSize, bool mean, UpdateMode mode)
     {
