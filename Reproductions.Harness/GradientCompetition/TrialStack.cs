@@ -32,7 +32,7 @@ public sealed class TrialStack : IDisposable
     /// Batches of at most this many rows are applied as successive rank-1 updates in <see cref="UpdateMode.FusedPerTrial"/>
     /// (a tuning knob, settable for measurements; the results differ only in float rounding).
     /// </summary>
-    public static int RankOneRows { get; set; } = 6;
+    public static int RankOneRows { get; set; } = 3;
 
     public int Trials { get; }
     public UpdateMode Mode { get; }
@@ -108,7 +108,8 @@ public sealed class TrialStack : IDisposable
                     if (rows <= RankOneRows)
                     {
                         // Rank-1 updates (addr_) stream the weights at 50-70 GB/s on this CPU (one thread), a rank-2..8 addmm_
-                        // at 5-12 GB/s (measured: MKL's skinny GEMM), so b successive addr_ are faster up to 6 rows.
+                        // at 5-12 GB/s (MKL's skinny GEMM). In the whole engine (2 workers), b successive addr_ measured
+                        // faster for b = 1..3 (by 10-20%), even at 4, slower at 6.
                         for (var r = 0; r < rows; r++)
                         {
                             using var dr = dt[r];
