@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Reproductions.Harness.Benchmarks;
 using Reproductions.Harness.Experiments;
+using Reproductions.Harness.GradientCompetition;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Training;
 using Spectre.Console;
@@ -13,11 +14,81 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var sizes = new Option<int[]>("--batch-sizes") { Description = "Batch sizes to time.", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [64, 256, 1024] };
-        var command = new Command("bench", "Time one training epoch per batch size against torch.mm's GFLOP/s and a plain TorchSharp loop.") { sizes };
-        command.SetAction(parse => CliErrors.Guard(() => Bench(parse.GetValue(sizes)!)));
+        var sizes = new Option<int[]>("--batch-sizes")
+        {
+            Description = "Batch sizes to time (default 64 256 1024; with --gradient-competition, the protocol's 15).",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [64, 256, 1024],
+        };
+        var competition = new Option<bool>("--gradient-competition")
+        {
+            Description = "Instead of training epochs: the gradient-competition engine's time per sample at each batch size against its roofline " +
+                          "(compute bound: the step's FLOPs at torch.mm's GFLOP/s; memory bound: the bytes a step moves at a large tensor copy's bandwidth), " +
+                          "stacking and fusing compared, and the literal trials' time for the quick and full profiles.",
+        };
+        var trials = new Option<int>("--trials") { Description = "Stacked trials per worker for --gradient-competition.", DefaultValueFactory = _ => 8 };
+        var command = new Command("bench", "Time one training epoch per batch size against torch.mm's GFLOP/s and a plain TorchSharp loop.") { sizes, competition, trials };
+        command.SetAction(parse => CliErrors.Guard(() =>
+        {
+            if (!parse.GetValue(competition)) return Bench(parse.GetValue(sizes)!);
+            var given = parse.GetResult(sizes) is { Implicit: false };
+            return BenchCompetition(given ? parse.GetValue(sizes)! : null, parse.GetValue(trials));
+        }));
         return command;
     }
+
+    private static int BenchCompetition(int[]? batchSizes, int trials)
+    {
+        var quick = CompetitionProfile.Load("quick");
+        var full = CompetitionProfile.Load("full");
+        var device = Devices.Resolve(full.RegimeConfig(full.Regimes[0].Name).Device);
+        var sizes = batchSizes ?? full.BatchSizes.ToArray();
+        AnsiConsole.MarkupLine($"Gradient-competition engine on {Markup.Escape(Devices.Describe(device))}: literal protocol (mean loss), blog's MLP, {trials} stacked trials per worker, random data.");
+        var report = GradientCompetitionBench.Run(device, sizes, trials, log: line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+        AnsiConsole.Write(RooflineTable(report));
+        if (report.Engines.Count > 0) AnsiConsole.Write(EngineTable(report));
+        foreach (var profile in new[] { quick, full })
+        {
+            var seconds = GradientCompetitionBench.EstimateLiteralSeconds(profile, report.Rows);
+            var split = string.Join(", ", profile.Variants.Where(v => v.Variant.IsLiteral()).Select(v => FormattableString.Invariant($"{v.Variant.Name()} {v.TrialsPerSeed} x {profile.Seeds.Count} seeds")));
+            AnsiConsole.MarkupLine(Markup.Escape(
+                FormattableString.Invariant($"{profile.Profile} profile, literal trials on this device: about {seconds:F0} s ({seconds / 3600:F2} h), from the time per sample measured above ") +
+                $"({split} per B and regime; unmeasured B take the nearest measured B below them). Regime training and the single-step trials come on top."));
+        }
+        return 0;
+    }
+
+    public static Table RooflineTable(RooflineReport r)
+    {
+        var table = new Table().Title(Markup.Escape($"Gradient-competition engine vs roofline ({r.Device}; update {r.Mode}; {r.Workers} worker(s) x {r.ThreadsPerWorker} thread(s))"))
+            .Caption(Markup.Escape(
+                FormattableString.Invariant($"Bounds measured in this process: torch.mm {r.MatmulGflops:F1} GFLOP/s (1024^3), tensor copy {r.CopyGBps / 1e9:F1} GB/s (read + write). ") +
+                "Per sample: FLOPs = forward + layers 2..'s input gradients + weight gradients; bytes = a step's weight traffic (forward read, backward read, update read + write) / B."));
+        foreach (var c in new[] { "B", "steps timed", "engine us/sample", "compute bound us", "memory bound us", "bound", "engine / bound" })
+            table.AddColumn(new TableColumn(c).RightAligned());
+        foreach (var row in r.Rows)
+            table.AddRow(I(row.BatchSize), I(row.StepsTimed), F(row.SecondsPerSample * 1e6, "F1"), F(row.ComputeBoundSeconds * 1e6, "F2"),
+                F(row.MemoryBoundSeconds * 1e6, "F2"), row.BoundKind, F(row.Ratio, "F2"));
+        return table;
+    }
+
+    public static Table EngineTable(RooflineReport r)
+    {
+        var table = new Table().Title("Stacking and fusing compared (literal protocol, us per sample)");
+        table.AddColumn("B");
+        table.AddColumn("engine");
+        table.AddColumn(new TableColumn("us/sample").RightAligned());
+        table.AddColumn(new TableColumn("vs first").RightAligned());
+        foreach (var group in r.Engines.GroupBy(e => e.BatchSize))
+        {
+            var first = group.First().SecondsPerSample;
+            foreach (var e in group)
+                table.AddRow(I(e.BatchSize), Markup.Escape(e.Engine), F(e.SecondsPerSample * 1e6, "F1"), F(e.SecondsPerSample / first, "F2"));
+        }
+        return table;
+    }
+
+    private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
     private static int Bench(int[] batchSizes)
     {

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using MathNet.Numerics.Statistics;
 using Reproductions.Harness.Experiments;
+using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Reporting;
 using Reproductions.Harness.Training;
 using Spectre.Console;
@@ -42,13 +44,28 @@ public static class ReproduceCommand
         DataSets.Log = line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
         var store = RunStore.Default;
         using var cancel = CliErrors.CancelOnCtrlC();
+        var competition = new List<CompetitionFinding>();
         foreach (var id in ids)
         {
+            if (CompetitionFinding.UsesProtocol(id))
+            {
+                competition.Add(CompetitionFinding.Load(id, profile)); // F05-F08 share one set of trials, run after the loop
+                continue;
+            }
             var finding = FindingProfile.Load(id, profile);
             var runs = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, progress, cancel.Token));
             AnsiConsole.Write(Table(runs));
         }
-        ReportCommand.Print(new ReportBuilder(profile, store).Build(ids));
+        if (competition.Count > 0)
+        {
+            var result = ProgressDisplay.Run(progress => CompetitionStore.Default.GetOrRun(competition[0].Protocol, store,
+                log: line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), progress: progress, cancel: cancel.Token));
+            AnsiConsole.Write(CompetitionTable(result, competition));
+            var written = CompetitionReport.Write(result, Path.Combine(RepoPaths.Artifacts, "report"));
+            AnsiConsole.MarkupLine($"Gradient-competition report and figures: [blue]{Markup.Escape(written[0])}[/]");
+        }
+        var trained = ids.Where(id => !CompetitionFinding.UsesProtocol(id)).ToList();
+        if (trained.Count > 0) ReportCommand.Print(new ReportBuilder(profile, store).Build(trained));
         return 0;
     }
 
@@ -56,6 +73,30 @@ public static class ReproduceCommand
     public static IReadOnlyList<string> FindingIds(string[]? findings) => findings is { Length: > 0 }
         ? findings.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray()
         : ReportBuilder.AllFindings();
+
+    /// <summary>F05-F08: per protocol variant and regime, the statistics each finding's claim is about, beside the blog's claims.</summary>
+    public static Table CompetitionTable(CompetitionResult result, IReadOnlyList<CompetitionFinding> findings)
+    {
+        var table = new Table().Title($"{string.Join(", ", findings.Select(f => f.Finding))} ({result.Profile.Profile}): gradient competition")
+            .Caption(Markup.Escape(string.Join(" ", findings.Select(f => $"{f.Finding}: {f.Claim}")) + $" Trials: {result.Profile.Description}"));
+        foreach (var column in new[] { "variant", "regime", "F05 log-log slope [95% CI]", "F05 norm^2 vs B R^2", "F06 Spearman(B, norm. std)", "F07 Spearman(B, norm. IQR)", "F08 large values B=1 / B=1024 (per trial)", "diverged" })
+            table.AddColumn(column);
+        foreach (var variant in result.Variants)
+            foreach (var regime in result.RegimeNames)
+            {
+                var c = result.Curve(variant, regime);
+                var first = c.Batches[0];
+                var last = c.Batches[^1];
+                table.AddRow(variant.Name(), regime,
+                    string.Create(CultureInfo.InvariantCulture, $"{c.LogLog.Slope:F3} [{c.LogLog.SlopeLow:F3}, {c.LogLog.SlopeHigh:F3}]"),
+                    c.SquaredNorm.RSquared.ToString("F3", CultureInfo.InvariantCulture),
+                    c.SpearmanNormalisedStd.ToString("F3", CultureInfo.InvariantCulture),
+                    c.SpearmanNormalisedIqr.ToString("F3", CultureInfo.InvariantCulture),
+                    string.Create(CultureInfo.InvariantCulture, $"{(double)first.TailCount / first.Trials:G3} / {(double)last.TailCount / last.Trials:G3}"),
+                    c.DivergedTrials.ToString(CultureInfo.InvariantCulture));
+            }
+        return table;
+    }
 
     /// <summary>One row per run: setting, final train and test accuracy and gap (mean +- std over seeds), and the paper's values.</summary>
     public static Table Table(FindingRuns runs)

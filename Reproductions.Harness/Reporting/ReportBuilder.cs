@@ -44,8 +44,13 @@ public sealed partial class ReportBuilder
     public static string DefaultFolder(string profile) => Path.Combine(RepoPaths.Artifacts, "report", profile);
 
     /// <summary>Every finding with a config (configs/F*.json), in id order.</summary>
+    /// <summary>
+    /// Every finding trained through the run store (configs/F*.json). Findings whose config names a "protocol"
+    /// (F05-F08, gradient competition) have their own report and are left out here.
+    /// </summary>
     public static IReadOnlyList<string> AllFindings(string? configsFolder = null) =>
         Directory.GetFiles(configsFolder ?? RepoPaths.Configs, "F*.json")
+            .Where(f => ConfigLoader.ReadJson(f)["protocol"] is null)
             .Select(f => Path.GetFileNameWithoutExtension(f)!)
             .Order(StringComparer.Ordinal).ToList();
 

@@ -34,7 +34,7 @@ public sealed class TrainingSession : IDisposable
 
         using (var scope = NewDisposeScope())
         {
-            var (x, y) = Subset(data.TrainImages, data.TrainLabels, config.TrainSamples, Seeds.TrainSubset);
+            var (x, y) = TrainingSet(config, data);
             trainX = Prepare(x).MoveToOuterDisposeScope();
             trainY = y.to(Device).MoveToOuterDisposeScope();
             testX = Prepare(data.TestImages).MoveToOuterDisposeScope();
@@ -88,16 +88,26 @@ public sealed class TrainingSession : IDisposable
     public bool Finished => CompletedEpochs >= config.TotalEpochs;
     public long TrainSamples => trainX.shape[0];
 
-    private Tensor Prepare(Tensor images)
+    private Tensor Prepare(Tensor images) => Preprocess(images, config.Preprocessing, Device);
+
+    /// <summary>Moves images (pixels in [0, 1]) to <paramref name="device"/> and applies the config's preprocessing.</summary>
+    public static Tensor Preprocess(Tensor images, Preprocessing preprocessing, Device device)
     {
-        var x = images.to(Device);
-        return config.Preprocessing == Preprocessing.Standardize ? x.sub(MnistMean).div_(MnistStd) : x;
+        var x = images.to(device);
+        return preprocessing == Preprocessing.Standardize ? x.sub(MnistMean).div_(MnistStd) : x;
     }
 
-    private (Tensor X, Tensor Y) Subset(Tensor x, Tensor y, int? count, long stream)
+    /// <summary>
+    /// The training samples a run with <paramref name="config"/> trains on (CPU, unprocessed): the whole training split,
+    /// or the config's fixed, seeded subset of <see cref="TrainingConfig.TrainSamples"/> samples.
+    /// </summary>
+    public static (Tensor Images, Tensor Labels) TrainingSet(TrainingConfig config, TrainingData data) =>
+        Subset(data.TrainImages, data.TrainLabels, config.TrainSamples, config.Seed, Seeds.TrainSubset);
+
+    private static (Tensor X, Tensor Y) Subset(Tensor x, Tensor y, int? count, long seed, long stream)
     {
         if (count is not { } n || n >= x.shape[0]) return (x, y);
-        using var g = new Generator((ulong)Seeds.Derive(config.Seed, stream));
+        using var g = new Generator((ulong)Seeds.Derive(seed, stream));
         var idx = randperm(x.shape[0], generator: g).narrow(0, 0, n);
         return (x.index_select(0, idx), y.index_select(0, idx));
     }

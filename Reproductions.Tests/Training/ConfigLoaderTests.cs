@@ -114,13 +114,11 @@ public class ConfigLoaderTests
     [Test]
     public void Every_committed_finding_config_loads_for_every_profile()
     {
-        var files = Directory.GetFiles(Harness.Infrastructure.RepoPaths.Configs, "F*.json");
-        files.Should().NotBeEmpty();
-        foreach (var file in files)
-        {
-            var id = Path.GetFileNameWithoutExtension(file);
+        // Findings with a protocol of their own (F05-F08) are loaded and tested by that protocol's tests.
+        var ids = Harness.Reporting.ReportBuilder.AllFindings();
+        ids.Should().Contain(["F01", "F02", "F03", "F04", "F09", "F10", "F11", "F12", "F13", "F14"]);
+        foreach (var id in ids)
             foreach (var profile in FindingProfile.Profiles)
                 FindingProfile.Load(id, profile).Runs.Should().NotBeEmpty();
-        }
     }
 }

@@ -1,0 +1,178 @@
+using static TorchSharp.torch;
+
+namespace Reproductions.Harness.GradientCompetition;
+
+/// <summary>
+/// T independent copies of an MLP (one per trial), stacked along a leading trial axis and stepped together with
+/// batched matrix products: weights [T, out, in], biases [T, 1, out]. Gradients are formed by hand (ReLU layers,
+/// log-softmax and negative log likelihood), not by autograd; <see cref="Step"/> is checked against autograd in the tests.
+/// Also accumulates each trial's summed last-layer weight gradient, [T, classes, hidden].
+/// </summary>
+public sealed class TrialStack : IDisposable
+{
+    private readonly Tensor[] weights, biases;
+    private Tensor lastLayerSum;
+
+    /// <summary>Every trial starts at <paramref name="regime"/>'s weights, on the regime's device.</summary>
+    public TrialStack(RegimeWeights regime, int trials, UpdateMode mode)
+    {
+        if (trials < 1) throw new ArgumentOutOfRangeException(nameof(trials), trials, "at least one trial");
+        Trials = trials;
+        Mode = mode;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        // repeat always copies (expand(...).contiguous() would alias the regime's own tensor when there is one trial,
+        // and the in-place updates would then move the regime itself).
+        weights = regime.Weights.Select(w => w.unsqueeze(0).repeat(trials, 1, 1).DetachFromDisposeScope()).ToArray();
+        biases = regime.Biases.Select(b => b.view(1, 1, -1).repeat(trials, 1, 1).DetachFromDisposeScope()).ToArray();
+        lastLayerSum = zeros([trials, regime.Weights[^1].shape[0], regime.Weights[^1].shape[1]], device: regime.Device).DetachFromDisposeScope();
+    }
+
+    /// <summary>
+    /// Batches of at most this many rows are applied as successive rank-1 updates in <see cref="UpdateMode.FusedPerTrial"/>
+    /// (a tuning knob, settable for measurements; the results differ only in float rounding).
+    /// </summary>
+    public static int RankOneRows { get; set; } = 3;
+
+    public int Trials { get; }
+    public UpdateMode Mode { get; }
+
+    /// <summary>Each trial's summed last-layer weight gradient so far, [T, classes, hidden] (a live view; copy it to keep it).</summary>
+    public Tensor LastLayerGradientSum => lastLayerSum;
+
+    /// <summary>The trials' current weights of layer <paramref name="layer"/>, [T, out, in] (a live view).</summary>
+    public Tensor Weight(int layer) => weights[layer];
+
+    /// <summary>The trials' current biases of layer <paramref name="layer"/>, [T, 1, out] (a live view).</summary>
+    public Tensor Bias(int layer) => biases[layer];
+
+    /// <summary>
+    /// One SGD step of every trial on its own batch: <paramref name="x"/> [T, b, in], <paramref name="targets"/> one-hot
+    /// [T, b, classes]. The loss is the negative log likelihood of log-softmax, summed over the batch and multiplied by
+    /// <paramref name="lossScale"/> (1 / b: mean reduction; 1: sum). Adds the step's last-layer weight gradient to
+    /// <see cref="LastLayerGradientSum"/>, then updates every layer with learning rate <paramref name="learningRate"/>.
+    /// </summary>
+    public void Step(Tensor x, Tensor targets, float lossScale, float learningRate) => StepCore(x, targets, lossScale, learningRate, update: true);
+
+    /// <summary>As <see cref="Step"/> without the update: only the last-layer gradient is added.</summary>
+    public void AccumulateGradient(Tensor x, Tensor targets, float lossScale) => StepCore(x, targets, lossScale, 0, update: false);
+
+    private void StepCore(Tensor x, Tensor targets, float lossScale, float learningRate, bool update)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var layers = weights.Length;
+        var inputs = new Tensor[layers]; // the input of each layer: x, then the ReLU outputs
+        var a = x;
+        Tensor z = x;
+        for (var l = 0; l < layers; l++)
+        {
+            inputs[l] = a;
+            z = BatchedOps.Baddbmm(biases[l], a, weights[l].transpose(1, 2));
+            if (l < layers - 1) a = z.relu();
+        }
+        // d(loss)/d(logits) of NLL(log_softmax(z)) summed over the batch: softmax(z) - onehot, times the reduction's scale.
+        var delta = z.softmax(2).sub_(targets);
+        if (lossScale != 1f) delta.mul_(lossScale);
+        var deltas = new Tensor[layers];
+        deltas[layers - 1] = delta;
+        for (var l = layers - 1; l > 0; l--)
+        {
+            // Back through layer l's weights (before this step's update) and the ReLU that produced inputs[l].
+            delta = delta.bmm(weights[l]).mul_(inputs[l].gt(0));
+            deltas[l - 1] = delta;
+        }
+
+        AddOuterProducts(ref lastLayerSum, deltas[layers - 1], inputs[layers - 1], 1f);
+        if (!update) return;
+        for (var l = 0; l < layers; l++)
+        {
+            AddOuterProducts(ref weights[l], deltas[l], inputs[l], -learningRate);
+            biases[l].add_(deltas[l].sum(1, keepdim: true), alpha: -learningRate);
+        }
+    }
+
+    /// <summary>target[t] += alpha * d[t]^T a[t] for every trial t, as <see cref="Mode"/> says.</summary>
+    private void AddOuterProducts(ref Tensor target, Tensor d, Tensor a, float alpha)
+    {
+        switch (Mode)
+        {
+            case UpdateMode.FusedPerTrial:
+            {
+                var rows = d.shape[1];
+                for (var t = 0; t < Trials; t++)
+                {
+                    using var slot = target[t];
+                    using var dt = d[t];
+                    using var at = a[t];
+                    if (rows <= RankOneRows)
+                    {
+                        // Rank-1 updates (addr_) stream the weights at 50-70 GB/s on this CPU (one thread), a rank-2..8 addmm_
+                        // at 5-12 GB/s (MKL's skinny GEMM). In the whole engine (2 workers), b successive addr_ measured
+                        // faster for b = 1..3 (by 10-20%), even at 4, slower at 6.
+                        for (var r = 0; r < rows; r++)
+                        {
+                            using var dr = dt[r];
+                            using var ar = at[r];
+                            slot.addr_(dr, ar, 1, alpha);
+                        }
+                    }
+                    else
+                    {
+                        slot.addmm_(dt.t(), at, 1, alpha);
+                    }
+                }
+                break;
+            }
+            case UpdateMode.FusedStacked:
+            {
+                var next = BatchedOps.Baddbmm(target, d.transpose(1, 2), a, 1, alpha).DetachFromDisposeScope();
+                target.Dispose();
+                target = next;
+                break;
+            }
+            case UpdateMode.FusedStackedInPlace:
+                BatchedOps.BaddbmmInPlace(target, d.transpose(1, 2), a, alpha);
+                break;
+            case UpdateMode.Separate:
+            {
+                using var g = d.transpose(1, 2).bmm(a);
+                target.add_(g, alpha: alpha);
+                break;
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(Mode), Mode, null);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in weights.Concat(biases)) t.Dispose();
+        lastLayerSum.Dispose();
+    }
+}
+
+/// <summary>Batched matrix products with PyTorch's argument order.</summary>
+public static class BatchedOps
+{
+    /// <summary>
+    /// <c>beta * input + alpha * (batch1 @ batch2)</c>, PyTorch's <c>torch.baddbmm(input, batch1, batch2)</c>.
+    /// TorchSharp 0.107's <c>Tensor.baddbmm(batch1, batch2)</c> passes its arguments to libtorch in another order: it
+    /// computes <c>batch2 + this @ batch1</c> (measured; pinned by a unit test). This wrapper calls it so that the
+    /// result is PyTorch's.
+    /// </summary>
+    public static Tensor Baddbmm(Tensor input, Tensor batch1, Tensor batch2, float beta = 1, float alpha = 1) =>
+        batch1.baddbmm(batch2, input, beta, alpha);
+
+    private const string Script = "def baddbmm_(target: Tensor, batch1: Tensor, batch2: Tensor, alpha: float):\n" +
+                                  "    target.baddbmm_(batch1, batch2, beta=1.0, alpha=alpha)\n";
+
+    private static readonly Lazy<jit.CompilationUnit> Compiled = new(() => jit.compile(Script), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// <c>target += alpha * (batch1 @ batch2)</c> in place (PyTorch's <c>baddbmm_</c>), through TorchScript: TorchSharp
+    /// 0.107 has no in-place baddbmm, and TorchScript's interpreter calls libtorch's.
+    /// </summary>
+    public static void BaddbmmInPlace(Tensor target, Tensor batch1, Tensor batch2, float alpha) =>
+        Compiled.Value.invoke("baddbmm_", target, batch1, batch2, (double)alpha);
+}

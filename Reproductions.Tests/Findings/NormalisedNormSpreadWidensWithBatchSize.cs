@@ -1,0 +1,78 @@
+using Reproductions.Harness.GradientCompetition;
+
+namespace Reproductions.Tests.Findings;
+
+/// <summary>
+/// F07: the distribution of normalised norms across trials is wide for large B and narrow for small B (blog: stacked
+/// histograms per B). Measured as the interquartile range of the normalised norms: the literal protocol with a
+/// mean-reduced loss reproduces it; the single-step reading shows the opposite.
+/// </summary>
+[TestFixture, Property("Finding", "F07")]
+public class NormalisedNormSpreadWidensWithBatchSize
+{
+    private const string Id = "F07";
+
+    private static (CompetitionFinding Finding, CompetitionResult Result) Load(string profile)
+    {
+        var finding = CompetitionContext.Finding(Id, profile);
+        return (finding, CompetitionContext.Result(finding));
+    }
+
+    /// <summary>Literal protocol, mean loss: Spearman(B, normalised IQR) above the one-sided critical value at level alpha, in every regime.</summary>
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    public void Literal_protocol_with_mean_loss_normalised_spread_widens_with_the_batch_size(string profile)
+    {
+        var (finding, result) = Load(profile);
+        var critical = CompetitionChecks.SpearmanCritical(result.Profile.BatchSizes.Count, finding.Check("alpha"));
+        foreach (var regime in result.RegimeNames)
+        {
+            var c = result.Curve(ProtocolVariant.LiteralMean, regime);
+            CompetitionContext.Describe(c);
+            c.SpearmanNormalisedIqr.Should().BeGreaterThan(critical,
+                $"{regime}: the blog's claim, the normalised norms' IQR rank-correlates with B beyond chance (critical {critical:F3})");
+            c.At(result.Profile.ReferenceBatchSize)!.NormalisedIqr.Should().BeGreaterThan(c.At(result.Profile.BatchSizes.Min())!.NormalisedIqr,
+                $"{regime}: wide at the largest B, narrow at the smallest");
+        }
+    }
+
+    /// <summary>Single step over B samples: measured, the normalised spread narrows as B grows.</summary>
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    public void Single_step_normalised_spread_narrows_with_the_batch_size(string profile)
+    {
+        var (finding, result) = Load(profile);
+        var critical = CompetitionChecks.SpearmanCritical(result.Profile.BatchSizes.Count, finding.Check("alpha"));
+        foreach (var regime in result.RegimeNames)
+        {
+            var c = result.Curve(ProtocolVariant.SingleStep, regime);
+            CompetitionContext.Describe(c);
+            c.SpearmanNormalisedIqr.Should().BeLessThan(-critical, $"{regime}: measured, the opposite of the blog's histograms");
+        }
+    }
+
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    public void Writes_its_figures(string profile)
+    {
+        var (_, result) = Load(profile);
+        var files = CompetitionFigures.ForFinding(result, Id, CompetitionContext.ReportFolder);
+        files.Should().HaveCount(result.Variants.Count() * result.RegimeNames.Count())
+            .And.OnlyContain(f => Path.GetFileName(f).StartsWith(Id + "-", StringComparison.Ordinal));
+        foreach (var file in files) new FileInfo(file).Length.Should().BeGreaterThan(10_000, $"{file} is a rendered PNG");
+    }
+
+    /// <summary>Per trial seed: Spearman(B, normalised IQR) for the two stable variants.</summary>
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    public void Matches_its_baseline(string profile)
+    {
+        var (finding, result) = Load(profile);
+        CompetitionContext.AssertBaseline(finding, result, samples =>
+        {
+            foreach (var variant in new[] { ProtocolVariant.LiteralMean, ProtocolVariant.SingleStep })
+                foreach (var regime in result.RegimeNames)
+                    samples.Add($"{variant.Name()}.{regime}.spearman_normalised_iqr", result.PerSeedValues(variant, regime, c => c.SpearmanNormalisedIqr));
+        });
+    }
+}

@@ -1,0 +1,217 @@
+using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Reproductions.Tests.GradientCompetition;
+
+/// <summary>
+/// The trial engine on a small MLP (12-16-8-5, random data): stacked trials equal trials run one at a time, and the
+/// hand-formed gradients and updates equal autograd's (nll_loss of log_softmax, backward, optim.SGD) for every update
+/// mode and both loss reductions.
+/// </summary>
+[Unit]
+public class TrialEngineTests
+{
+    private static readonly int[] Widths = [12, 16, 8, 5];
+    private const int PoolSize = 40, Samples = 8;
+    private const float Lr = 0.05f;
+
+    private static RegimeWeights Regime(long seed = 11)
+    {
+        using var model = new Mlp(Widths);
+        using var g = new Generator((ulong)seed);
+        model.Initialize(Harness.Training.InitScheme.TorchDefault, g);
+        return RegimeWeights.FromModel("test", model, CPU);
+    }
+
+    private static TrialPool Pool(long seed = 12)
+    {
+        using var g = new Generator((ulong)seed);
+        return new TrialPool(randn([PoolSize, Widths[0]], generator: g), randint(0, Widths[^1], [PoolSize], generator: g), Widths[^1]);
+    }
+
+    private static Tensor Indices(int trials, int batchSize = 0) =>
+        TrialEngine.DrawSamples(Enumerable.Range(0, trials).Select(t => TrialEngine.TrialSeed(5, batchSize, t)).ToList(), PoolSize, Samples);
+
+    [TestCase(1, true, UpdateMode.FusedPerTrial)]
+    [TestCase(3, true, UpdateMode.FusedPerTrial)]
+    [TestCase(4, false, UpdateMode.FusedPerTrial)]
+    [TestCase(8, true, UpdateMode.FusedPerTrial)]
+    [TestCase(3, false, UpdateMode.FusedStacked)]
+    [TestCase(2, true, UpdateMode.FusedStackedInPlace)]
+    [TestCase(3, true, UpdateMode.Separate)]
+    public void Stacked_trials_equal_trials_run_one_at_a_time(int batchSize, bool mean, UpdateMode mode)
+    {
+        using var regime = Regime();
+        using var pool = Pool();
+        using var scope = NewDisposeScope();
+        var indices = Indices(5, batchSize);
+        var stacked = TrialEngine.RunLiteral(regime, pool, indices, batchSize, mean, Lr, mode);
+        for (var t = 0; t < 5; t++)
+        {
+            var alone = TrialEngine.RunLiteral(regime, pool, indices.narrow(0, t, 1), batchSize, mean, Lr, mode);
+            var difference = alone[0].sub(stacked[t]).abs().max().item<float>();
+            var scale = alone.abs().max().item<float>();
+            TestContext.Out.WriteLine($"trial {t}: max |alone - stacked| = {difference:E3} (max |value| {scale:E3})");
+            // Measured bitwise equal on CPU (each trial's products have the same shapes and order, stacked or not).
+            difference.Should().Be(0f, $"trial {t} must not depend on which trials it is stacked with (max |value| {scale:E3})");
+        }
+    }
+
+    [Test]
+    public void A_trial_never_moves_the_regime_it_starts_from([Values(1, 3)] int trials)
+    {
+        using var regime = Regime();
+        using var pool = Pool();
+        using var scope = NewDisposeScope();
+        var before = regime.Weights.Concat(regime.Biases).Select(t => t.clone()).ToList();
+        TrialEngine.RunLiteral(regime, pool, Indices(trials, 2), 2, true, Lr, UpdateMode.FusedPerTrial);
+        regime.Weights.Concat(regime.Biases).Zip(before, (now, then) => now.eq(then).all().item<bool>())
+            .Should().AllSatisfy(same => same.Should().BeTrue("trials update copies of the regime's weights"));
+    }
+
+    [TestCase(1, true)]
+    [TestCase(3, true)]
+    [TestCase(3, false)]
+    [TestCase(8, false)]
+    public void Hand_formed_gradients_and_updates_equal_autograd(int batchSize, bool mean)
+    {
+        foreach (var mode in Enum.GetValues<UpdateMode>())
+        {
+            using var regime = Regime();
+            using var pool = Pool();
+            using var scope = NewDisposeScope();
+            var indices = Indices(3, batchSize);
+            using var stack = new TrialStack(regime, 3, mode);
+            var x = pool.Images.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
+            var y = pool.OneHot.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
+            for (var start = 0; start < Samples; start += batchSize)
+            {
+                var b = Math.Min(batchSize, Samples - start);
+                stack.Step(x.narrow(1, start, b), y.narrow(1, start, b), mean ? 1f / b : 1f, Lr);
+            }
+            for (var t = 0; t < 3; t++)
+            {
+                var (gradientSum, model) = Autograd(regime, pool, indices[t], batchSize, mean);
+                using (model)
+                {
+                    AssertClose(stack.LastLayerGradientSum[t], gradientSum, $"{mode}: summed last-layer gradient of trial {t}");
+                    var layers = model.Layers;
+                    for (var l = 0; l < layers.Count; l++)
+                    {
+                        AssertClose(stack.Weight(l)[t], layers[l].weight!, $"{mode}: trial {t} layer {l} weight after the steps");
+                        AssertClose(stack.Bias(l)[t][0], layers[l].bias!, $"{mode}: trial {t} layer {l} bias after the steps");
+                    }
+                }
+            }
+        }
+    }
+
+    [TestCase(1)]
+    [TestCase(5)]
+    [TestCase(8)]
+    public void Single_step_gradient_equals_autograd(int batchSize)
+    {
+        using var regime = Regime();
+        using var pool = Pool();
+        using var activations = RegimeActivations.Compute(regime, pool, rowsPerPass: 7);
+        using var scope = NewDisposeScope();
+        var indices = Indices(4, batchSize);
+        var gradients = TrialEngine.RunSingleStep(activations, indices, batchSize);
+        for (var t = 0; t < 4; t++)
+        {
+            using var model = Model(regime);
+            var idx = indices[t].narrow(0, 0, batchSize);
+            var loss = nn.functional.nll_loss(model.forward(pool.Images.index_select(0, idx)), pool.Labels.index_select(0, idx), reduction: nn.Reduction.Sum);
+            loss.backward();
+            AssertClose(gradients[t], model.Layers[^1].weight!.grad!, $"single-step gradient of trial {t}");
+        }
+    }
+
+    [Test]
+    public void Batched_product_wrapper_has_PyTorchs_argument_order()
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(3);
+        var input = randn([2, 1, 4], generator: g);
+        var b1 = randn([2, 3, 5], generator: g);
+        var b2 = randn([2, 5, 4], generator: g);
+        var result = BatchedOps.Baddbmm(input, b1, b2, beta: 0.5f, alpha: -2f);
+        var expected = input.mul(0.5).add(b1.bmm(b2).mul(-2));
+        result.shape.Should().Equal(2, 3, 4);
+        result.allclose(expected, rtol: 1e-5, atol: 1e-6).Should().BeTrue("baddbmm(input, b1, b2) = beta input + alpha b1 @ b2, input broadcast over rows");
+    }
+
+    [Test]
+    public void Trial_samples_are_distinct_seeded_and_independent_of_the_chunk()
+    {
+        using var scope = NewDisposeScope();
+        var seeds = Enumerable.Range(0, 6).Select(t => TrialEngine.TrialSeed(9, 4, t)).ToList();
+        var all = TrialEngine.DrawSamples(seeds, 1000, 64);
+        var again = TrialEngine.DrawSamples(seeds.Skip(2).Take(3).ToList(), 1000, 64);
+        all.narrow(0, 2, 3).eq(again).all().item<bool>().Should().BeTrue("a trial's samples depend on its own seed only");
+        for (var t = 0; t < 6; t++)
+        {
+            var row = all[t].data<long>().ToArray();
+            row.Should().OnlyHaveUniqueItems().And.OnlyContain(i => i >= 0 && i < 1000);
+        }
+        all[0].eq(all[1]).all().item<bool>().Should().BeFalse();
+        TrialEngine.TrialSeed(9, 4, 0).Should().NotBe(TrialEngine.TrialSeed(9, 5, 0)).And.NotBe(TrialEngine.TrialSeed(10, 4, 0));
+    }
+
+    [Test]
+    public void Chunks_are_sized_to_the_memory_budget()
+    {
+        int[] blog = [784, 1024, 1024, 10];
+        var perTrial = TrialEngine.BytesPerTrial(blog, 1024, 1, UpdateMode.FusedPerTrial);
+        perTrial.Should().BeGreaterThan(7_450_000L, "the blog's MLP has 1.86 M float32 parameters per trial");
+        TrialEngine.BytesPerTrial(blog, 1024, 1, UpdateMode.FusedStacked).Should().BeGreaterThan(perTrial + 7_000_000L);
+        TrialEngine.BytesPerTrial(blog, 1024, 1024, UpdateMode.FusedPerTrial).Should().BeGreaterThan(perTrial);
+        TrialEngine.TrialsPerChunk(perTrial, 10 * perTrial + 1, 64).Should().Be(10);
+        TrialEngine.TrialsPerChunk(perTrial, 1, 64).Should().Be(1);
+        TrialEngine.TrialsPerChunk(perTrial, 1000 * perTrial, 16).Should().Be(16);
+    }
+
+    private static Mlp Model(RegimeWeights regime)
+    {
+        var model = new Mlp(regime.Widths);
+        using var noGrad = no_grad();
+        for (var l = 0; l < regime.Layers; l++)
+        {
+            model.Layers[l].weight!.copy_(regime.Weights[l]);
+            model.Layers[l].bias!.copy_(regime.Biases[l]);
+        }
+        return model;
+    }
+
+    /// <summary>The reference: the trial with an ordinary module, autograd and optim.SGD.</summary>
+    private static (Tensor GradientSum, Mlp Model) Autograd(RegimeWeights regime, TrialPool pool, Tensor indices, int batchSize, bool mean)
+    {
+        var model = Model(regime);
+        using var sgd = optim.SGD(model.parameters(), Lr);
+        var sum = zeros_like(model.Layers[^1].weight!);
+        for (var start = 0; start < Samples; start += batchSize)
+        {
+            using var step = NewDisposeScope();
+            var b = Math.Min(batchSize, Samples - start);
+            var idx = indices.narrow(0, start, b);
+            sgd.zero_grad();
+            var loss = nn.functional.nll_loss(model.forward(pool.Images.index_select(0, idx)), pool.Labels.index_select(0, idx),
+                reduction: mean ? nn.Reduction.Mean : nn.Reduction.Sum);
+            loss.backward();
+            sum.add_(model.Layers[^1].weight!.grad!);
+            sgd.step();
+        }
+        return (sum, model);
+    }
+
+    private static void AssertClose(Tensor actual, Tensor expected, string what)
+    {
+        using var scope = NewDisposeScope();
+        var difference = actual.sub(expected.detach()).abs().max().item<float>();
+        var scale = expected.detach().abs().max().item<float>();
+        // Float32 with different summation orders over at most 16 terms per entry: 1e-5 of the largest value.
+        difference.Should().BeLessThanOrEqualTo(Math.Max(scale, 1e-3f) * 1e-5f, what);
+    }
+}
