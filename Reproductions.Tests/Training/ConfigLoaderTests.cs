@@ -120,7 +120,13 @@ public class ConfigLoaderTests
         {
             var id = Path.GetFileNameWithoutExtension(file);
             foreach (var profile in FindingProfile.Profiles)
-                FindingProfile.Load(id, profile).Runs.Should().NotBeEmpty();
+            {
+                // F05-F08 name the shared gradient-competition protocol instead of runs of their own.
+                if (Harness.GradientCompetition.CompetitionFinding.UsesProtocol(id))
+                    Harness.GradientCompetition.CompetitionFinding.Load(id, profile).Protocol.Regimes.Should().NotBeEmpty();
+                else
+                    FindingProfile.Load(id, profile).Runs.Should().NotBeEmpty();
+            }
         }
     }
 }
