@@ -110,7 +110,7 @@ public static class CompetitionFigures
         plot.XLabel("batch size B");
         plot.YLabel($"std over trials of norm x mu_{result.Profile.ReferenceBatchSize} / mu_B");
         LogAxis(plot.Axes.Bottom);
-        LogAxis(plot.Axes.Left);
+        LogAxis(plot.Axes.Left, decadesOnly: false);
         plot.ShowLegend(Alignment.UpperLeft);
         return Save(plot, folder, FileName(result, "F06", "normalised-std", variant));
     }
@@ -202,13 +202,14 @@ public static class CompetitionFigures
     }
 
     /// <summary>Labels an axis whose coordinates are log10 values with the values themselves, minor ticks log-spaced.</summary>
-    private static void LogAxis(ScottPlot.IAxis axis)
+    /// <param name="decadesOnly">Ticks at powers of ten only (false: also between them, for ranges of about a decade).</param>
+    private static void LogAxis(ScottPlot.IAxis axis, bool decadesOnly = true)
     {
         axis.TickGenerator = new NumericAutomatic
         {
             MinorTickGenerator = new LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
-            LabelFormatter = v => Math.Pow(10, v).ToString("G4", CultureInfo.InvariantCulture),
+            IntegerTicksOnly = decadesOnly,
+            LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
         };
     }
 

@@ -40,9 +40,11 @@ public sealed class RegimeWeights : IDisposable
     public static RegimeWeights FromModel(string name, Mlp model, Device device)
     {
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        // The copies belong to the regime (disposed with it), not to any dispose scope of the caller.
         return new RegimeWeights(name,
-            model.Weights.Select(w => w.detach().to(device).clone()).ToArray(),
-            model.Biases.Select(b => b.detach().to(device).clone()).ToArray());
+            model.Weights.Select(w => w.detach().to(device).clone().DetachFromDisposeScope()).ToArray(),
+            model.Biases.Select(b => b.detach().to(device).clone().DetachFromDisposeScope()).ToArray());
     }
 
     /// <summary>Loads weights saved with <c>Module.save</c> (a run's <c>final.weights</c>) into an MLP of <paramref name="widths"/>.</summary>

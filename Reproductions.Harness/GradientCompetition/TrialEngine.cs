@@ -9,12 +9,13 @@ namespace Reproductions.Harness.GradientCompetition;
 /// </summary>
 public sealed class TrialPool : IDisposable
 {
+    /// <summary>Takes ownership of <paramref name="images"/> and <paramref name="labels"/> (detached from any dispose scope).</summary>
     public TrialPool(Tensor images, Tensor labels, int classes)
     {
         if (images.dim() != 2 || labels.dim() != 1 || images.shape[0] != labels.shape[0])
             throw new ArgumentException($"A trial pool needs images [N, in] and labels [N]; got [{string.Join(", ", images.shape)}] and [{string.Join(", ", labels.shape)}].");
-        Images = images;
-        Labels = labels;
+        Images = images.DetachFromDisposeScope();
+        Labels = labels.DetachFromDisposeScope();
         using var scope = NewDisposeScope();
         OneHot = nn.functional.one_hot(labels, classes).to(ScalarType.Float32).DetachFromDisposeScope();
     }
@@ -61,8 +62,9 @@ public sealed class RegimeActivations : IDisposable
     public static RegimeActivations Compute(RegimeWeights regime, TrialPool pool, int rowsPerPass = 4096)
     {
         using var noGrad = no_grad();
-        var hidden = empty([pool.Count, regime.Weights[^1].shape[1]], device: pool.Device);
-        var delta = empty([pool.Count, regime.Classes], device: pool.Device);
+        // Owned by the returned object, not by any dispose scope of the caller.
+        var hidden = empty([pool.Count, regime.Weights[^1].shape[1]], device: pool.Device).DetachFromDisposeScope();
+        var delta = empty([pool.Count, regime.Classes], device: pool.Device).DetachFromDisposeScope();
         for (long start = 0; start < pool.Count; start += rowsPerPass)
         {
             using var scope = NewDisposeScope();

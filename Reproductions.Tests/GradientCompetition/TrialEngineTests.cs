@@ -161,6 +161,35 @@ public class TrialEngineTests
     }
 
     [Test]
+    public void Running_trials_leaves_no_tensor_behind()
+    {
+        using var regime = Regime();
+        using var pool = Pool();
+        using var activations = RegimeActivations.Compute(regime, pool, rowsPerPass: 9);
+        var cell = new CellData(new LogBins(-8, 2, 5));
+        void RunEverything()
+        {
+            using var indices = Indices(4, 3);
+            foreach (var mode in Enum.GetValues<UpdateMode>())
+            {
+                using var literal = TrialEngine.RunLiteral(regime, pool, indices, 3, true, Lr, mode);
+                cell.Add(literal);
+            }
+            using var single = TrialEngine.RunSingleStep(activations, indices, 3);
+            cell.Add(single);
+        }
+        RunEverything(); // first use: lazily created state (the TorchScript unit) is not a leak
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var before = Tensor.TotalCount;
+        RunEverything();
+        var after = Tensor.TotalCount;
+        TestContext.Out.WriteLine($"live tensors before {before}, after {after}");
+        after.Should().BeLessThanOrEqualTo(before, "every tensor a chunk of trials creates is disposed by its dispose scope");
+        cell.Norms.Should().HaveCount(2 * 4 * (Enum.GetValues<UpdateMode>().Length + 1));
+    }
+
+    [Test]
     public void Chunks_are_sized_to_the_memory_budget()
     {
         int[] blog = [784, 1024, 1024, 10];
