@@ -130,6 +130,24 @@ public class TrialEngineTests
     }
 
     [Test]
+    public void Hand_written_small_batch_update_equals_addmm([Range(1, 8)] int rows)
+    {
+        if (!SmallBatchKernels.Supported) Assert.Ignore("this CPU has no AVX2 + FMA; the engine uses addmm_ there");
+        foreach (var (outputs, inputs) in new[] { (37, 100), (5, 1024), (3, 77), (2, 784) })
+        {
+            using var scope = NewDisposeScope();
+            using var g = new Generator((ulong)(rows * 1000 + inputs));
+            var target = randn([outputs, inputs], generator: g);
+            var d = randn([rows, outputs], generator: g);
+            var a = randn([rows, inputs], generator: g);
+            var expected = target.clone().addmm_(d.t(), a, 1, -0.37f);
+            SmallBatchKernels.AddOuterProducts(target, d, a, -0.37f);
+            var difference = target.sub(expected).abs().max().item<float>();
+            difference.Should().BeLessThanOrEqualTo(expected.abs().max().item<float>() * 1e-5f, $"[{outputs}, {inputs}] with {rows} rows");
+        }
+    }
+
+    [Test]
     public void Batched_product_wrapper_has_PyTorchs_argument_order()
     {
         using var scope = NewDisposeScope();
