@@ -72,10 +72,31 @@ public sealed class TrialStack : IDisposable
         var inputs = new Tensor[layers]; // the input of each layer: x, then the ReLU outputs
         var a = x;
         Tensor z = x;
+        var rows = x.shape[1];
+        var kernels = Mode == UpdateMode.FusedPerTrial && UseSmallBatchKernels && rows > 1 && rows <= SmallBatchKernels.MaxRows
+                      && SmallBatchKernels.Supported && x.device_type == TorchSharp.DeviceType.CPU;
         for (var l = 0; l < layers; l++)
         {
             inputs[l] = a;
-            z = BatchedOps.Baddbmm(biases[l], a, weights[l].transpose(1, 2));
+            if (kernels && weights[l].shape[0] >= 64)
+            {
+                // Per trial, one pass over the weights (see SmallBatchKernels); the inputs made contiguous per trial.
+                var input = a.contiguous();
+                inputs[l] = input;
+                z = empty([Trials, rows, weights[l].shape[0]], device: x.device);
+                for (var t = 0; t < Trials; t++)
+                {
+                    using var wt = weights[l][t];
+                    using var bt = biases[l][t];
+                    using var xt = input[t];
+                    using var zt = z[t];
+                    SmallBatchKernels.Linear(wt, bt, xt, zt);
+                }
+            }
+            else
+            {
+                z = BatchedOps.Baddbmm(biases[l], a, weights[l].transpose(1, 2));
+            }
             if (l < layers - 1) a = z.relu();
         }
         // d(loss)/d(logits) of NLL(log_softmax(z)) summed over the batch: softmax(z) - onehot, times the reduction's scale.
