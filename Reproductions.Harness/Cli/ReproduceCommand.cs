@@ -80,15 +80,15 @@ public static class ReproduceCommand
         var table = new Table().Title($"{string.Join(", ", findings.Select(f => f.Finding))} ({result.Profile.Profile}): gradient competition")
             .Caption(Markup.Escape(string.Join(" ", findings.Select(f => $"{f.Finding}: {f.Claim}")) + $" Trials: {result.Profile.Description}"));
         foreach (var column in new[] { "variant", "regime", "F05 log-log slope [95% CI]", "F05 norm^2 vs B R^2", "F06 Spearman(B, norm. std)", "F07 Spearman(B, norm. IQR)", "F08 large values B=1 / B=1024 (per trial)", "diverged" })
-            table.AddColumn(column);
+            table.AddColumn(Markup.Escape(column));
         foreach (var variant in result.Variants)
             foreach (var regime in result.RegimeNames)
             {
                 var c = result.Curve(variant, regime);
                 var first = c.Batches[0];
                 var last = c.Batches[^1];
-                table.AddRow(variant.Name(), regime,
-                    string.Create(CultureInfo.InvariantCulture, $"{c.LogLog.Slope:F3} [{c.LogLog.SlopeLow:F3}, {c.LogLog.SlopeHigh:F3}]"),
+                table.AddRow(Markup.Escape(variant.Name()), Markup.Escape(regime),
+                    Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{c.LogLog.Slope:F3} [{c.LogLog.SlopeLow:F3}, {c.LogLog.SlopeHigh:F3}]")),
                     c.SquaredNorm.RSquared.ToString("F3", CultureInfo.InvariantCulture),
                     c.SpearmanNormalisedStd.ToString("F3", CultureInfo.InvariantCulture),
                     c.SpearmanNormalisedIqr.ToString("F3", CultureInfo.InvariantCulture),

@@ -66,10 +66,10 @@ public static class ProtocolVariants
 public enum UpdateMode
 {
     /// <summary>
-    /// Per trial, in place: <c>W[t].addmm_(d[t]^T, a[t], 1, -lr)</c> forms the weight gradient and applies it in one call
-    /// (the gradient is never materialised); the forward and backward passes are stacked (bmm over the trials).
-    /// The CPU default: measured fastest there (libtorch's CPU bmm with a contraction of B rows is slow, and
-    /// TorchSharp 0.107 has no in-place baddbmm_).
+    /// Per trial, in place: the weight gradient is formed and applied in one call and never materialised (addr_ for one
+    /// row, the hand-written <see cref="SmallBatchKernels"/> for 2-8 rows on AVX2 CPUs, else addmm_); the forward and
+    /// backward passes are stacked (bmm over the trials), except the forward pass of 2-8 rows on the CPU, which uses the
+    /// hand-written one-pass kernel per trial. The CPU default (measured: see docs/gradient-competition.md).
     /// </summary>
     FusedPerTrial,
 

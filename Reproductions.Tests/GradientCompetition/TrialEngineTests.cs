@@ -17,18 +17,19 @@ public class TrialEngineTests
     private const int PoolSize = 40, Samples = 8;
     private const float Lr = 0.05f;
 
-    private static RegimeWeights Regime(long seed = 11)
+    private static RegimeWeights Regime(long seed = 11, int[]? widths = null)
     {
-        using var model = new Mlp(Widths);
+        using var model = new Mlp(widths ?? Widths);
         using var g = new Generator((ulong)seed);
         model.Initialize(Harness.Training.InitScheme.TorchDefault, g);
         return RegimeWeights.FromModel("test", model, CPU);
     }
 
-    private static TrialPool Pool(long seed = 12)
+    private static TrialPool Pool(long seed = 12, int[]? widths = null)
     {
+        var w = widths ?? Widths;
         using var g = new Generator((ulong)seed);
-        return new TrialPool(randn([PoolSize, Widths[0]], generator: g), randint(0, Widths[^1], [PoolSize], generator: g), Widths[^1]);
+        return new TrialPool(randn([PoolSize, w[0]], generator: g), randint(0, w[^1], [PoolSize], generator: g), w[^1]);
     }
 
     private static Tensor Indices(int trials, int batchSize = 0) =>
@@ -108,6 +109,57 @@ public class TrialEngineTests
         }
     }
 
+    /// <summary>Layers of 64 outputs or more take the hand-written forward and update kernels for 2-8 rows; checked against autograd.</summary>
+    [TestCase(2)]
+    [TestCase(3)]
+    [TestCase(5)]
+    [TestCase(8)]
+    public void Hand_written_kernels_in_the_engine_equal_autograd(int batchSize)
+    {
+        if (!SmallBatchKernels.Supported) Assert.Ignore("this CPU has no AVX2 + FMA; the engine uses MKL there");
+        int[] wide = [40, 96, 72, 5];
+        using var regime = Regime(widths: wide);
+        using var pool = Pool(widths: wide);
+        using var scope = NewDisposeScope();
+        var indices = Indices(3, batchSize);
+        using var stack = new TrialStack(regime, 3, UpdateMode.FusedPerTrial);
+        var x = pool.Images.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
+        var y = pool.OneHot.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
+        for (var start = 0; start < Samples; start += batchSize)
+        {
+            var b = Math.Min(batchSize, Samples - start);
+            stack.Step(x.narrow(1, start, b), y.narrow(1, start, b), 1f / b, Lr);
+        }
+        for (var t = 0; t < 3; t++)
+        {
+            var (gradientSum, model) = Autograd(regime, pool, indices[t], batchSize, mean: true);
+            using (model)
+            {
+                AssertClose(stack.LastLayerGradientSum[t], gradientSum, $"summed last-layer gradient of trial {t}");
+                for (var l = 0; l < model.Layers.Count; l++)
+                    AssertClose(stack.Weight(l)[t], model.Layers[l].weight!, $"trial {t} layer {l} weight after the steps");
+            }
+        }
+    }
+
+    [Test]
+    public void Hand_written_linear_forward_equals_libtorch([Range(1, 8)] int rows)
+    {
+        if (!SmallBatchKernels.Supported) Assert.Ignore("this CPU has no AVX2 + FMA; the engine uses MKL there");
+        foreach (var (outputs, inputs) in new[] { (37, 100), (64, 1024), (70, 784), (3, 77), (9, 15) })
+        {
+            using var scope = NewDisposeScope();
+            using var g = new Generator((ulong)(rows * 1000 + inputs));
+            var w = randn([outputs, inputs], generator: g);
+            var bias = randn([outputs], generator: g);
+            var x = randn([rows, inputs], generator: g);
+            var z = empty([rows, outputs]);
+            SmallBatchKernels.Linear(w, bias, x, z);
+            var expected = nn.functional.linear(x, w, bias);
+            z.sub(expected).abs().max().item<float>().Should().BeLessThanOrEqualTo(expected.abs().max().item<float>() * 1e-5f, $"[{outputs}, {inputs}] with {rows} rows");
+        }
+    }
+
     [TestCase(1)]
     [TestCase(5)]
     [TestCase(8)]
@@ -126,6 +178,24 @@ public class TrialEngineTests
             var loss = nn.functional.nll_loss(model.forward(pool.Images.index_select(0, idx)), pool.Labels.index_select(0, idx), reduction: nn.Reduction.Sum);
             loss.backward();
             AssertClose(gradients[t], model.Layers[^1].weight!.grad!, $"single-step gradient of trial {t}");
+        }
+    }
+
+    [Test]
+    public void Hand_written_small_batch_update_equals_addmm([Range(1, 8)] int rows)
+    {
+        if (!SmallBatchKernels.Supported) Assert.Ignore("this CPU has no AVX2 + FMA; the engine uses addmm_ there");
+        foreach (var (outputs, inputs) in new[] { (37, 100), (5, 1024), (3, 77), (2, 784) })
+        {
+            using var scope = NewDisposeScope();
+            using var g = new Generator((ulong)(rows * 1000 + inputs));
+            var target = randn([outputs, inputs], generator: g);
+            var d = randn([rows, outputs], generator: g);
+            var a = randn([rows, inputs], generator: g);
+            var expected = target.clone().addmm_(d.t(), a, 1, -0.37f);
+            SmallBatchKernels.AddOuterProducts(target, d, a, -0.37f);
+            var difference = target.sub(expected).abs().max().item<float>();
+            difference.Should().BeLessThanOrEqualTo(expected.abs().max().item<float>() * 1e-5f, $"[{outputs}, {inputs}] with {rows} rows");
         }
     }
 
