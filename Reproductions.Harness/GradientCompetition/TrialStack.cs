@@ -29,8 +29,8 @@ public sealed class TrialStack : IDisposable
     }
 
     /// <summary>
-    /// Batches of at most this many rows are applied as successive rank-1 updates in <see cref="UpdateMode.FusedPerTrial"/>
-    /// (a tuning knob, settable for measurements; the results differ only in float rounding).
+    /// Without the tile kernels, batches of at most this many rows are applied as successive rank-1 updates in
+    /// <see cref="UpdateMode.FusedPerTrial"/> (a tuning knob, settable for measurements; the results differ only in float rounding).
     /// </summary>
     public static int RankOneRows { get; set; } = 1;
 
@@ -40,6 +40,15 @@ public sealed class TrialStack : IDisposable
     /// (settable for measurements).
     /// </summary>
     public static bool UseSmallBatchKernels { get; set; } = true;
+
+    /// <summary>
+    /// Whether, on CPUs with AVX-512F, <see cref="UpdateMode.FusedPerTrial"/> takes batches of 1 to
+    /// <see cref="TileKernels.MaxRows"/> rows through <see cref="TileKernels"/> in every layer (forward pass, update, and
+    /// backward pass fused with the update) rather than <see cref="SmallBatchKernels"/>, rank-1 updates and MKL
+    /// (settable for measurements; needs <see cref="UseSmallBatchKernels"/>). Every product then runs per trial, so
+    /// stacked and lone trials are bitwise equal for any layer widths.
+    /// </summary>
+    public static bool UseTileKernels { get; set; } = true;
 
     public int Trials { get; }
     public UpdateMode Mode { get; }
@@ -72,25 +81,26 @@ public sealed class TrialStack : IDisposable
         var inputs = new Tensor[layers]; // the input of each layer: x, then the ReLU outputs
         var a = x;
         Tensor z = x;
-        var rows = x.shape[1];
-        var kernels = Mode == UpdateMode.FusedPerTrial && UseSmallBatchKernels && rows > 1 && rows <= SmallBatchKernels.MaxRows
-                      && SmallBatchKernels.Supported && x.device_type == TorchSharp.DeviceType.CPU;
+        var rows = (int)x.shape[1];
+        var kernels = ChooseKernels(rows, x.device_type);
         for (var l = 0; l < layers; l++)
         {
             inputs[l] = a;
-            if (kernels && weights[l].shape[0] >= 64)
+            // weights[l] is [T, out, in]. The tiles take every layer; the AVX2 kernels layers of 64 outputs or more.
+            if (kernels == Kernels.Tiles || (kernels == Kernels.Avx2 && weights[l].shape[1] >= 64))
             {
-                // Per trial, one pass over the weights (see SmallBatchKernels); the inputs made contiguous per trial.
+                // Per trial, one pass over the weights (see TileKernels / SmallBatchKernels); the inputs made contiguous per trial.
                 var input = a.contiguous();
                 inputs[l] = input;
-                z = empty([Trials, rows, weights[l].shape[0]], device: x.device);
+                z = empty([Trials, rows, weights[l].shape[1]], device: x.device);
                 for (var t = 0; t < Trials; t++)
                 {
                     using var wt = weights[l][t];
                     using var bt = biases[l][t];
                     using var xt = input[t];
                     using var zt = z[t];
-                    SmallBatchKernels.Linear(wt, bt, xt, zt);
+                    if (kernels == Kernels.Tiles) TileKernels.Linear(wt, bt, xt, zt);
+                    else SmallBatchKernels.Linear(wt, bt, xt, zt);
                 }
             }
             else
@@ -102,26 +112,51 @@ public sealed class TrialStack : IDisposable
         // d(loss)/d(logits) of NLL(log_softmax(z)) summed over the batch: softmax(z) - onehot, times the reduction's scale.
         var delta = z.softmax(2).sub_(targets);
         if (lossScale != 1f) delta.mul_(lossScale);
-        var deltas = new Tensor[layers];
-        deltas[layers - 1] = delta;
-        for (var l = layers - 1; l > 0; l--)
-        {
-            // Back through layer l's weights (before this step's update) and the ReLU that produced inputs[l].
-            delta = delta.bmm(weights[l]).mul_(inputs[l].gt(0));
-            deltas[l - 1] = delta;
-        }
-
-        AddOuterProducts(ref lastLayerSum, deltas[layers - 1], inputs[layers - 1], 1f);
+        AddOuterProducts(ref lastLayerSum, delta, inputs[layers - 1], 1f, kernels);
         if (!update) return;
-        for (var l = 0; l < layers; l++)
+
+        // From the top layer down: the gradient for the layer below is formed from this layer's weights as they were
+        // before this step (the fused kernel forms it block by block just before updating the block), then the update.
+        for (var l = layers - 1; l >= 0; l--)
         {
-            AddOuterProducts(ref weights[l], deltas[l], inputs[l], -learningRate);
-            biases[l].add_(deltas[l].sum(1, keepdim: true), alpha: -learningRate);
+            Tensor? below = null;
+            if (l > 0 && kernels == Kernels.Tiles)
+            {
+                var d = delta.contiguous();
+                var input = inputs[l].contiguous();
+                below = empty([Trials, rows, weights[l].shape[2]], device: x.device);
+                for (var t = 0; t < Trials; t++)
+                {
+                    using var wt = weights[l][t];
+                    using var dt = d[t];
+                    using var at = input[t];
+                    using var gt = below[t];
+                    TileKernels.BackwardAndUpdate(wt, dt, at, -learningRate, gt);
+                }
+            }
+            else
+            {
+                if (l > 0) below = delta.bmm(weights[l]);
+                AddOuterProducts(ref weights[l], delta, inputs[l], -learningRate, kernels);
+            }
+            biases[l].add_(delta.sum(1, keepdim: true), alpha: -learningRate);
+            // Back through the ReLU that produced this layer's input.
+            if (below is not null) delta = below.mul_(inputs[l].gt(0));
         }
     }
 
+    private enum Kernels { None, Avx2, Tiles }
+
+    /// <summary>Which hand-written kernels a CPU step over <paramref name="rows"/> rows takes in <see cref="UpdateMode.FusedPerTrial"/>.</summary>
+    private Kernels ChooseKernels(int rows, TorchSharp.DeviceType device)
+    {
+        if (Mode != UpdateMode.FusedPerTrial || !UseSmallBatchKernels || device != TorchSharp.DeviceType.CPU) return Kernels.None;
+        if (UseTileKernels && TileKernels.Supported && rows <= TileKernels.MaxRows) return Kernels.Tiles;
+        return rows > 1 && rows <= SmallBatchKernels.MaxRows && SmallBatchKernels.Supported ? Kernels.Avx2 : Kernels.None;
+    }
+
     /// <summary>target[t] += alpha * d[t]^T a[t] for every trial t, as <see cref="Mode"/> says.</summary>
-    private void AddOuterProducts(ref Tensor target, Tensor d, Tensor a, float alpha)
+    private void AddOuterProducts(ref Tensor target, Tensor d, Tensor a, float alpha, Kernels kernels)
     {
         switch (Mode)
         {
@@ -133,7 +168,13 @@ public sealed class TrialStack : IDisposable
                     using var slot = target[t];
                     using var dt = d[t];
                     using var at = a[t];
-                    if (rows <= RankOneRows)
+                    if (kernels == Kernels.Tiles)
+                    {
+                        using var dc = dt.contiguous();
+                        using var ac = at.contiguous();
+                        TileKernels.AddOuterProducts(slot, dc, ac, alpha);
+                    }
+                    else if (rows <= RankOneRows)
                     {
                         // One row: a rank-1 update (addr_) streams the weights at 50-70 GB/s on this CPU (one thread).
                         // Two to eight rows: the hand-written one-pass kernel below, measured in the whole engine (2 workers)
@@ -145,8 +186,7 @@ public sealed class TrialStack : IDisposable
                             slot.addr_(dr, ar, 1, alpha);
                         }
                     }
-                    else if (UseSmallBatchKernels && rows <= SmallBatchKernels.MaxRows && SmallBatchKernels.Supported
-                             && slot.device_type == TorchSharp.DeviceType.CPU)
+                    else if (kernels == Kernels.Avx2)
                     {
                         SmallBatchKernels.AddOuterProducts(slot, dt, at, alpha);
                     }
