@@ -69,7 +69,8 @@ public sealed record CompetitionProfile(
     {
         var canonical = JsonSerializer.Serialize(new
         {
-            version = 1,
+            // 2: the engine's hand-written kernels run (CPU literal steps round differently from version 1's MKL products).
+            version = 2,
             device = deviceType,
             Seeds,
             RegimeSeed,
