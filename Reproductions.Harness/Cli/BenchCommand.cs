@@ -26,7 +26,10 @@ public static class BenchCommand
                           "(compute bound: the step's FLOPs at torch.mm's GFLOP/s; memory bound: the bytes a step moves at a large tensor copy's bandwidth), " +
                           "stacking and fusing compared, and the literal trials' time for the quick and full profiles.",
         };
-        var trials = new Option<int>("--trials") { Description = "Stacked trials per worker for --gradient-competition.", DefaultValueFactory = _ => 8 };
+        var trials = new Option<int?>("--trials")
+        {
+            Description = "Stacked trials per worker for --gradient-competition (default: the full profile's chunk on this device, as the engine stacks them: 16 on the CPU, 256 on CUDA).",
+        };
         var command = new Command("bench", "Time one training epoch per batch size against torch.mm's GFLOP/s and a plain TorchSharp loop.") { sizes, competition, trials };
         command.SetAction(parse => CliErrors.Guard(() =>
         {
@@ -37,11 +40,13 @@ public static class BenchCommand
         return command;
     }
 
-    private static int BenchCompetition(int[]? batchSizes, int trials)
+    private static int BenchCompetition(int[]? batchSizes, int? stackedTrials)
     {
         var quick = CompetitionProfile.Load("quick");
         var full = CompetitionProfile.Load("full");
         var device = Devices.Resolve(full.RegimeConfig(full.Regimes[0].Name).Device);
+        var trials = stackedTrials ?? full.Engine.MaxTrialsFor(device);
+        if (trials < 1) throw new ArgumentOutOfRangeException("--trials", trials, "--trials: at least 1 stacked trial per worker.");
         var sizes = batchSizes ?? full.BatchSizes.ToArray();
         AnsiConsole.MarkupLine($"Gradient-competition engine on {Markup.Escape(Devices.Describe(device))}: literal protocol (mean loss), blog's MLP, {trials} stacked trials per worker, random data.");
         var report = GradientCompetitionBench.Run(device, sizes, trials, log: line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
