@@ -301,22 +301,8 @@ public static unsafe class TileKernels
         float* w0 = w, w1 = w + inputs, w2 = w + 2L * inputs, w3 = w + 3L * inputs;
         float* a0 = a, a1 = a + inputs, a2 = a + 2L * inputs, a3 = a + 3L * inputs;
         // c[k, b] = alpha d[b, k], broadcast.
-        var c00 = Vector512.Create(alpha * d[0]);
-        var c10 = Vector512.Create(alpha * d[1]);
-        var c20 = Vector512.Create(alpha * d[2]);
-        var c30 = Vector512.Create(alpha * d[3]);
-        var c01 = TN.Count > 1 ? Vector512.Create(alpha * d[outputs]) : default;
-        var c11 = TN.Count > 1 ? Vector512.Create(alpha * d[outputs + 1]) : default;
-        var c21 = TN.Count > 1 ? Vector512.Create(alpha * d[outputs + 2]) : default;
-        var c31 = TN.Count > 1 ? Vector512.Create(alpha * d[outputs + 3]) : default;
-        var c02 = TN.Count > 2 ? Vector512.Create(alpha * d[2 * outputs]) : default;
-        var c12 = TN.Count > 2 ? Vector512.Create(alpha * d[2 * outputs + 1]) : default;
-        var c22 = TN.Count > 2 ? Vector512.Create(alpha * d[2 * outputs + 2]) : default;
-        var c32 = TN.Count > 2 ? Vector512.Create(alpha * d[2 * outputs + 3]) : default;
-        var c03 = TN.Count > 3 ? Vector512.Create(alpha * d[3 * outputs]) : default;
-        var c13 = TN.Count > 3 ? Vector512.Create(alpha * d[3 * outputs + 1]) : default;
-        var c23 = TN.Count > 3 ? Vector512.Create(alpha * d[3 * outputs + 2]) : default;
-        var c33 = TN.Count > 3 ? Vector512.Create(alpha * d[3 * outputs + 3]) : default;
+        Broadcast<TN>(d, outputs, alpha, out var c00, out var c10, out var c20, out var c30, out var c01, out var c11, out var c21, out var c31,
+            out var c02, out var c12, out var c22, out var c32, out var c03, out var c13, out var c23, out var c33);
         var end = inputs - inputs % Lanes;
         for (var i = 0; i < end; i += Lanes)
         {
@@ -378,22 +364,8 @@ public static unsafe class TileKernels
     {
         float* w0 = w, w1 = w + inputs, w2 = w + 2L * inputs, w3 = w + 3L * inputs;
         float* g0 = g, g1 = g + inputs, g2 = g + 2L * inputs, g3 = g + 3L * inputs;
-        var e00 = Vector512.Create(d[0]);
-        var e10 = Vector512.Create(d[1]);
-        var e20 = Vector512.Create(d[2]);
-        var e30 = Vector512.Create(d[3]);
-        var e01 = TN.Count > 1 ? Vector512.Create(d[outputs]) : default;
-        var e11 = TN.Count > 1 ? Vector512.Create(d[outputs + 1]) : default;
-        var e21 = TN.Count > 1 ? Vector512.Create(d[outputs + 2]) : default;
-        var e31 = TN.Count > 1 ? Vector512.Create(d[outputs + 3]) : default;
-        var e02 = TN.Count > 2 ? Vector512.Create(d[2 * outputs]) : default;
-        var e12 = TN.Count > 2 ? Vector512.Create(d[2 * outputs + 1]) : default;
-        var e22 = TN.Count > 2 ? Vector512.Create(d[2 * outputs + 2]) : default;
-        var e32 = TN.Count > 2 ? Vector512.Create(d[2 * outputs + 3]) : default;
-        var e03 = TN.Count > 3 ? Vector512.Create(d[3 * outputs]) : default;
-        var e13 = TN.Count > 3 ? Vector512.Create(d[3 * outputs + 1]) : default;
-        var e23 = TN.Count > 3 ? Vector512.Create(d[3 * outputs + 2]) : default;
-        var e33 = TN.Count > 3 ? Vector512.Create(d[3 * outputs + 3]) : default;
+        Broadcast<TN>(d, outputs, 1f, out var e00, out var e10, out var e20, out var e30, out var e01, out var e11, out var e21, out var e31,
+            out var e02, out var e12, out var e22, out var e32, out var e03, out var e13, out var e23, out var e33);
         var end = inputs - inputs % Lanes;
         for (var i = 0; i < end; i += Lanes)
         {
@@ -440,6 +412,38 @@ public static unsafe class TileKernels
                 g[(long)b * inputs + i] += db[0] * w0[i] + db[1] * w1[i] + db[2] * w2[i] + db[3] * w3[i];
             }
         }
+    }
+
+    /// <summary>
+    /// c_kb = <paramref name="scale"/> d[b, k] broadcast, for the block's 4 weight rows k and TN batch rows b (d rows are
+    /// <paramref name="outputs"/> apart); rows beyond TN are zero. Inlined, so the 16 values stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Broadcast<TN>(float* d, int outputs, float scale,
+        out Vector512<float> c00, out Vector512<float> c10, out Vector512<float> c20, out Vector512<float> c30,
+        out Vector512<float> c01, out Vector512<float> c11, out Vector512<float> c21, out Vector512<float> c31,
+        out Vector512<float> c02, out Vector512<float> c12, out Vector512<float> c22, out Vector512<float> c32,
+        out Vector512<float> c03, out Vector512<float> c13, out Vector512<float> c23, out Vector512<float> c33) where TN : struct, IRows
+    {
+        c00 = Vector512.Create(scale * d[0]);
+        c10 = Vector512.Create(scale * d[1]);
+        c20 = Vector512.Create(scale * d[2]);
+        c30 = Vector512.Create(scale * d[3]);
+        var d1 = d + outputs;
+        c01 = TN.Count > 1 ? Vector512.Create(scale * d1[0]) : default;
+        c11 = TN.Count > 1 ? Vector512.Create(scale * d1[1]) : default;
+        c21 = TN.Count > 1 ? Vector512.Create(scale * d1[2]) : default;
+        c31 = TN.Count > 1 ? Vector512.Create(scale * d1[3]) : default;
+        var d2 = d + 2L * outputs;
+        c02 = TN.Count > 2 ? Vector512.Create(scale * d2[0]) : default;
+        c12 = TN.Count > 2 ? Vector512.Create(scale * d2[1]) : default;
+        c22 = TN.Count > 2 ? Vector512.Create(scale * d2[2]) : default;
+        c32 = TN.Count > 2 ? Vector512.Create(scale * d2[3]) : default;
+        var d3 = d + 3L * outputs;
+        c03 = TN.Count > 3 ? Vector512.Create(scale * d3[0]) : default;
+        c13 = TN.Count > 3 ? Vector512.Create(scale * d3[1]) : default;
+        c23 = TN.Count > 3 ? Vector512.Create(scale * d3[2]) : default;
+        c33 = TN.Count > 3 ? Vector512.Create(scale * d3[3]) : default;
     }
 
     // ----- single rows (layers whose row count is not a multiple of 4 end with one to three of them) -----

@@ -43,10 +43,9 @@ public sealed partial class ReportBuilder
     /// <summary>artifacts/report/&lt;profile&gt;/</summary>
     public static string DefaultFolder(string profile) => Path.Combine(RepoPaths.Artifacts, "report", profile);
 
-    /// <summary>Every finding with a config (configs/F*.json), in id order.</summary>
     /// <summary>
-    /// Every finding trained through the run store (configs/F*.json). Findings whose config names a "protocol"
-    /// (F05-F08, gradient competition) have their own report and are left out here.
+    /// Every finding trained through the run store (configs/F*.json), in id order. Findings whose config names a
+    /// "protocol" (F05-F08, gradient competition) have their own report and are left out here.
     /// </summary>
     public static IReadOnlyList<string> AllFindings(string? configsFolder = null) =>
         Directory.GetFiles(configsFolder ?? RepoPaths.Configs, "F*.json")

@@ -20,6 +20,39 @@ internal sealed class TempFolder : IDisposable
     }
 }
 
+/// <summary>
+/// Base of the fixtures that exercise baselines on disk: per test, a clean environment (no CI, no accept opt-in, restored
+/// afterwards) and a fresh baseline folder under the system temp folder with a store on it (deleted afterwards).
+/// </summary>
+public abstract class BaselineFolderFixture
+{
+    private TempFolder _folder = null!;
+    private EnvironmentScope _environment = null!;
+
+    protected BaselineStore Store { get; private set; } = null!;
+
+    /// <summary>The test's baseline folder (the store's root).</summary>
+    protected string FolderPath => _folder.Path;
+
+    /// <summary>The test's environment scope, for setting CI or REPRO_ACCEPT_BASELINES (restored after the test).</summary>
+    private protected EnvironmentScope Variables => _environment;
+
+    [SetUp]
+    public void CreateFolderAndCleanEnvironment()
+    {
+        _environment = EnvironmentScope.Clean();
+        _folder = new TempFolder();
+        Store = new BaselineStore(_folder.Path);
+    }
+
+    [TearDown]
+    public void RestoreEnvironmentAndDeleteFolder()
+    {
+        _environment.Dispose();
+        _folder.Dispose();
+    }
+}
+
 /// <summary>Sets environment variables and restores their previous values on dispose.</summary>
 internal sealed class EnvironmentScope : IDisposable
 {
@@ -28,8 +61,8 @@ internal sealed class EnvironmentScope : IDisposable
     public EnvironmentScope Set(string name, string? value)
     {
         if (!_previous.ContainsKey(name))
-            _previous[name] = Environment.GetEnvironmentVariable(name);
-        Environment.SetEnvironmentVariable(name, value);
+            _previous[name] = System.Environment.GetEnvironmentVariable(name);
+        System.Environment.SetEnvironmentVariable(name, value);
         return this;
     }
 
@@ -40,7 +73,7 @@ internal sealed class EnvironmentScope : IDisposable
     public void Dispose()
     {
         foreach (var (name, value) in _previous)
-            Environment.SetEnvironmentVariable(name, value);
+            System.Environment.SetEnvironmentVariable(name, value);
         _previous.Clear();
     }
 }

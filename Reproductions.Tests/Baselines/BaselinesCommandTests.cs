@@ -6,27 +6,8 @@ namespace Reproductions.Tests.Baselines;
 
 [Unit]
 [NonParallelizable] // sets CI and REPRO_ACCEPT_BASELINES
-public sealed class BaselinesCommandTests
+public sealed class BaselinesCommandTests : BaselineFolderFixture
 {
-    private TempFolder _folder = null!;
-    private EnvironmentScope _environment = null!;
-    private BaselineStore _store = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _environment = EnvironmentScope.Clean();
-        _folder = new TempFolder();
-        _store = new BaselineStore(_folder.Path);
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        _environment.Dispose();
-        _folder.Dispose();
-    }
-
     private (int ExitCode, string Output, string Error) Run(params string[] args)
     {
         using var output = new StringWriter();
@@ -38,22 +19,22 @@ public sealed class BaselinesCommandTests
     [Test]
     public void Accept_promotes_the_matching_received_files()
     {
-        _store.WriteReceived(Samples.Baseline(Samples.Typical()));
-        _store.WriteReceived(Samples.Baseline(new MetricSamples("F01", "quick", [1]).Add("x", [1.0])));
+        Store.WriteReceived(Samples.Baseline(Samples.Typical()));
+        Store.WriteReceived(Samples.Baseline(new MetricSamples("F01", "quick", [1]).Add("x", [1.0])));
 
-        var (exit, output, _) = Run("baselines", "accept", "--profile", "quick", "--finding", "F99", "--root", _folder.Path);
+        var (exit, output, _) = Run("baselines", "accept", "--profile", "quick", "--finding", "F99", "--root", FolderPath);
 
         exit.Should().Be(0);
         output.Should().Contain("Accepted F99 (quick): 2 metric(s)").And.Contain("1 baseline(s) accepted");
-        _store.Exists("quick", "F99").Should().BeTrue();
-        _store.Exists("quick", "F01").Should().BeFalse();
-        File.Exists(_store.ReceivedPath("quick", "F01")).Should().BeTrue();
+        Store.Exists("quick", "F99").Should().BeTrue();
+        Store.Exists("quick", "F01").Should().BeFalse();
+        File.Exists(Store.ReceivedPath("quick", "F01")).Should().BeTrue();
     }
 
     [Test]
     public void Accept_with_nothing_waiting_says_so()
     {
-        var (exit, output, _) = Run("baselines", "accept", "--root", _folder.Path);
+        var (exit, output, _) = Run("baselines", "accept", "--root", FolderPath);
 
         exit.Should().Be(0);
         output.Should().StartWith("Nothing to accept");
@@ -62,24 +43,24 @@ public sealed class BaselinesCommandTests
     [Test]
     public void Accept_fails_on_CI()
     {
-        _store.WriteReceived(Samples.Baseline(Samples.Typical()));
-        _environment.Set(BaselineEnvironment.CiVariable, "true");
+        Store.WriteReceived(Samples.Baseline(Samples.Typical()));
+        Variables.Set(BaselineEnvironment.CiVariable, "true");
 
-        var (exit, _, error) = Run("baselines", "accept", "--root", _folder.Path);
+        var (exit, _, error) = Run("baselines", "accept", "--root", FolderPath);
 
         exit.Should().Be(1);
         error.Should().Contain("Refusing to accept baselines");
-        _store.Exists("quick", "F99").Should().BeFalse();
+        Store.Exists("quick", "F99").Should().BeFalse();
     }
 
     [Test]
     public void List_shows_metric_count_seeds_and_waiting_files()
     {
-        _store.WriteReceived(Samples.Baseline(Samples.Typical()));
-        _store.Accept();
-        _store.WriteReceived(Samples.Baseline(Samples.Typical()));
+        Store.WriteReceived(Samples.Baseline(Samples.Typical()));
+        Store.Accept();
+        Store.WriteReceived(Samples.Baseline(Samples.Typical()));
 
-        var (exit, output, _) = Run("baselines", "list", "--root", _folder.Path);
+        var (exit, output, _) = Run("baselines", "list", "--root", FolderPath);
 
         exit.Should().Be(0);
         output.Should().MatchRegex(@"(?m)^profile\s+finding\s+metrics\s+seeds\s+received$");

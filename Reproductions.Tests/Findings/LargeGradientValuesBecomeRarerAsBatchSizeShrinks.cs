@@ -9,15 +9,13 @@ namespace Reproductions.Tests.Findings;
 /// Measured: the single-step reading reproduces it; the literal mean-loss protocol shows the opposite.
 /// </summary>
 [TestFixture, Property("Finding", "F08")]
-public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks
+public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks : CompetitionFixture
 {
     private const string Id = "F08";
 
-    private static (CompetitionFinding Finding, CompetitionResult Result) Load(string profile)
-    {
-        var finding = CompetitionContext.Finding(Id, profile);
-        return (finding, CompetitionContext.Result(finding));
-    }
+    protected override string Finding => Id;
+
+    protected override bool FigurePerRegime => true;
 
     private static double[] Counts(CurveSummary c) => c.Batches.Select(b => (double)b.TailCount / Math.Max(1, b.Trials)).ToArray();
 
@@ -53,17 +51,6 @@ public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks
             CompetitionChecks.NonDecreasing(perTrial.Reverse().ToArray()).Should().BeTrue($"{regime}: measured, the opposite of the blog's claim");
             perTrial[0].Should().BeGreaterThan(perTrial[^1]);
         }
-    }
-
-    [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
-    public void Writes_its_figures(string profile)
-    {
-        var (_, result) = Load(profile);
-        var files = CompetitionFigures.ForFinding(result, Id, CompetitionContext.ReportFolder);
-        files.Should().HaveCount(result.Variants.Count() * result.RegimeNames.Count())
-            .And.OnlyContain(f => Path.GetFileName(f).StartsWith(Id + "-", StringComparison.Ordinal));
-        foreach (var file in files) new FileInfo(file).Length.Should().BeGreaterThan(10_000, $"{file} is a rendered PNG");
     }
 
     /// <summary>Per trial seed: the threshold and log10(1 + large values per trial) at B = 1, 8, 64 and 512 (B = 1024 holds 1% by construction).</summary>

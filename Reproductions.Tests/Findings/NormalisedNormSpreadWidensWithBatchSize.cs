@@ -8,15 +8,13 @@ namespace Reproductions.Tests.Findings;
 /// mean-reduced loss reproduces it; the single-step reading shows the opposite.
 /// </summary>
 [TestFixture, Property("Finding", "F07")]
-public class NormalisedNormSpreadWidensWithBatchSize
+public class NormalisedNormSpreadWidensWithBatchSize : CompetitionFixture
 {
     private const string Id = "F07";
 
-    private static (CompetitionFinding Finding, CompetitionResult Result) Load(string profile)
-    {
-        var finding = CompetitionContext.Finding(Id, profile);
-        return (finding, CompetitionContext.Result(finding));
-    }
+    protected override string Finding => Id;
+
+    protected override bool FigurePerRegime => true;
 
     /// <summary>Literal protocol, mean loss: Spearman(B, normalised IQR) above the one-sided critical value at level alpha, in every regime.</summary>
     [TestCase("quick", Category = "Quick")]
@@ -49,17 +47,6 @@ public class NormalisedNormSpreadWidensWithBatchSize
             CompetitionContext.Describe(c);
             c.SpearmanNormalisedIqr.Should().BeLessThan(-critical, $"{regime}: measured, the opposite of the blog's histograms");
         }
-    }
-
-    [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
-    public void Writes_its_figures(string profile)
-    {
-        var (_, result) = Load(profile);
-        var files = CompetitionFigures.ForFinding(result, Id, CompetitionContext.ReportFolder);
-        files.Should().HaveCount(result.Variants.Count() * result.RegimeNames.Count())
-            .And.OnlyContain(f => Path.GetFileName(f).StartsWith(Id + "-", StringComparison.Ordinal));
-        foreach (var file in files) new FileInfo(file).Length.Should().BeGreaterThan(10_000, $"{file} is a rendered PNG");
     }
 
     /// <summary>Per trial seed: Spearman(B, normalised IQR) for the two stable variants.</summary>

@@ -8,15 +8,13 @@ namespace Reproductions.Tests.Findings;
 /// Measured: the literal protocol with a mean-reduced loss reproduces it; the single-step reading shows the opposite.
 /// </summary>
 [TestFixture, Property("Finding", "F06")]
-public class NormalisedNormStdGrowsWithBatchSize
+public class NormalisedNormStdGrowsWithBatchSize : CompetitionFixture
 {
     private const string Id = "F06";
 
-    private static (CompetitionFinding Finding, CompetitionResult Result) Load(string profile)
-    {
-        var finding = CompetitionContext.Finding(Id, profile);
-        return (finding, CompetitionContext.Result(finding));
-    }
+    protected override string Finding => Id;
+
+    protected override bool FigurePerRegime => false;
 
     /// <summary>Literal protocol, mean loss: Spearman(B, normalised std) above the one-sided critical value at level alpha, in every regime.</summary>
     [TestCase("quick", Category = "Quick")]
@@ -48,16 +46,6 @@ public class NormalisedNormStdGrowsWithBatchSize
             c.SpearmanNormalisedStd.Should().BeLessThan(-critical,
                 $"{regime}: measured, one step's relative spread shrinks as B grows (the opposite of the blog's figure)");
         }
-    }
-
-    [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
-    public void Writes_its_figures(string profile)
-    {
-        var (_, result) = Load(profile);
-        var files = CompetitionFigures.ForFinding(result, Id, CompetitionContext.ReportFolder);
-        files.Should().HaveCount(result.Variants.Count()).And.OnlyContain(f => Path.GetFileName(f).StartsWith(Id + "-", StringComparison.Ordinal));
-        foreach (var file in files) new FileInfo(file).Length.Should().BeGreaterThan(10_000, $"{file} is a rendered PNG");
     }
 
     /// <summary>Per trial seed: Spearman(B, normalised std) and the relative std (std / mean) at B = 1 and 1024, for the two stable variants.</summary>

@@ -10,15 +10,13 @@ namespace Reproductions.Tests.Findings;
 /// it diverges at lr 0.01.
 /// </summary>
 [TestFixture, Property("Finding", "F05")]
-public class SummedGradientNormGrowsLikeSqrtBatchSize
+public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
 {
     private const string Id = "F05";
 
-    private static (CompetitionFinding Finding, CompetitionResult Result) Load(string profile)
-    {
-        var finding = CompetitionContext.Finding(Id, profile);
-        return (finding, CompetitionContext.Result(finding));
-    }
+    protected override string Finding => Id;
+
+    protected override bool FigurePerRegime => false;
 
     /// <summary>
     /// Single step over B samples (loss summed): the log-log slope of the mean norm and of the RMS norm, 95% CI, must
@@ -111,16 +109,6 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize
                 TestContext.Out.WriteLine(FormattableString.Invariant($"{variant.Name()} B={b}: early - late >= {bound:G4} (level {1 - alpha})"));
                 bound.Should().BePositive($"{variant.Name()} B={b}: early-regime norms must exceed late-regime ones beyond the trial spread");
             }
-    }
-
-    [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
-    public void Writes_its_figures(string profile)
-    {
-        var (_, result) = Load(profile);
-        var files = CompetitionFigures.ForFinding(result, Id, CompetitionContext.ReportFolder);
-        files.Should().HaveCount(result.Variants.Count()).And.OnlyContain(f => Path.GetFileName(f).StartsWith(Id + "-", StringComparison.Ordinal));
-        foreach (var file in files) new FileInfo(file).Length.Should().BeGreaterThan(10_000, $"{file} is a rendered PNG");
     }
 
     /// <summary>Per trial seed: every variant's log-log slopes and the squared-norm fit, and the early/late norm ratio at B = 1 and 1024.</summary>
