@@ -79,31 +79,39 @@ public class TrialEngineTests
     public void Hand_formed_gradients_and_updates_equal_autograd(int batchSize, bool mean)
     {
         foreach (var mode in Enum.GetValues<UpdateMode>())
+            StepThroughAndCompareWithAutograd(Widths, mode, batchSize, mean, $"{mode}: ");
+    }
+
+    /// <summary>
+    /// Steps 3 stacked trials of a regime of <paramref name="widths"/> through their samples in batches of
+    /// <paramref name="batchSize"/>, then checks each trial's summed last-layer gradient, weights and biases against
+    /// autograd and optim.SGD on the same samples.
+    /// </summary>
+    private static void StepThroughAndCompareWithAutograd(int[] widths, UpdateMode mode, int batchSize, bool mean, string label)
+    {
+        using var regime = Regime(widths: widths);
+        using var pool = Pool(widths: widths);
+        using var scope = NewDisposeScope();
+        var indices = Indices(3, batchSize);
+        using var stack = new TrialStack(regime, 3, mode);
+        var x = pool.Images.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
+        var y = pool.OneHot.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
+        for (var start = 0; start < Samples; start += batchSize)
         {
-            using var regime = Regime();
-            using var pool = Pool();
-            using var scope = NewDisposeScope();
-            var indices = Indices(3, batchSize);
-            using var stack = new TrialStack(regime, 3, mode);
-            var x = pool.Images.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
-            var y = pool.OneHot.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
-            for (var start = 0; start < Samples; start += batchSize)
+            var b = Math.Min(batchSize, Samples - start);
+            stack.Step(x.narrow(1, start, b), y.narrow(1, start, b), mean ? 1f / b : 1f, Lr);
+        }
+        for (var t = 0; t < 3; t++)
+        {
+            var (gradientSum, model) = Autograd(regime, pool, indices[t], batchSize, mean);
+            using (model)
             {
-                var b = Math.Min(batchSize, Samples - start);
-                stack.Step(x.narrow(1, start, b), y.narrow(1, start, b), mean ? 1f / b : 1f, Lr);
-            }
-            for (var t = 0; t < 3; t++)
-            {
-                var (gradientSum, model) = Autograd(regime, pool, indices[t], batchSize, mean);
-                using (model)
+                AssertClose(stack.LastLayerGradientSum[t], gradientSum, $"{label}summed last-layer gradient of trial {t}");
+                var layers = model.Layers;
+                for (var l = 0; l < layers.Count; l++)
                 {
-                    AssertClose(stack.LastLayerGradientSum[t], gradientSum, $"{mode}: summed last-layer gradient of trial {t}");
-                    var layers = model.Layers;
-                    for (var l = 0; l < layers.Count; l++)
-                    {
-                        AssertClose(stack.Weight(l)[t], layers[l].weight!, $"{mode}: trial {t} layer {l} weight after the steps");
-                        AssertClose(stack.Bias(l)[t][0], layers[l].bias!, $"{mode}: trial {t} layer {l} bias after the steps");
-                    }
+                    AssertClose(stack.Weight(l)[t], layers[l].weight!, $"{label}trial {t} layer {l} weight after the steps");
+                    AssertClose(stack.Bias(l)[t][0], layers[l].bias!, $"{label}trial {t} layer {l} bias after the steps");
                 }
             }
         }
@@ -160,31 +168,7 @@ public class TrialEngineTests
     public void Hand_written_kernels_in_the_engine_equal_autograd(KernelFamily family, int batchSize)
     {
         using var choice = new KernelChoice(family);
-        using var regime = Regime(widths: Wide);
-        using var pool = Pool(widths: Wide);
-        using var scope = NewDisposeScope();
-        var indices = Indices(3, batchSize);
-        using var stack = new TrialStack(regime, 3, UpdateMode.FusedPerTrial);
-        var x = pool.Images.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
-        var y = pool.OneHot.index_select(0, indices.reshape(-1)).view(3, Samples, -1);
-        for (var start = 0; start < Samples; start += batchSize)
-        {
-            var b = Math.Min(batchSize, Samples - start);
-            stack.Step(x.narrow(1, start, b), y.narrow(1, start, b), 1f / b, Lr);
-        }
-        for (var t = 0; t < 3; t++)
-        {
-            var (gradientSum, model) = Autograd(regime, pool, indices[t], batchSize, mean: true);
-            using (model)
-            {
-                AssertClose(stack.LastLayerGradientSum[t], gradientSum, $"summed last-layer gradient of trial {t}");
-                for (var l = 0; l < model.Layers.Count; l++)
-                {
-                    AssertClose(stack.Weight(l)[t], model.Layers[l].weight!, $"trial {t} layer {l} weight after the steps");
-                    AssertClose(stack.Bias(l)[t][0], model.Layers[l].bias!, $"trial {t} layer {l} bias after the steps");
-                }
-            }
-        }
+        StepThroughAndCompareWithAutograd(Wide, UpdateMode.FusedPerTrial, batchSize, mean: true, $"{family}: ");
     }
 
     /// <summary>With the kernels in use, stacked trials still equal trials run one at a time, bitwise (the kernels work per trial).</summary>
