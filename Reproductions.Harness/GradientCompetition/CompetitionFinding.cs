@@ -35,20 +35,13 @@ public sealed record CompetitionFinding(
         var path = Path.Combine(folder, $"{finding}.json");
         var file = ConfigLoader.ReadJson(path);
         var source = CompetitionProfile.Relative(path);
-        foreach (var child in file.GetChildren())
-            if (!TopKeys.Contains(child.Key))
-                throw new ConfigException($"{source}: unknown key '{child.Key}'. Known keys: {string.Join(", ", TopKeys)}.");
+        ConfigLoader.RejectUnknownKeys(file, source, TopKeys);
         if (!string.Equals(file["finding"], finding, StringComparison.Ordinal))
             throw new ConfigException($"{source}: finding = '{file["finding"]}': expected '{finding}' (the file's name).");
         if (!string.Equals(file["protocol"], CompetitionProfile.ProtocolName, StringComparison.Ordinal))
             throw new ConfigException($"{source}: protocol = '{file["protocol"]}': expected '{CompetitionProfile.ProtocolName}'.");
-        var section = file.GetSection($"profiles:{profile}");
-        if (!section.Exists())
-            throw new ConfigException($"{source}: no profile '{profile}' (has {string.Join(", ", file.GetSection("profiles").GetChildren().Select(c => c.Key))}).");
+        var section = ConfigLoader.ProfileSection(file, source, profile, ProfileKeys);
         var where = $"{source} profiles:{profile}";
-        foreach (var child in section.GetChildren())
-            if (!ProfileKeys.Contains(child.Key))
-                throw new ConfigException($"{where}: unknown key '{child.Key}'. Known keys: {string.Join(", ", ProfileKeys)}.");
 
         var bands = section.GetSection("bands");
         foreach (var child in bands.GetChildren())

@@ -92,18 +92,11 @@ public sealed record CompetitionProfile(
         var path = Path.Combine(folder, FileName);
         var file = ConfigLoader.ReadJson(path);
         var source = Relative(path);
-        foreach (var child in file.GetChildren())
-            if (!TopKeys.Contains(child.Key))
-                throw new ConfigException($"{source}: unknown key '{child.Key}'. Known keys: {string.Join(", ", TopKeys)}.");
+        ConfigLoader.RejectUnknownKeys(file, source, TopKeys);
         if (!string.Equals(file["protocol"], ProtocolName, StringComparison.Ordinal))
             throw new ConfigException($"{source}: protocol = '{file["protocol"]}': expected '{ProtocolName}'.");
-        var section = file.GetSection($"profiles:{profile}");
-        if (!section.Exists())
-            throw new ConfigException($"{source}: no profile '{profile}' (has {string.Join(", ", file.GetSection("profiles").GetChildren().Select(c => c.Key))}).");
+        var section = ConfigLoader.ProfileSection(file, source, profile, ProfileKeys);
         var where = $"{source} profiles:{profile}";
-        foreach (var child in section.GetChildren())
-            if (!ProfileKeys.Contains(child.Key))
-                throw new ConfigException($"{where}: unknown key '{child.Key}'. Known keys: {string.Join(", ", ProfileKeys)}.");
 
         var seeds = section.GetSection("seeds").GetChildren().Select(c => (long)Int(where, "seeds", c.Value, 0)).ToList();
         if (seeds.Count == 0) throw new ConfigException($"{where}: seeds is empty; list at least one seed.");

@@ -51,6 +51,27 @@ public static class ConfigLoader
         }
     }
 
+    /// <summary>Throws, naming <paramref name="where"/> and the known keys, if <paramref name="section"/> has a key outside <paramref name="known"/>.</summary>
+    public static void RejectUnknownKeys(IConfiguration section, string where, IReadOnlySet<string> known)
+    {
+        foreach (var child in section.GetChildren())
+            if (!known.Contains(child.Key))
+                throw new ConfigException($"{where}: unknown key '{child.Key}'. Known keys: {string.Join(", ", known)}.");
+    }
+
+    /// <summary>
+    /// The <c>profiles:&lt;profile&gt;</c> section of a finding or protocol file (<paramref name="source"/> names it in
+    /// errors): it must exist, and hold only <paramref name="profileKeys"/>.
+    /// </summary>
+    public static IConfigurationSection ProfileSection(IConfiguration file, string source, string profile, IReadOnlySet<string> profileKeys)
+    {
+        var section = file.GetSection($"profiles:{profile}");
+        if (!section.Exists())
+            throw new ConfigException($"{source}: no profile '{profile}' (has {string.Join(", ", file.GetSection("profiles").GetChildren().Select(c => c.Key))}).");
+        RejectUnknownKeys(section, $"{source} profiles:{profile}", profileKeys);
+        return section;
+    }
+
     public static ConfigLayer EnvironmentLayer()
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
