@@ -17,7 +17,7 @@ public static class CliErrors
             var kind = e is OperationCanceledException ? "stopped" : "error";
             AnsiConsole.MarkupLine($"[red]{kind}:[/] {Markup.Escape(e.Message)}");
             if (e is OperationCanceledException)
-                AnsiConsole.MarkupLine("[grey]Finished epochs are checkpointed; run the same command again to resume.[/]");
+                AnsiConsole.MarkupLine("[grey]Finished epochs (and finished blocks of gradient-competition trials) are kept; run the same command again to resume.[/]");
             return 2;
         }
     }

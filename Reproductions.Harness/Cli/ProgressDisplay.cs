@@ -38,7 +38,7 @@ public static class ProgressDisplay
 
     public static string Describe(TrainingProgress p)
     {
-        var head = $"{p.Label} [{p.Hash[..8]}] epoch {p.Epoch}/{p.TotalEpochs}";
+        var head = $"{p.Label} [{p.Hash[..8]}] {p.Unit} {p.Epoch}/{p.TotalEpochs}";
         if (p.Last is not { } m) return $"{head} ({p.Status})";
         if (double.IsNaN(m.TestAccuracy))
             return string.Create(CultureInfo.InvariantCulture, $"{head} weight distance {m.WeightDistance:F3} ({m.TrainSeconds + m.EvalSeconds:F1} s/epoch, {p.Status})");

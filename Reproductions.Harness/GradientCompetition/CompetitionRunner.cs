@@ -69,8 +69,14 @@ public sealed class CompetitionResult(
 /// <summary>Runs a <see cref="CompetitionProfile"/>: trains (or reuses) the regimes through the run store, then every trial.</summary>
 public static class CompetitionRunner
 {
+    /// <summary>
+    /// Trains (or reuses) the regimes, then runs every (trial seed, batch size) block in order. With a
+    /// <paramref name="checkpoint"/>, finished blocks are taken from it and each new block is saved to it as soon as it
+    /// is done, so a killed run resumes where it stopped; progress is reported per block with an estimate of the time left.
+    /// </summary>
     public static CompetitionResult Run(CompetitionProfile profile, RunStore store, Func<string, TrainingData>? data = null,
-        Action<string>? log = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+        Action<string>? log = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default,
+        CompetitionCheckpoint? checkpoint = null)
     {
         data ??= DataSets.Get;
         var configs = profile.Regimes.Select(r => (r.Name, Config: r.ForSeed(profile.RegimeSeed))).ToList();
@@ -96,38 +102,113 @@ public static class CompetitionRunner
             var (workers, threads) = profile.Engine.ParallelismFor(device);
             var previousThreads = get_num_threads();
             if (threads != previousThreads) set_num_threads(threads);
+            var hash = checkpoint?.Hash ?? profile.Hash(device.type.ToString().ToLowerInvariant());
+            var label = $"gradient competition ({profile.Profile}) trials";
+            var blocks = new BlockClock(profile.Seeds.SelectMany(s => profile.BatchSizes.Select(b => (s, b))).ToList());
             var clock = Stopwatch.StartNew();
             var perSeed = new Dictionary<long, IReadOnlyDictionary<CellKey, CellData>>();
             foreach (var seed in profile.Seeds)
             {
                 var cells = new Dictionary<CellKey, CellData>();
-                CellData Cell(ProtocolVariant v, string regime, int b)
-                {
-                    var key = new CellKey(v, regime, b);
-                    if (!cells.TryGetValue(key, out var cell)) cells[key] = cell = new CellData(profile.Histogram);
-                    return cell;
-                }
                 foreach (var b in profile.BatchSizes)
                 {
                     cancel.ThrowIfCancellationRequested();
-                    var batchClock = Stopwatch.StartNew();
-                    RunLiteral(profile, seed, b, pool, weights, widths, mode, workers, Cell, cancel);
-                    RunSingleStep(profile, seed, b, pool, activations, Cell);
-                    log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                        $"gradient competition ({profile.Profile}) seed {seed} B={b}: {batchClock.Elapsed.TotalSeconds:F1} s ({string.Join(", ", profile.Variants.Select(v => $"{v.Variant.Name()} {configs.Sum(c => Cell(v.Variant, c.Name, b).Seconds):F1} s"))})"));
+                    var block = checkpoint?.TryLoad(seed, b);
+                    if (block is not null)
+                    {
+                        log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                            $"gradient competition ({profile.Profile}) seed {seed} B={b}: finished block reused ({checkpoint!.PathOf(seed, b)})"));
+                    }
+                    else
+                    {
+                        block = RunBlock(profile, seed, b, pool, weights, activations, widths, mode, workers, cancel);
+                        checkpoint?.Save(block);
+                        log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                            $"gradient competition ({profile.Profile}) seed {seed} B={b}: {block.Seconds:F1} s ({string.Join(", ", profile.Variants.Select(v => $"{v.Variant.Name()} {block.Cells.Where(c => c.Key.Variant == v.Variant).Sum(c => c.Value.Seconds):F1} s"))})"));
+                    }
+                    foreach (var (key, cell) in block.Cells) cells[key] = cell;
+                    blocks.Finished(b, block.Seconds);
+                    progress?.Report(new TrainingProgress(hash, label, blocks.Done, blocks.Total, null, clock.Elapsed,
+                        string.Create(CultureInfo.InvariantCulture, $"seed {seed} B={b} done, {blocks.DescribeTimeLeft()}"), Unit: "block"));
                 }
                 perSeed[seed] = cells;
             }
             if (device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
             if (threads != previousThreads) set_num_threads(previousThreads);
             return new CompetitionResult(profile, Devices.Describe(device), device.type.ToString().ToLowerInvariant(), regimes, perSeed,
-                clock.Elapsed.TotalSeconds, CompetitionProfile.Kebab(mode.ToString()));
+                blocks.Seconds, CompetitionProfile.Kebab(mode.ToString()));
         }
         finally
         {
             foreach (var w in weights.Values) w.Dispose();
             foreach (var a in activations.Values) a.Dispose();
         }
+    }
+
+    /// <summary>Every variant's and regime's trials for one trial seed and batch size.</summary>
+    private static CompetitionBlock RunBlock(CompetitionProfile profile, long seed, int batchSize, TrialPool pool,
+        IReadOnlyDictionary<string, RegimeWeights> weights, IReadOnlyDictionary<string, RegimeActivations> activations,
+        int[] widths, UpdateMode mode, int workers, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        var cells = new Dictionary<CellKey, CellData>();
+        CellData Cell(ProtocolVariant v, string regime, int b)
+        {
+            var key = new CellKey(v, regime, b);
+            if (!cells.TryGetValue(key, out var cell)) cells[key] = cell = new CellData(profile.Histogram);
+            return cell;
+        }
+        RunLiteral(profile, seed, batchSize, pool, weights, widths, mode, workers, Cell, cancel);
+        RunSingleStep(profile, seed, batchSize, pool, activations, Cell);
+        return new CompetitionBlock(seed, batchSize, cells, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Counts finished blocks and estimates the time left: a block's batch size costs what it cost for an earlier seed;
+    /// a batch size not yet timed costs what the nearest smaller timed one did (an upper bound: the time per block falls as B grows).
+    /// </summary>
+    public sealed class BlockClock(IReadOnlyList<(long Seed, int BatchSize)> order)
+    {
+        private readonly Dictionary<int, List<double>> timed = new();
+
+        public int Total => order.Count;
+        public int Done { get; private set; }
+        /// <summary>Wall seconds of the finished blocks, including those finished by an earlier, interrupted run.</summary>
+        public double Seconds { get; private set; }
+
+        public void Finished(int batchSize, double seconds)
+        {
+            if (!timed.TryGetValue(batchSize, out var list)) timed[batchSize] = list = [];
+            list.Add(seconds);
+            Seconds += seconds;
+            Done++;
+        }
+
+        /// <summary>Seconds the blocks not yet finished should take, or null before any block has been timed.</summary>
+        public double? SecondsLeft()
+        {
+            if (timed.Count == 0) return Done == Total ? 0 : null;
+            double left = 0;
+            foreach (var (_, b) in order.Skip(Done))
+            {
+                var estimate = timed.TryGetValue(b, out var same) ? same.Average()
+                    : timed.Where(t => t.Key < b).OrderByDescending(t => t.Key).Select(t => (double?)t.Value.Average()).FirstOrDefault()
+                      ?? timed.Values.SelectMany(v => v).Average();
+                left += estimate;
+            }
+            return left;
+        }
+
+        public string DescribeTimeLeft() => SecondsLeft() is { } s
+            ? Done == Total ? "all blocks done" : string.Create(CultureInfo.InvariantCulture, $"about {FormatDuration(s)} left")
+            : "time left unknown yet";
+
+        public static string FormatDuration(double seconds) => seconds switch
+        {
+            < 90 => string.Create(CultureInfo.InvariantCulture, $"{seconds:F0} s"),
+            < 5400 => string.Create(CultureInfo.InvariantCulture, $"{seconds / 60:F0} min"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"{seconds / 3600:F1} h"),
+        };
     }
 
     private sealed record LiteralWork(string Regime, VariantSettings Variant, Tensor Indices);

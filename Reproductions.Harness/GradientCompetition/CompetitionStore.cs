@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Training;
@@ -7,7 +8,9 @@ namespace Reproductions.Harness.GradientCompetition;
 /// <summary>
 /// Remembers a profile's trial results under <c>artifacts/gradient-competition/&lt;hash&gt;/result.json</c> (the hash of
 /// everything that determines the numbers, <see cref="CompetitionProfile.Hash"/>): per seed and cell, the trials'
-/// norms and the value histogram's counts. Asked for twice, the trials run once, as with the run store.
+/// norms and the value histogram's counts. Asked for twice, the trials run once, as with the run store. While the
+/// trials run, every finished (seed, batch size) block is kept under <c>&lt;hash&gt;/blocks/</c> (see
+/// <see cref="CompetitionCheckpoint"/>), so a run killed part way resumes at the first unfinished block.
 /// </summary>
 public sealed class CompetitionStore(string root)
 {
@@ -29,8 +32,10 @@ public sealed class CompetitionStore(string root)
             log?.Invoke($"gradient competition ({profile.Profile}): stored results {Folder(hash)} reused");
             return stored;
         }
-        var result = CompetitionRunner.Run(profile, runs, data, log, progress, cancel);
+        var checkpoint = new CompetitionCheckpoint(Path.Combine(Folder(hash), "blocks"), profile, hash);
+        var result = CompetitionRunner.Run(profile, runs, data, log, progress, cancel, checkpoint);
         Save(result, hash);
+        checkpoint.Delete();
         return result;
     }
 
@@ -55,9 +60,8 @@ public sealed class CompetitionStore(string root)
             var cells = new Dictionary<CellKey, CellData>();
             foreach (var c in seed.Cells)
             {
-                if (!ProtocolVariants.TryParse(c.Variant, out var variant))
-                    throw new InvalidDataException($"{path}: unknown variant '{c.Variant}'.");
-                cells[new CellKey(variant, c.Regime, c.BatchSize)] = CellData.FromStored(profile.Histogram, c.Norms, c.Counts, c.Seconds);
+                var (key, cell) = c.ToCell(profile.Histogram, path);
+                cells[key] = cell;
             }
             perSeed[seed.Seed] = cells;
         }
@@ -80,15 +84,7 @@ public sealed class CompetitionStore(string root)
             Seeds = result.PerSeed.Select(s => new StoredSeed
             {
                 Seed = s.Key,
-                Cells = s.Value.Select(c => new StoredCell
-                {
-                    Variant = c.Key.Variant.Name(),
-                    Regime = c.Key.Regime,
-                    BatchSize = c.Key.BatchSize,
-                    Seconds = c.Value.Seconds,
-                    Norms = c.Value.Norms.ToList(),
-                    Counts = c.Value.Values.Counts.ToList(),
-                }).ToList(),
+                Cells = s.Value.Select(c => StoredCell.From(c.Key, c.Value)).ToList(),
             }).ToList(),
         };
         var path = Path.Combine(Folder(hash), "result.json");
@@ -117,13 +113,113 @@ public sealed class CompetitionStore(string root)
         public List<StoredCell> Cells { get; set; } = [];
     }
 
-    private sealed class StoredCell
+}
+
+/// <summary>One cell (variant, regime, batch size) as stored: its trials' norms and the value histogram's counts.</summary>
+internal sealed class StoredCell
+{
+    public string Variant { get; set; } = "";
+    public string Regime { get; set; } = "";
+    public int BatchSize { get; set; }
+    public double Seconds { get; set; }
+    public List<double> Norms { get; set; } = [];
+    public List<long> Counts { get; set; } = [];
+
+    public static StoredCell From(CellKey key, CellData cell) => new()
     {
-        public string Variant { get; set; } = "";
-        public string Regime { get; set; } = "";
-        public int BatchSize { get; set; }
-        public double Seconds { get; set; }
-        public List<double> Norms { get; set; } = [];
-        public List<long> Counts { get; set; } = [];
+        Variant = key.Variant.Name(),
+        Regime = key.Regime,
+        BatchSize = key.BatchSize,
+        Seconds = cell.Seconds,
+        Norms = cell.Norms.ToList(),
+        Counts = cell.Values.Counts.ToList(),
+    };
+
+    /// <summary>The cell back, checked against the profile's histogram; <paramref name="path"/> names the file in errors.</summary>
+    public (CellKey Key, CellData Cell) ToCell(LogBins bins, string path)
+    {
+        if (!ProtocolVariants.TryParse(Variant, out var variant))
+            throw new InvalidDataException($"{path}: unknown variant '{Variant}'.");
+        if (Counts.Count != bins.Slots)
+            throw new InvalidDataException($"{path}: cell {Variant}/{Regime}/B={BatchSize} has {Counts.Count} histogram counts; the profile's histogram has {bins.Slots} slots.");
+        return (new CellKey(variant, Regime, BatchSize), CellData.FromStored(bins, Norms, Counts, Seconds));
     }
 }
+
+/// <summary>
+/// The finished (seed, batch size) blocks of one set of trials, one file each (<c>seed-&lt;s&gt;-b-&lt;B&gt;.json</c>,
+/// written atomically), so that a run killed part way loses at most the block it was in. A block file that does not
+/// belong to these trials (another hash), or cannot be read, stops the run with the file named: nothing is thrown away
+/// silently.
+/// </summary>
+public sealed class CompetitionCheckpoint(string folder, CompetitionProfile profile, string hash)
+{
+    public string Folder { get; } = Path.GetFullPath(folder);
+    public string Hash { get; } = hash;
+
+    public string PathOf(long seed, int batchSize) =>
+        Path.Combine(Folder, string.Create(CultureInfo.InvariantCulture, $"seed-{seed}-b-{batchSize}.json"));
+
+    /// <summary>The stored block, or null when it has not been finished.</summary>
+    public CompetitionBlock? TryLoad(long seed, int batchSize)
+    {
+        var path = PathOf(seed, batchSize);
+        if (!File.Exists(path)) return null;
+        StoredBlock stored;
+        try
+        {
+            stored = JsonSerializer.Deserialize<StoredBlock>(File.ReadAllBytes(path), JsonDefaults.Options)
+                     ?? throw new InvalidDataException("empty");
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: stored block of gradient-competition trials is unreadable ({e.Message}). Delete the file to run that block again.", e);
+        }
+        if (stored.FormatVersion != CompetitionStore.FormatVersion || stored.Hash != Hash || stored.Seed != seed || stored.BatchSize != batchSize)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{path}: holds format {stored.FormatVersion}, hash {stored.Hash}, seed {stored.Seed}, B={stored.BatchSize}; expected format {CompetitionStore.FormatVersion}, hash {Hash}, seed {seed}, B={batchSize}. Delete the file to run that block again."));
+        var cells = new Dictionary<CellKey, CellData>();
+        foreach (var c in stored.Cells)
+        {
+            var (key, cell) = c.ToCell(profile.Histogram, path);
+            if (key.BatchSize != batchSize)
+                throw new InvalidDataException($"{path}: a cell of B={key.BatchSize} in the block of B={batchSize}.");
+            cells[key] = cell;
+        }
+        return new CompetitionBlock(seed, batchSize, cells, stored.Seconds);
+    }
+
+    public void Save(CompetitionBlock block)
+    {
+        var stored = new StoredBlock
+        {
+            FormatVersion = CompetitionStore.FormatVersion,
+            Hash = Hash,
+            Seed = block.Seed,
+            BatchSize = block.BatchSize,
+            Seconds = block.Seconds,
+            Cells = block.Cells.Select(c => StoredCell.From(c.Key, c.Value)).ToList(),
+        };
+        AtomicFile.WriteAllText(PathOf(block.Seed, block.BatchSize), JsonSerializer.Serialize(stored, JsonDefaults.Options));
+    }
+
+    /// <summary>Removes the block files once the whole result is stored.</summary>
+    public void Delete()
+    {
+        if (Directory.Exists(Folder)) Directory.Delete(Folder, recursive: true);
+    }
+
+    private sealed class StoredBlock
+    {
+        public int FormatVersion { get; set; }
+        public string Hash { get; set; } = "";
+        public long Seed { get; set; }
+        public int BatchSize { get; set; }
+        public double Seconds { get; set; }
+        public List<StoredCell> Cells { get; set; } = [];
+    }
+}
+
+/// <summary>The trials of one trial seed and batch size, every variant and regime: a unit of work that is kept when finished.</summary>
+/// <param name="Seconds">Wall time of the block's trials.</param>
+public sealed record CompetitionBlock(long Seed, int BatchSize, IReadOnlyDictionary<CellKey, CellData> Cells, double Seconds);

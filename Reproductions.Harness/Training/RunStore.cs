@@ -28,8 +28,12 @@ public sealed record RunRecord
     public EpochMetrics Final => Epochs[^1];
 }
 
-/// <summary>Progress of one run, for live displays.</summary>
-public sealed record TrainingProgress(string Hash, string Label, int Epoch, int TotalEpochs, EpochMetrics? Last, TimeSpan Elapsed, string Status);
+/// <summary>
+/// One report of a long job's progress: <paramref name="Epoch"/> of <paramref name="TotalEpochs"/> units done (epochs of a
+/// training run; <paramref name="Unit"/> names other units, e.g. the gradient competition's blocks of trials).
+/// </summary>
+public sealed record TrainingProgress(string Hash, string Label, int Epoch, int TotalEpochs, EpochMetrics? Last, TimeSpan Elapsed, string Status,
+    string Unit = "epoch");
 
 /// <summary>
 /// Remembers every run under <c>artifacts/runs/&lt;hash&gt;/</c>, keyed by the hash of its full config, the device it

@@ -1,0 +1,173 @@
+using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Training;
+using Reproductions.Tests.Training;
+
+namespace Reproductions.Tests.GradientCompetition;
+
+/// <summary>
+/// A set of gradient-competition trials killed part way resumes at the first unfinished (seed, batch size) block and
+/// ends with the numbers of an uninterrupted run; stored blocks that do not fit are refused with the file named.
+/// Runs a tiny protocol (784-16-10 MLP on synthetic data, 8 samples per trial) so that it takes seconds.
+/// </summary>
+[Unit]
+public class CompetitionResumeTests
+{
+    private const string Profile = "tiny";
+
+    private const string ProtocolJson = """
+        {
+          "protocol": "gradient-competition",
+          "description": "a tiny protocol for the resume tests",
+          "profiles": {
+            "tiny": {
+              "description": "784-16-10 on synthetic data",
+              "seeds": [1, 2],
+              "regimeSeed": 1,
+              "base": { "model": { "widths": [784, 16, 10] }, "preprocessing": "unit", "device": "cpu" },
+              "regimes": {
+                "early": { "phases": [ { "epochs": 1, "batchSize": 100, "learningRate": 0.01 } ] },
+                "late":  { "phases": [ { "epochs": 2, "batchSize": 100, "learningRate": 0.01 } ] }
+              },
+              "batchSizes": [1, 2, 4, 8],
+              "samplesPerTrial": 8,
+              "learningRate": 0.01,
+              "variants": {
+                "literal-mean": { "trialsPerSeed": 3 },
+                "literal-sum":  { "trialsPerSeed": 2 },
+                "single-step":  { "trialsPerSeed": 5 }
+              },
+              "histogram": { "minLog10": -12, "maxLog10": 6, "binsPerDecade": 20 },
+              "tailFraction": 0.01,
+              "referenceBatchSize": 8,
+              "engine": { "maxTrialsPerChunk": 2, "memoryBudgetMiB": 64 }
+            }
+          }
+        }
+        """;
+
+    private static TrainingData data = null!;
+    private string root = null!;
+    private CompetitionProfile profile = null!;
+    private RunStore runs = null!;
+
+    [OneTimeSetUp]
+    public void CreateData() => data = SyntheticData.Create();
+
+    [OneTimeTearDown]
+    public void DisposeData() => data.Dispose();
+
+    [SetUp]
+    public void SetUp()
+    {
+        root = Path.Combine(Path.GetTempPath(), "repro-gc-resume-" + Guid.NewGuid().ToString("N"));
+        var configs = Path.Combine(root, "configs");
+        Directory.CreateDirectory(configs);
+        File.Copy(Path.Combine(RepoPaths.Configs, "defaults.json"), Path.Combine(configs, "defaults.json"));
+        File.WriteAllText(Path.Combine(configs, CompetitionProfile.FileName), ProtocolJson);
+        profile = CompetitionProfile.Load(Profile, configs);
+        runs = new RunStore(Path.Combine(root, "runs"));
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+    }
+
+    private CompetitionResult Run(CompetitionStore store, Action<string>? log = null, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancel = default) =>
+        store.GetOrRun(profile, runs, _ => data, log, progress, cancel);
+
+    [Test]
+    public void A_run_killed_part_way_resumes_at_the_first_unfinished_block_with_the_same_numbers()
+    {
+        var whole = Run(new CompetitionStore(Path.Combine(root, "whole")));
+
+        var store = new CompetitionStore(Path.Combine(root, "interrupted"));
+        var hash = profile.Hash("cpu");
+        var blocks = Path.Combine(store.Folder(hash), "blocks");
+        using var cancel = new CancellationTokenSource();
+        var reports = new List<TrainingProgress>();
+        var progress = new Inline(p =>
+        {
+            if (p.Unit != "block") return;
+            reports.Add(p);
+            if (p.Epoch == 3) cancel.Cancel(); // killed after three of the eight blocks
+        });
+        var killed = () => Run(store, progress: progress, cancel: cancel.Token);
+        killed.Should().Throw<OperationCanceledException>();
+        Directory.GetFiles(blocks, "*.json").Select(Path.GetFileName).Should().BeEquivalentTo(["seed-1-b-1.json", "seed-1-b-2.json", "seed-1-b-4.json"]);
+        reports.Select(r => r.TotalEpochs).Should().AllBeEquivalentTo(8);
+        reports[0].Status.Should().Contain("seed 1 B=1 done").And.Contain("left");
+
+        var log = new List<string>();
+        var resumed = Run(store, log: log.Add);
+        log.Count(l => l.Contains("finished block reused", StringComparison.Ordinal)).Should().Be(3, "the three finished blocks are not run again");
+        log.Count(l => l.Contains(" s (literal-mean", StringComparison.Ordinal)).Should().Be(5, "the five others are run");
+        Directory.Exists(blocks).Should().BeFalse("the block files go once the whole result is stored");
+        File.Exists(Path.Combine(store.Folder(hash), "result.json")).Should().BeTrue();
+
+        foreach (var seed in profile.Seeds)
+        {
+            resumed.PerSeed[seed].Keys.Should().BeEquivalentTo(whole.PerSeed[seed].Keys);
+            foreach (var (key, cell) in whole.PerSeed[seed])
+            {
+                resumed.PerSeed[seed][key].Norms.Should().Equal(cell.Norms, $"seed {seed} {key}: same seeds, same trials, same numbers");
+                resumed.PerSeed[seed][key].Values.Counts.Should().Equal(cell.Values.Counts);
+            }
+        }
+        resumed.Seconds.Should().BeGreaterThan(0);
+    }
+
+    [Test]
+    public void A_stored_block_that_does_not_fit_is_refused_with_the_file_named()
+    {
+        var checkpoint = new CompetitionCheckpoint(Path.Combine(root, "blocks"), profile, "hash-a");
+        var cells = new Dictionary<CellKey, CellData>
+        {
+            [new CellKey(ProtocolVariant.LiteralMean, "early", 2)] = CellData.FromStored(profile.Histogram, [1.0, 2.0],
+                new long[profile.Histogram.Slots], 0.5),
+        };
+        checkpoint.Save(new CompetitionBlock(1, 2, cells, 0.5));
+        checkpoint.TryLoad(1, 2)!.Cells.Single().Value.Norms.Should().Equal(1.0, 2.0);
+        checkpoint.TryLoad(1, 4).Should().BeNull("that block has not been run");
+
+        var other = new CompetitionCheckpoint(Path.Combine(root, "blocks"), profile, "hash-b");
+        var wrongHash = () => other.TryLoad(1, 2);
+        wrongHash.Should().Throw<InvalidDataException>().Which.Message.Should()
+            .Contain(checkpoint.PathOf(1, 2)).And.Contain("hash hash-a").And.Contain("expected").And.Contain("Delete the file");
+
+        File.WriteAllText(checkpoint.PathOf(1, 2), File.ReadAllText(checkpoint.PathOf(1, 2))[..40]); // truncated
+        var truncated = () => checkpoint.TryLoad(1, 2);
+        truncated.Should().Throw<InvalidDataException>().Which.Message.Should().Contain(checkpoint.PathOf(1, 2)).And.Contain("unreadable");
+    }
+
+    [Test]
+    public void Time_left_counts_each_batch_size_at_its_own_cost_and_untimed_ones_at_the_nearest_smaller()
+    {
+        var clock = new CompetitionRunner.BlockClock([(1, 1), (1, 2), (1, 4), (2, 1), (2, 2), (2, 4)]);
+        clock.SecondsLeft().Should().BeNull("nothing has been timed yet");
+        clock.DescribeTimeLeft().Should().Be("time left unknown yet");
+        clock.Finished(1, 10);
+        clock.SecondsLeft().Should().Be(50, "five blocks, each estimated at B=1's 10 s");
+        clock.Finished(2, 4);
+        clock.SecondsLeft().Should().Be(4 + 10 + 4 + 4, "B=4 untimed: B=2's 4 s; the second seed's B=1 and B=2 as timed");
+        clock.Finished(4, 1);
+        clock.Finished(1, 12);
+        clock.SecondsLeft().Should().Be(4 + 1);
+        clock.DescribeTimeLeft().Should().Be("about 5 s left");
+        clock.Finished(2, 4);
+        clock.Finished(4, 1);
+        clock.SecondsLeft().Should().Be(0);
+        clock.DescribeTimeLeft().Should().Be("all blocks done");
+        clock.Seconds.Should().Be(32);
+        CompetitionRunner.BlockClock.FormatDuration(600).Should().Be("10 min");
+        CompetitionRunner.BlockClock.FormatDuration(8280).Should().Be("2.3 h");
+    }
+
+    private sealed class Inline(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
