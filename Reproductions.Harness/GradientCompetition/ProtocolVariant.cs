@@ -1,3 +1,4 @@
+using Reproductions.Harness.Kernels;
 namespace Reproductions.Harness.GradientCompetition;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Reproductions.Harness.Kernels;
 using static TorchSharp.torch;
 
 namespace Reproductions.Harness.GradientCompetition;

@@ -62,7 +62,10 @@ public sealed class RunStore(string root)
     /// </summary>
     public static string Hash(TrainingConfig config, string device)
     {
-        var canonical = JsonSerializer.Serialize(new { formatVersion = FormatVersion, device, config }, JsonDefaults.Options);
+        // Runs that the hand-formed small-batch step trains (SmallBatchSgd) round differently from autograd's: keyed apart.
+        var canonical = SmallBatchSgd.KindFor(config, device) is { } step
+            ? JsonSerializer.Serialize(new { formatVersion = FormatVersion, device, step, config }, JsonDefaults.Options)
+            : JsonSerializer.Serialize(new { formatVersion = FormatVersion, device, config }, JsonDefaults.Options);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))[..16];
     }
 

@@ -136,6 +136,11 @@ public sealed class TrainingSession : IDisposable
         var warmupSteps = (long)Math.Round(phase.WarmupEpochs * stepsPerEpoch);
         var reduction = config.LossReduction == LossReduction.Sum ? nn.Reduction.Sum : nn.Reduction.Mean;
 
+        // Plain SGD on batches of at most 16 rows on an AVX-512 CPU: the hand-formed step (same update, 5-10x faster).
+        var smallBatchStep = SmallBatchSgd.Takes(config, Device.type, phase.BatchSize);
+        var weights = Model.Weights.ToArray();
+        var biases = Model.Biases.ToArray();
+
         var clock = Stopwatch.StartNew();
         Model.train();
         using (var epochScope = NewDisposeScope())
@@ -155,11 +160,19 @@ public sealed class TrainingSession : IDisposable
                 SetLearningRate(warmupSteps > 0 && stepInPhase < warmupSteps
                     ? phase.LearningRate * (stepInPhase + 1) / warmupSteps
                     : phase.LearningRate);
-                Optimizer.zero_grad();
-                var logProbs = Model.forward(xs.narrow(0, start, size));
-                var loss = nn.functional.nll_loss(logProbs, ys.narrow(0, start, size), reduction: reduction);
-                loss.backward();
-                Optimizer.step();
+                if (smallBatchStep)
+                {
+                    SmallBatchSgd.Step(weights, biases, xs.narrow(0, start, size), ys.narrow(0, start, size),
+                        config.LossReduction == LossReduction.Sum ? 1f : 1f / size, (float)currentLr);
+                }
+                else
+                {
+                    Optimizer.zero_grad();
+                    var logProbs = Model.forward(xs.narrow(0, start, size));
+                    var loss = nn.functional.nll_loss(logProbs, ys.narrow(0, start, size), reduction: reduction);
+                    loss.backward();
+                    Optimizer.step();
+                }
                 steps++;
             }
         }

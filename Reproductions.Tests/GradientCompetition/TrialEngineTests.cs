@@ -1,3 +1,4 @@
+using Reproductions.Harness.Kernels;
 using Reproductions.Harness.GradientCompetition;
 using Reproductions.Harness.Models;
 using TorchSharp;

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static TorchSharp.torch;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Kernels;
 
 /// <summary>
 /// Written by hand (AVX2 + FMA, one thread): the SGD update of one trial's weight matrix by a batch of 2 to 8 rows,
@@ -12,7 +12,7 @@ namespace Reproductions.Harness.GradientCompetition;
 /// rows, also in one pass over W. MKL's sgemm with 2-8 rows streams the weight
 /// matrix at 5-12 GB/s on the CI machine's CPU (one thread, measured), a rank-1 update at 50-70 GB/s; b rank-1 updates
 /// cost b passes. This kernel reads and writes each weight once, with b fused multiply-adds per 8 weights, four
-/// independent 8-float chains at a time. Used by <see cref="UpdateMode.FusedPerTrial"/> on CPUs that have AVX2 and FMA.
+/// independent 8-float chains at a time. Used by the gradient-competition engine's FusedPerTrial mode on CPUs that have AVX2 and FMA.
 /// </summary>
 public static unsafe class SmallBatchKernels
 {

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using static TorchSharp.torch;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Kernels;
 
 /// <summary>
 /// Written by hand (AVX-512, one thread): the three products of one trial's SGD step on a small batch, each in one pass
@@ -18,8 +18,9 @@ namespace Reproductions.Harness.GradientCompetition;
 /// Why by hand: MKL's sgemm with 1-8 rows streams the weights at 5-25 GB/s on the CI machine's CPU, and the earlier AVX2
 /// kernels (<see cref="SmallBatchKernels"/>, 16 vector registers) cannot hold a 4 x 4 tile of accumulators; with 32
 /// registers the tiles keep the loads per multiply-add low enough for the step to run at the memory's pace.
-/// Used by <see cref="UpdateMode.FusedPerTrial"/> on CPUs with AVX-512F; results differ from MKL's only in float rounding
-/// (the order of the sums), and are the same whether a trial runs alone or stacked.
+/// Used on CPUs with AVX-512F by the gradient-competition engine (its FusedPerTrial mode) and by the trainer's
+/// small-batch SGD step (<see cref="Training.SmallBatchSgd"/>); results differ from MKL's only in float rounding (the order
+/// of the sums), and are the same whether a trial runs alone or stacked.
 /// </summary>
 public static unsafe class TileKernels
 {
