@@ -43,16 +43,7 @@ public sealed class CompetitionStore(string root)
     {
         var path = Path.Combine(Folder(hash), "result.json");
         if (!File.Exists(path)) return null;
-        StoredResult stored;
-        try
-        {
-            stored = JsonSerializer.Deserialize<StoredResult>(File.ReadAllBytes(path), JsonDefaults.Options)
-                     ?? throw new InvalidDataException("empty");
-        }
-        catch (Exception e) when (e is JsonException or InvalidDataException)
-        {
-            throw new InvalidDataException($"{path}: stored gradient-competition result is unreadable ({e.Message}). Delete the folder to run the trials again.", e);
-        }
+        var stored = ReadJson<StoredResult>(path, "stored gradient-competition result", "Delete the folder to run the trials again.");
         if (stored.FormatVersion != FormatVersion || stored.Hash != hash) return null;
         var perSeed = new Dictionary<long, IReadOnlyDictionary<CellKey, CellData>>();
         foreach (var seed in stored.Seeds)
@@ -66,6 +57,19 @@ public sealed class CompetitionStore(string root)
             perSeed[seed.Seed] = cells;
         }
         return new CompetitionResult(profile, stored.Device, stored.DeviceType, stored.Regimes, perSeed, stored.Seconds, stored.UpdateMode);
+    }
+
+    /// <summary>Reads a stored JSON file; an unreadable one stops with the file named, what it is and <paramref name="remedy"/>.</summary>
+    internal static T ReadJson<T>(string path, string what, string remedy) where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(File.ReadAllBytes(path), JsonDefaults.Options) ?? throw new InvalidDataException("empty");
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: {what} is unreadable ({e.Message}). {remedy}", e);
+        }
     }
 
     public string Save(CompetitionResult result, string hash)
@@ -165,16 +169,7 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
     {
         var path = PathOf(seed, batchSize);
         if (!File.Exists(path)) return null;
-        StoredBlock stored;
-        try
-        {
-            stored = JsonSerializer.Deserialize<StoredBlock>(File.ReadAllBytes(path), JsonDefaults.Options)
-                     ?? throw new InvalidDataException("empty");
-        }
-        catch (Exception e) when (e is JsonException or InvalidDataException)
-        {
-            throw new InvalidDataException($"{path}: stored block of gradient-competition trials is unreadable ({e.Message}). Delete the file to run that block again.", e);
-        }
+        var stored = CompetitionStore.ReadJson<StoredBlock>(path, "stored block of gradient-competition trials", "Delete the file to run that block again.");
         if (stored.FormatVersion != CompetitionStore.FormatVersion || stored.Hash != Hash || stored.Seed != seed || stored.BatchSize != batchSize)
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                 $"{path}: holds format {stored.FormatVersion}, hash {stored.Hash}, seed {stored.Seed}, B={stored.BatchSize}; expected format {CompetitionStore.FormatVersion}, hash {Hash}, seed {seed}, B={batchSize}. Delete the file to run that block again."));

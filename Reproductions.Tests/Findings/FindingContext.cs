@@ -65,6 +65,8 @@ public static class FindingContext
         addMetrics(samples);
         var policy = new BandPolicy { StdMultiplier = p.Bands.StdMultiplier, MinAbsolute = p.Bands.MinAbsolute, MinRelative = p.Bands.MinRelative };
         var device = runs.Runs.Values.First()[0].DeviceDetail;
+        if (Environment.GetEnvironmentVariable(RunDeviceVariable) is { Length: > 0 })
+            device += " (stored runs trained on another machine; the OS, CPU and runtime recorded are the checking machine's)";
         var verdict = BaselineGate.Check(new BaselineStore(RepoPaths.Baselines), samples, policy, device);
         TestContext.Out.WriteLine(verdict.Message);
         if (!verdict.Passed) Assert.Fail(verdict.Message);
