@@ -18,18 +18,37 @@ public class AdamTravelsFartherAndGeneralizesWorse : FindingFixture
     {
         var runs = Runs(profile);
         var ratio = runs.Final("adam_bs64", m => m.WeightDistance).Zip(runs.Final("sgd_bs64", m => m.WeightDistance), (a, s) => a / s).ToArray();
-        TestContext.Out.WriteLine($"Adam / SGD weight distance per seed: {FindingContext.Describe(ratio)}");
+        FindingContext.Measured($"Adam / SGD weight distance per seed: {FindingContext.Describe(ratio)}");
         ratio.Should().OnlyContain(r => r >= MinDistanceRatio);
     }
 
-    /// <summary>Generalises worse, measured as the generalisation gap (train - test accuracy), the blog's own metric.</summary>
+    /// <summary>
+    /// "Not generalising as well" read as the generalisation gap (train - test accuracy), the metric the blog defines in
+    /// its introduction. Quick profile only, where it holds on every seed: after the full profile's 30 epochs it does not
+    /// (see <see cref="Adam_lower_test_accuracy_is_under_fitting_not_a_larger_gap"/>).
+    /// </summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void Adam_has_the_larger_generalization_gap(string profile)
     {
         var runs = Runs(profile);
         Claims.Exceeds(runs.Final("adam_bs64", m => m.GeneralizationGap), runs.Final("sgd_bs64", m => m.GeneralizationGap),
             "Adam - SGD generalisation gap");
+    }
+
+    /// <summary>
+    /// What the full profile measured instead of a larger gap (CPU, seeds 1-5): Adam's train accuracy ends about 3 points
+    /// below SGD's (96.95% vs 99.95%), more than its test accuracy does (95.43% vs 98.08%), so its gap is the smaller one
+    /// on 4 of 5 seeds. Adam's lower test accuracy is under-fitting at lr 0.01, not a larger gap; the blog itself judges by
+    /// test accuracy ("for simplicity in our study we only care about the test accuracy"). Asserted: SGD's train accuracy
+    /// exceeds Adam's beyond seed noise, and Adam's gap is not larger than SGD's beyond seed noise.
+    /// </summary>
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
+    public void Adam_lower_test_accuracy_is_under_fitting_not_a_larger_gap(string profile)
+    {
+        var runs = Runs(profile);
+        Claims.Exceeds(runs.Final("sgd_bs64", m => m.TrainAccuracy), runs.Final("adam_bs64", m => m.TrainAccuracy), "SGD - Adam train accuracy");
+        Claims.Matches(runs.Final("sgd_bs64", m => m.GeneralizationGap), runs.Final("adam_bs64", m => m.GeneralizationGap),
+            "SGD - Adam generalisation gap");
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ public static class Claims
     {
         var d = Differences(a, b);
         var (mean, low, high) = Interval(d);
-        TestContext.Out.WriteLine($"{what}: per-seed differences {FindingContext.Describe(d)}; mean {mean:F4}, 95% CI [{low:F4}, {high:F4}]");
+        FindingContext.Measured($"{what}: per-seed differences {FindingContext.Describe(d)}; mean {mean:F4}, 95% CI [{low:F4}, {high:F4}]");
         d.Should().OnlyContain(x => x > 0, $"{what} should hold for every seed");
         low.Should().BeGreaterThan(0, $"{what} should exceed the seed-to-seed noise");
     }
@@ -37,7 +37,7 @@ public static class Claims
     {
         var d = Differences(a, b);
         var (mean, low, high) = Interval(d);
-        TestContext.Out.WriteLine($"{what}: per-seed differences {FindingContext.Describe(d)}; mean {mean:F4}, 95% CI [{low:F4}, {high:F4}]");
+        FindingContext.Measured($"{what}: per-seed differences {FindingContext.Describe(d)}; mean {mean:F4}, 95% CI [{low:F4}, {high:F4}]");
         high.Should().BeGreaterThanOrEqualTo(0, $"{what}: the shortfall should lie within the seed-to-seed noise");
     }
 
@@ -52,7 +52,7 @@ public static class Claims
         var n = b.Count;
         var band = StudentT.InvCDF(0, 1, n - 1, 0.975) * b.StandardDeviation() * Math.Sqrt(1 + 1.0 / n);
         var difference = a.Mean() - b.Mean();
-        TestContext.Out.WriteLine($"{what}: mean difference {difference:F4}; one-seed 95% prediction band of the reference ±{band:F4} " +
+        FindingContext.Measured($"{what}: mean difference {difference:F4}; one-seed 95% prediction band of the reference ±{band:F4} " +
                                   $"(values {FindingContext.Describe(a)} vs {FindingContext.Describe(b)})");
         Math.Abs(difference).Should().BeLessThanOrEqualTo(band, $"{what}: the difference should lie within the seed-to-seed spread");
     }
@@ -63,7 +63,7 @@ public static class Claims
         for (var s = 0; s < seeds.Count; s++)
         {
             var values = perSetting.Select(v => v[s]).ToArray();
-            TestContext.Out.WriteLine($"seed {seeds[s]}: {what} {string.Join(" > ", names.Zip(values, (n, v) => $"{n} {v:F4}"))}");
+            FindingContext.Measured($"seed {seeds[s]}: {what} {string.Join(" > ", names.Zip(values, (n, v) => $"{n} {v:F4}"))}");
             values.Should().BeInDescendingOrder($"{what} should fall in this order (seed {seeds[s]})");
             values.Should().OnlyHaveUniqueItems($"the ordering must be strict (seed {seeds[s]})");
         }

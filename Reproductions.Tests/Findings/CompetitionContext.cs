@@ -43,14 +43,14 @@ public static class CompetitionContext
         var b = finding.Bands;
         var policy = new BandPolicy { StdMultiplier = b.StdMultiplier, MinAbsolute = b.MinAbsolute, MinRelative = b.MinRelative };
         var verdict = BaselineGate.Check(new BaselineStore(RepoPaths.Baselines), samples, policy, result.Device);
-        TestContext.Out.WriteLine(verdict.Message);
+        FindingContext.Measured(verdict.Message);
         if (!verdict.Passed) Assert.Fail(verdict.Message);
     }
 
     /// <summary>Prints a curve's fits and its per-B table to the test output.</summary>
     public static void Describe(CurveSummary c)
     {
-        TestContext.Out.WriteLine($"{c.Variant.Name()} {c.Regime}: {CompetitionReport.CurveLine(c)}");
+        FindingContext.Measured($"{c.Variant.Name()} {c.Regime}: {CompetitionReport.CurveLine(c)}");
         foreach (var b in c.Batches)
             TestContext.Out.WriteLine(FormattableString.Invariant(
                 $"  B={b.BatchSize,4}: trials {b.Trials}, diverged {b.Diverged}, mean {b.Mean:G4}, std {b.Std:G4}, normalised std {b.NormalisedStd:G4}, normalised IQR {b.NormalisedIqr:G4}, values >= {c.TailThreshold:G3}: {b.TailCount}"));

@@ -35,7 +35,7 @@ public class DistanceGrowsSublinearly : FindingFixture
             foreach (var run in Sgd)
             {
                 var (log, linear) = Fits(runs, run);
-                TestContext.Out.WriteLine($"{run}: R^2 against log(steps) {FindingContext.Describe(log)}; against steps {FindingContext.Describe(linear)}");
+                FindingContext.Measured($"{run}: R^2 against log(steps) {FindingContext.Describe(log)}; against steps {FindingContext.Describe(linear)}");
                 Claims.Exceeds(log, linear, $"{run}: R^2(log steps) - R^2(steps)");
             }
         });

@@ -30,7 +30,7 @@ public class DistantSolutionsGeneralizeBetter : FindingFixture
     {
         var rho = RankCorrelations(Runs(profile));
         var (mean, low, high) = Claims.Interval(rho);
-        TestContext.Out.WriteLine($"Spearman(distance, test accuracy) per seed: {FindingContext.Describe(rho)}; mean {mean:F3}, 95% CI [{low:F3}, {high:F3}]");
+        FindingContext.Measured($"Spearman(distance, test accuracy) per seed: {FindingContext.Describe(rho)}; mean {mean:F3}, 95% CI [{low:F3}, {high:F3}]");
         rho.Should().OnlyContain(r => r > 0, "accuracy should rise with distance for every seed");
         low.Should().BeGreaterThan(0, "the rank correlation should be positive beyond the seed-to-seed spread");
     }

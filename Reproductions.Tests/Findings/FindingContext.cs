@@ -68,9 +68,27 @@ public static class FindingContext
         if (Environment.GetEnvironmentVariable(RunDeviceVariable) is { Length: > 0 })
             device += " (stored runs trained on another machine; the OS, CPU and runtime recorded are the checking machine's)";
         var verdict = BaselineGate.Check(new BaselineStore(RepoPaths.Baselines), samples, policy, device);
-        TestContext.Out.WriteLine(verdict.Message);
+        Measured(verdict.Message);
         if (!verdict.Passed) Assert.Fail(verdict.Message);
     }
+
+    private static readonly AsyncLocal<List<string>?> MeasuredLines = new();
+
+    /// <summary>
+    /// Writes what a check measured (the per-seed values, the interval it compared) to the test output and keeps it, so that
+    /// a passing check's verdict in the report shows its numbers, not only its name.
+    /// </summary>
+    public static void Measured(string line)
+    {
+        TestContext.Out.WriteLine(line);
+        MeasuredLines.Value?.Add(line.Split('\n')[0].Trim());
+    }
+
+    /// <summary>Starts collecting <see cref="Measured"/> lines for the current test.</summary>
+    public static void BeginMeasuring() => MeasuredLines.Value = [];
+
+    /// <summary>The lines measured since <see cref="BeginMeasuring"/>, joined on one line.</summary>
+    public static string MeasuredSummary() => string.Join("; ", MeasuredLines.Value ?? []);
 
     public static string Describe(IEnumerable<double> values) =>
         string.Join(", ", values.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)));

@@ -8,7 +8,7 @@ namespace Reproductions.Tests.Findings;
 
 /// <summary>
 /// Base of every finding fixture: gives access to the finding's runs per profile and records each check's outcome
-/// (the test method, per profile) in the verdict store, which the report reads.
+/// (the test method, per profile) in the verdict store, which the report reads: why it failed, or what it measured.
 /// </summary>
 public abstract class FindingFixture
 {
@@ -18,6 +18,9 @@ public abstract class FindingFixture
     protected abstract string Finding { get; }
 
     protected FindingRuns Runs(string profile) => FindingContext.Runs(Finding, profile);
+
+    [SetUp]
+    public void BeginMeasuring() => FindingContext.BeginMeasuring();
 
     [TearDown]
     public void RecordVerdict()
@@ -31,7 +34,9 @@ public abstract class FindingFixture
             TestStatus.Inconclusive => "inconclusive",
             _ => "failed",
         };
-        VerdictStore.Default.Record(profile, Finding, context.Test.MethodName ?? context.Test.Name, outcome, context.Result.Message ?? "");
+        // A failure says why; a pass says what it measured (the report shows the first line of either).
+        var message = outcome == "passed" ? FindingContext.MeasuredSummary() : context.Result.Message ?? "";
+        VerdictStore.Default.Record(profile, Finding, context.Test.MethodName ?? context.Test.Name, outcome, message);
     }
 
     /// <summary>Adds the final-epoch value of each metric for each run as "{run}.{metric}" (per seed) to the baseline samples.</summary>

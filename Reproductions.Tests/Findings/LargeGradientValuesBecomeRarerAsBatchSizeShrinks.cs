@@ -30,7 +30,7 @@ public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks : CompetitionFixtu
             var c = result.Curve(ProtocolVariant.SingleStep, regime);
             CompetitionContext.Describe(c);
             var perTrial = Counts(c);
-            TestContext.Out.WriteLine($"{regime}: large values per trial, B ascending: {FindingContext.Describe(perTrial)}");
+            FindingContext.Measured($"{regime}: large values per trial, B ascending: {FindingContext.Describe(perTrial)}");
             CompetitionChecks.NonDecreasing(perTrial).Should().BeTrue($"{regime}: the blog's claim, the count of values >= {c.TailThreshold:G3} falls monotonically as B shrinks");
             perTrial[^1].Should().BeGreaterThan(perTrial[0], $"{regime}: and the tail at the largest B is heavier than at the smallest");
         }
@@ -47,7 +47,7 @@ public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks : CompetitionFixtu
             var c = result.Curve(ProtocolVariant.LiteralMean, regime);
             CompetitionContext.Describe(c);
             var perTrial = Counts(c);
-            TestContext.Out.WriteLine($"{regime}: large values per trial, B ascending: {FindingContext.Describe(perTrial)}");
+            FindingContext.Measured($"{regime}: large values per trial, B ascending: {FindingContext.Describe(perTrial)}");
             CompetitionChecks.NonDecreasing(perTrial.Reverse().ToArray()).Should().BeTrue($"{regime}: measured, the opposite of the blog's claim");
             perTrial[0].Should().BeGreaterThan(perTrial[^1]);
         }

@@ -16,7 +16,7 @@ public class MoreEpochsCompensateForLargeBatch : FindingFixture
         var runs = Runs(profile);
         var longSteps = runs.Final("bs1024_long", m => m.Steps);
         var bs64Steps = runs.Final("bs64", m => m.Steps);
-        TestContext.Out.WriteLine($"steps: long run {FindingContext.Describe(longSteps)}, bs64 {FindingContext.Describe(bs64Steps)}");
+        FindingContext.Measured($"steps: long run {FindingContext.Describe(longSteps)}, bs64 {FindingContext.Describe(bs64Steps)}");
         longSteps.Zip(bs64Steps, (l, s) => Math.Abs(l - s) / s).Should().OnlyContain(r => r < 0.02, "the protocol compares equal step counts");
     }
 
@@ -36,8 +36,8 @@ public class MoreEpochsCompensateForLargeBatch : FindingFixture
         var runs = Runs(profile);
         var closed = GapClosed(runs);
         var (mean, low, high) = Claims.Interval(closed);
-        TestContext.Out.WriteLine($"fraction of the bs1024-to-bs64 distance gap closed by the long run, per seed: {FindingContext.Describe(closed)}; mean {mean:F4}, 95% CI [{low:F4}, {high:F4}]");
-        TestContext.Out.WriteLine($"long / bs64 distance per seed: {FindingContext.Describe(runs.Final("bs1024_long", m => m.WeightDistance).Zip(runs.Final("bs64", m => m.WeightDistance), (l, s) => l / s))}");
+        FindingContext.Measured($"fraction of the bs1024-to-bs64 distance gap closed by the long run, per seed: {FindingContext.Describe(closed)}; mean {mean:F4}, 95% CI [{low:F4}, {high:F4}]");
+        FindingContext.Measured($"long / bs64 distance per seed: {FindingContext.Describe(runs.Final("bs1024_long", m => m.WeightDistance).Zip(runs.Final("bs64", m => m.WeightDistance), (l, s) => l / s))}");
         low.Should().BeGreaterThan(NearlyAll);
     }
 

@@ -27,11 +27,11 @@ public class SgdKeepsWeightNormNearInit : FindingFixture
             foreach (var run in Sgd)
             {
                 var change = RelativeChange(runs, run);
-                TestContext.Out.WriteLine($"{run}: final / init weight norm - 1 per seed: {FindingContext.Describe(change)}");
+                FindingContext.Measured($"{run}: final / init weight norm - 1 per seed: {FindingContext.Describe(change)}");
                 change.Should().OnlyContain(c => Math.Abs(c) < FewPercent, $"{run} should keep its init radius");
             }
             var bs2 = RelativeChange(runs, "bs2");
-            TestContext.Out.WriteLine($"bs2 (reported, not asserted: far more steps): {FindingContext.Describe(bs2)}");
+            FindingContext.Measured($"bs2 (reported, not asserted: far more steps): {FindingContext.Describe(bs2)}");
         });
     }
 
@@ -40,7 +40,7 @@ public class SgdKeepsWeightNormNearInit : FindingFixture
     public void Adam_ends_far_above_the_init_norm(string profile)
     {
         var change = RelativeChange(Runs(profile), "adam_bs64");
-        TestContext.Out.WriteLine($"adam: final / init weight norm - 1 per seed: {FindingContext.Describe(change)}");
+        FindingContext.Measured($"adam: final / init weight norm - 1 per seed: {FindingContext.Describe(change)}");
         change.Should().OnlyContain(c => c > FarAbove);
     }
 

@@ -25,12 +25,12 @@ public class SgdLayersStayParallelToInit : FindingFixture
                 foreach (var record in runs[run])
                 {
                     var c = record.Final.LayerCosines;
-                    TestContext.Out.WriteLine($"{run} seed {record.Config.Seed}: cosines {FindingContext.Describe(c)}");
+                    FindingContext.Measured($"{run} seed {record.Config.Seed}: cosines {FindingContext.Describe(c)}");
                     c.Should().OnlyContain(v => v > MinCosine, $"{run} seed {record.Config.Seed}");
                     c[1].Should().BeGreaterThan(Math.Max(c[0], c[2]), $"the middle layer changes least ({run} seed {record.Config.Seed})");
                 }
             foreach (var record in runs["bs2"])
-                TestContext.Out.WriteLine($"bs2 seed {record.Config.Seed} (reported, not asserted): cosines {FindingContext.Describe(record.Final.LayerCosines)}");
+                FindingContext.Measured($"bs2 seed {record.Config.Seed} (reported, not asserted): cosines {FindingContext.Describe(record.Final.LayerCosines)}");
         });
     }
 

@@ -106,7 +106,7 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
                 var early = result.Pooled[new CellKey(variant, "early", b)].Norms;
                 var late = result.Pooled[new CellKey(variant, "late", b)].Norms;
                 var bound = CompetitionChecks.WelchLowerBound(early, late, alpha);
-                TestContext.Out.WriteLine(FormattableString.Invariant($"{variant.Name()} B={b}: early - late >= {bound:G4} (level {1 - alpha})"));
+                FindingContext.Measured(FormattableString.Invariant($"{variant.Name()} B={b}: early - late >= {bound:G4} (level {1 - alpha})"));
                 bound.Should().BePositive($"{variant.Name()} B={b}: early-regime norms must exceed late-regime ones beyond the trial spread");
             }
     }
