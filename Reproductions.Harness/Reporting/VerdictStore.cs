@@ -37,13 +37,17 @@ public sealed class VerdictStore(string root)
         }
     }
 
-    /// <summary>Records (or replaces) one check's verdict; the file is rewritten atomically.</summary>
-    public void Record(string profile, string finding, string check, string outcome, string message)
+    /// <summary>
+    /// Records (or replaces) one check's verdict; the file is rewritten atomically. <paramref name="current"/>, when given,
+    /// names every check the finding has now for this profile: verdicts of checks outside it (renamed or removed tests)
+    /// are dropped, so that the report never shows a check that no longer exists.
+    /// </summary>
+    public void Record(string profile, string finding, string check, string outcome, string message, IReadOnlyCollection<string>? current = null)
     {
         lock (Gate)
         {
             var verdicts = Load(profile, finding) ?? new FindingVerdicts(finding, profile, []);
-            verdicts.Checks.RemoveAll(c => c.Name == check);
+            verdicts.Checks.RemoveAll(c => c.Name == check || (current is not null && !current.Contains(c.Name)));
             verdicts.Checks.Add(new CheckVerdict(check, outcome, message, DateTime.UtcNow));
             verdicts.Checks.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
             AtomicFile.WriteAllText(PathOf(profile, finding), JsonSerializer.Serialize(verdicts, JsonDefaults.Options));

@@ -1,3 +1,4 @@
+using System.Reflection;
 using NUnit.Framework.Interfaces;
 using Reproductions.Harness.Baselines;
 using Reproductions.Harness.Experiments;
@@ -36,8 +37,15 @@ public abstract class FindingFixture
         };
         // A failure says why; a pass says what it measured (the report shows the first line of either).
         var message = outcome == "passed" ? FindingContext.MeasuredSummary() : context.Result.Message ?? "";
-        VerdictStore.Default.Record(profile, Finding, context.Test.MethodName ?? context.Test.Name, outcome, message);
+        VerdictStore.Default.Record(profile, Finding, context.Test.MethodName ?? context.Test.Name, outcome, message, ChecksOf(GetType(), profile));
     }
+
+    /// <summary>The fixture's test methods that have a case for <paramref name="profile"/>: the finding's checks in that profile.</summary>
+    public static IReadOnlyCollection<string> ChecksOf(Type fixture, string profile) =>
+        fixture.GetMethods(BindingFlags.Public | BindingFlags.Instance)
+            .Where(m => m.GetCustomAttributes<TestCaseAttribute>().Any(c => c.Arguments.Length > 0 && Equals(c.Arguments[0], profile)))
+            .Select(m => m.Name)
+            .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Adds the final-epoch value of each metric for each run as "{run}.{metric}" (per seed) to the baseline samples.</summary>
     protected static void AddFinal(MetricSamples samples, FindingRuns runs, IEnumerable<string> runNames, params string[] metrics)
