@@ -261,11 +261,15 @@ public sealed partial class ReportBuilder
         _ => CheckOutcome.Other,
     };
 
-    /// <summary>The first non-empty line, trimmed, at most 240 characters.</summary>
+    /// <summary>
+    /// The first non-empty line, trimmed, at most 400 characters: room for a passing check's measured numbers (a paired
+    /// difference per seed and its interval, for two quantities), while a failure's long message is cut.
+    /// </summary>
     public static string FirstLine(string? message)
     {
         var line = (message ?? "").Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "";
-        return line.Length > 240 ? line[..237] + "..." : line;
+        const int max = 400;
+        return line.Length > max ? line[..(max - 3)] + "..." : line;
     }
 
     /// <summary>

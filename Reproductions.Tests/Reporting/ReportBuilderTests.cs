@@ -347,4 +347,13 @@ public sealed class ReportBuilderTests
         var act = () => new ReportBuilder("auto", _fakes.Store, _fakes.Verdicts, _fakes.Configs);
         act.Should().Throw<ArgumentException>().WithMessage("*expected one of quick, full*");
     }
+
+    [Test]
+    public void A_checks_message_is_its_first_non_empty_line_cut_at_400_characters()
+    {
+        ReportBuilder.FirstLine("\n  a - b: mean 0.01  \nsecond line").Should().Be("a - b: mean 0.01");
+        ReportBuilder.FirstLine(new string('x', 400)).Should().HaveLength(400).And.NotEndWith("...");
+        ReportBuilder.FirstLine(new string('x', 401)).Should().HaveLength(400).And.EndWith("...");
+        ReportBuilder.FirstLine(null).Should().BeEmpty();
+    }
 }
