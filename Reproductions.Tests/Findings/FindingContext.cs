@@ -3,6 +3,7 @@ using System.Globalization;
 using Reproductions.Harness.Baselines;
 using Reproductions.Harness.Experiments;
 using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Reporting;
 using Reproductions.Harness.Training;
 
 namespace Reproductions.Tests.Findings;
@@ -81,7 +82,7 @@ public static class FindingContext
     public static void Measured(string line)
     {
         TestContext.Out.WriteLine(line);
-        MeasuredLines.Value?.Add(line.Split('\n')[0].Trim());
+        MeasuredLines.Value?.Add(ReportBuilder.FirstLine(line));
     }
 
     /// <summary>Starts collecting <see cref="Measured"/> lines for the current test.</summary>

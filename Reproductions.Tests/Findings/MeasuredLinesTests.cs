@@ -1,6 +1,6 @@
 namespace Reproductions.Tests.Findings;
 
-/// <summary>What a passing check records for the report: the first line of each thing it measured, in order.</summary>
+/// <summary>What a passing check records for the report: the first non-empty line of each thing it measured (as the report shows a message), in order.</summary>
 [Unit]
 public sealed class MeasuredLinesTests
 {
@@ -8,7 +8,7 @@ public sealed class MeasuredLinesTests
     public void Keeps_the_first_line_of_each_measurement_in_order()
     {
         FindingContext.BeginMeasuring();
-        FindingContext.Measured("Baseline F99 (quick): all 3 metrics within band.\n| metric | baseline |\n|---|---|");
+        FindingContext.Measured("\n  Baseline F99 (quick): all 3 metrics within band.\n| metric | baseline |\n|---|---|");
         FindingContext.Measured("a - b: per-seed differences 0.0100, 0.0200; mean 0.0150");
 
         FindingContext.MeasuredSummary().Should().Be(
