@@ -56,7 +56,7 @@ public static class GradientCompetitionCommand
                 var c = result.Curve(variant, regime);
                 var table = new Table().Title(Markup.Escape($"{result.Profile.Profile}: {variant.Name()}, {regime} regime ({variant.Describe()})"))
                     .Caption(Markup.Escape(CompetitionReport.CurveLine(c)));
-                foreach (var column in new[] { "B", "trials", "diverged", "mean norm", "std", "std / mean", "norm. std", "norm. IQR", "values >= threshold", "seconds" })
+                foreach (var column in new[] { "B", "trials", "diverged", "mean norm", "std", "std / mean", "norm. std", "norm. IQR", "values >= threshold", "worker-seconds" })
                     table.AddColumn(new TableColumn(Markup.Escape(column)).RightAligned());
                 foreach (var b in c.Batches)
                 {

@@ -124,7 +124,7 @@ public static class CompetitionRunner
                         block = RunBlock(profile, seed, b, pool, weights, activations, widths, mode, workers, cancel);
                         checkpoint?.Save(block);
                         log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                            $"gradient competition ({profile.Profile}) seed {seed} B={b}: {block.Seconds:F1} s ({string.Join(", ", profile.Variants.Select(v => $"{v.Variant.Name()} {block.Cells.Where(c => c.Key.Variant == v.Variant).Sum(c => c.Value.Seconds):F1} s"))})"));
+                            $"gradient competition ({profile.Profile}) seed {seed} B={b}: {block.Seconds:F1} s wall ({string.Join(", ", profile.Variants.Select(v => $"{v.Variant.Name()} {block.Cells.Where(c => c.Key.Variant == v.Variant).Sum(c => c.Value.Seconds):F1}"))} worker-seconds)"));
                     }
                     foreach (var (key, cell) in block.Cells) cells[key] = cell;
                     blocks.Finished(b, block.Seconds);

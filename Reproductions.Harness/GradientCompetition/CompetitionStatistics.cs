@@ -22,7 +22,10 @@ public sealed class CellData(LogBins bins)
 
     public IReadOnlyList<double> Norms => norms;
     public GradientHistogram Values { get; } = new(bins);
-    /// <summary>Engine wall time spent on this cell, seconds.</summary>
+    /// <summary>
+    /// Engine time spent on this cell in worker-seconds: each worker's wall time on its chunks, summed over the workers
+    /// that ran in parallel (so with 2 workers it can exceed the block's wall time).
+    /// </summary>
     public double Seconds { get; set; }
 
     /// <summary>Takes a chunk's summed gradients [T, ...]: one norm per trial (computed in float64) and the values' histogram.</summary>
