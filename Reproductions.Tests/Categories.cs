@@ -14,3 +14,13 @@ public sealed class QuickAttribute() : CategoryAttribute("Quick");
 /// </summary>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false)]
 public sealed class GpuAttribute() : CategoryAttribute("Gpu");
+
+/// <summary>
+/// The finding a fixture checks, e.g. [Finding("F01")]: its id, written once. It is the NUnit property "Finding", so
+/// `dotnet test --filter Finding=F01` selects the fixture, and <see cref="Findings.FindingFixture"/> reads it.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class FindingAttribute(string id) : PropertyAttribute("Finding", id)
+{
+    public string Id { get; } = id;
+}

@@ -66,8 +66,8 @@ public sealed record BandPolicy
         var overridden = Overrides.ContainsKey(metric);
         var rule = For(metric);
         var n = perSeed.Count;
-        var mean = Statistics.Mean(perSeed);
-        var std = n >= 2 ? Statistics.StandardDeviation(perSeed) : 0.0;
+        var mean = MathNet.Numerics.Statistics.Statistics.Mean(perSeed);
+        var std = n >= 2 ? MathNet.Numerics.Statistics.Statistics.StandardDeviation(perSeed) : 0.0;
         var fromStd = rule.StdMultiplier * std;
         var absolute = RoundUp(Math.Max(fromStd, rule.MinAbsolute));
         var fromRelative = rule.MinRelative * Math.Abs(mean);

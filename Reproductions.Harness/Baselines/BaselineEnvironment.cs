@@ -21,15 +21,15 @@ public static class BaselineEnvironment
         (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The command that promotes a received baseline.</summary>
-    public static string AcceptCommand(string profile, string finding) =>
-        $"dotnet run --project Reproductions.Harness -- baselines accept --profile {profile} --finding {finding}";
+    public static string AcceptCommand(string profile, string dataset, string finding) =>
+        $"dotnet run --project Reproductions.Harness -- baselines accept --profile {profile} --dataset {dataset} --finding {finding}";
 
     internal static void ThrowIfCi(string action)
     {
         if (IsCi)
             throw new InvalidOperationException(
                 $"Refusing to {action}: the {CiVariable} environment variable is set ('{CiValue}'). Baselines change only by an " +
-                "explicit accept on a developer machine: run the finding there, review baselines/<profile>/<finding>.received.json, " +
+                "explicit accept on a developer machine: run the finding there, review baselines/<profile>/<dataset>/<finding>.received.json, " +
                 "accept it with 'dotnet run --project Reproductions.Harness -- baselines accept', and commit the result.");
     }
 }

@@ -45,11 +45,11 @@ public static class BaselineGate
         if (measured.Count == 0)
             throw new ArgumentException($"{measured.Finding} ({measured.Profile}): no metrics were measured, nothing to check.", nameof(measured));
 
-        var (profile, finding) = (measured.Profile, measured.Finding);
-        var title = $"Baseline {finding} ({profile})";
-        var verifiedPath = store.Path(profile, finding);
+        var (profile, dataset, finding) = (measured.Profile, measured.Dataset, measured.Finding);
+        var title = $"Baseline {finding} ({profile}, {dataset})";
+        var verifiedPath = store.Path(profile, dataset, finding);
         var fresh = Baseline.FromSamples(measured, policy, MachineInfo.Capture(device));
-        var acceptCommand = BaselineEnvironment.AcceptCommand(profile, finding);
+        var acceptCommand = BaselineEnvironment.AcceptCommand(profile, dataset, finding);
 
         var notes = new StringBuilder();
         var acceptRequested = BaselineEnvironment.AcceptRequested;
@@ -63,7 +63,7 @@ public static class BaselineGate
         BaselineFormatException? unreadable = null;
         try
         {
-            stored = store.TryLoad(profile, finding);
+            stored = store.TryLoad(profile, dataset, finding);
         }
         catch (BaselineFormatException e)
         {
@@ -73,7 +73,7 @@ public static class BaselineGate
 
         if (writeDirectly)
         {
-            var written = store.WriteVerified(fresh);
+            var written = store.WriteVerified(fresh, dataset);
             var message = new StringBuilder();
             message.Append(title).Append(": ").Append(BaselineEnvironment.AcceptVariable).Append("=1 is set and ")
                 .Append(BaselineEnvironment.CiVariable).Append(" is not, so the measured numbers were written as the baseline '")
@@ -97,17 +97,17 @@ public static class BaselineGate
 
         if (comparison is { Passed: true })
         {
-            var removed = store.DeleteReceived(profile, finding);
+            var removed = store.DeleteReceived(profile, dataset, finding);
             var message = new StringBuilder();
             message.Append(notes).Append(title).Append(": all ")
                 .Append(comparison.Rows.Count.ToString(CultureInfo.InvariantCulture)).Append(" metrics within band.\n")
                 .Append(comparison.RenderTable());
             if (removed)
-                message.Append("Removed the stale received file '").Append(store.ReceivedPath(profile, finding)).Append("'.\n");
+                message.Append("Removed the stale received file '").Append(store.ReceivedPath(profile, dataset, finding)).Append("'.\n");
             return new BaselineVerdict(true, message.ToString()) { Comparison = comparison };
         }
 
-        var received = store.WriteReceived(fresh);
+        var received = store.WriteReceived(fresh, dataset);
         var failure = new StringBuilder();
         failure.Append(notes);
         if (comparison is not null)

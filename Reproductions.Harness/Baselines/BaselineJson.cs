@@ -256,7 +256,7 @@ public static partial class BaselineJson
                 throw Error(samplesPath, string.Create(CultureInfo.InvariantCulture,
                     $"has {samples.Count} value(s); expected {seedCount}, one per seed in 'seeds'."));
 
-            var mean = Statistics.Mean(samples);
+            var mean = MathNet.Numerics.Statistics.Statistics.Mean(samples);
             if (Math.Abs(value - mean) > 1e-9 * Math.Max(1.0, Math.Abs(mean)))
                 throw Error(Child(path, "value"), string.Create(CultureInfo.InvariantCulture,
                     $"is {value:R} but the mean of its samples is {mean:R}; expected the mean (accept a measured baseline rather than editing numbers by hand)."));

@@ -24,12 +24,14 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
 
     /// <param name="finding">Finding id, e.g. "F01" (letters, digits, '-', '_').</param>
     /// <param name="profile">Profile, e.g. "quick" or "full".</param>
+    /// <param name="dataset">Dataset, e.g. "mnist" (baselines are kept per profile and dataset).</param>
     /// <param name="seeds">The seeds the run used, one per sample; at least one, no repeats.</param>
-    public MetricSamples(string finding, string profile, IEnumerable<int> seeds)
+    public MetricSamples(string finding, string profile, string dataset, IEnumerable<int> seeds)
     {
         ArgumentNullException.ThrowIfNull(seeds);
         Finding = Identifiers.Require(finding, nameof(finding), "finding id");
         Profile = Identifiers.Require(profile, nameof(profile), "profile");
+        Dataset = Identifiers.Require(dataset, nameof(dataset), "dataset");
         _seeds = seeds.ToArray();
         if (_seeds.Length == 0)
             throw new ArgumentException($"{Finding} ({Profile}): at least one seed is needed.", nameof(seeds));
@@ -42,6 +44,7 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
 
     public string Finding { get; }
     public string Profile { get; }
+    public string Dataset { get; }
 
     /// <summary>The seeds, in the order the per-seed values are given.</summary>
     public IReadOnlyList<int> Seeds => _seeds;
@@ -84,7 +87,7 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
     }
 
     /// <summary>Mean of a metric over the seeds.</summary>
-    public double Mean(string metric) => Statistics.Mean(this[metric]);
+    public double Mean(string metric) => MathNet.Numerics.Statistics.Statistics.Mean(this[metric]);
 
     public IReadOnlyList<double> this[string key] =>
         _metrics.TryGetValue(key, out var values)

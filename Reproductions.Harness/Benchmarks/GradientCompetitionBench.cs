@@ -1,5 +1,7 @@
 using System.Diagnostics;
-using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Models;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Trials;
 using Reproductions.Harness.Training;
 using static TorchSharp.torch;
 
@@ -94,7 +96,7 @@ public static class GradientCompetitionBench
         UpdateMode? mode = null, int? workers = null, bool compareEngines = true, Action<string>? log = null)
     {
         int[] widths = [784, 1024, 1024, 10];
-        var engineMode = mode ?? new EngineSettings(16, 1L << 30, null).ModeFor(device);
+        var engineMode = mode ?? new EngineSettings(16, 1L << 30, null).ModeFor(Devices.TypeName(device));
         var (defaultWorkers, threads) = new EngineSettings(16, 1L << 30, null, workers).ParallelismFor(device);
         var previousThreads = get_num_threads();
         using var regime = RandomRegime(widths, device);

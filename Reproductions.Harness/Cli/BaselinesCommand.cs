@@ -30,11 +30,13 @@ public static class BaselinesCommand
     private static Command CreateAccept()
     {
         var profile = new Option<string?>("--profile") { Description = "Only this profile (e.g. quick, full)." };
+        var dataset = new Option<string?>("--dataset") { Description = "Only this dataset (e.g. mnist)." };
         var finding = new Option<string?>("--finding") { Description = "Only this finding (e.g. F01)." };
         var root = RootOption();
         var accept = new Command("accept",
-            "Promote <finding>.received.json files over the verified baselines (all, or those matching --profile/--finding). Refused when CI is set.");
+            "Promote <finding>.received.json files over the verified baselines (all, or those matching --profile/--dataset/--finding). Refused when CI is set.");
         accept.Add(profile);
+        accept.Add(dataset);
         accept.Add(finding);
         accept.Add(root);
         accept.SetAction(parseResult =>
@@ -42,17 +44,18 @@ public static class BaselinesCommand
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var p = parseResult.GetValue(profile);
+            var d = parseResult.GetValue(dataset);
             var f = parseResult.GetValue(finding);
             try
             {
                 var store = Store(parseResult, root);
-                var accepted = store.Accept(p, f);
+                var accepted = store.Accept(p, f, d);
                 if (accepted.Count == 0)
                 {
-                    var filter = (p, f) switch
+                    var filter = (p, d, f) switch
                     {
-                        (null, null) => "",
-                        _ => $" for{(p is null ? "" : $" profile {p}")}{(f is null ? "" : $" finding {f}")}",
+                        (null, null, null) => "",
+                        _ => $" for{(p is null ? "" : $" profile {p}")}{(d is null ? "" : $" dataset {d}")}{(f is null ? "" : $" finding {f}")}",
                     };
                     output.WriteLine($"Nothing to accept{filter}: no *{BaselineStore.ReceivedSuffix} files under '{store.Root}'.");
                     return 0;
@@ -60,7 +63,7 @@ public static class BaselinesCommand
                 foreach (var a in accepted)
                 {
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"Accepted {a.Finding} ({a.Profile}): {a.MetricCount} metric(s) -> {a.Path}{(a.Replaced ? " (replaced the previous baseline)" : " (new)")}"));
+                        $"Accepted {a.Finding} ({a.Profile}, {a.Dataset}): {a.MetricCount} metric(s) -> {a.Path}{(a.Replaced ? " (replaced the previous baseline)" : " (new)")}"));
                 }
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{accepted.Count} baseline(s) accepted. Review the diff and commit the files."));
@@ -94,11 +97,12 @@ public static class BaselinesCommand
                     return 0;
                 }
                 output.WriteLine($"Baselines under '{store.Root}':");
-                var rows = new List<string[]> { new[] { "profile", "finding", "metrics", "seeds", "received" } };
+                var rows = new List<string[]> { new[] { "profile", "dataset", "finding", "metrics", "seeds", "received" } };
                 foreach (var e in entries)
                 {
                     rows.Add([
                         e.Profile,
+                        e.Dataset,
                         e.Finding,
                         e.MetricCount is { } n ? n.ToString(CultureInfo.InvariantCulture) : e.HasVerified ? "unreadable" : "-",
                         e.Seeds is { } s ? string.Join(",", s.Select(x => x.ToString(CultureInfo.InvariantCulture))) : "-",
@@ -107,7 +111,7 @@ public static class BaselinesCommand
                 }
                 var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
                 foreach (var r in rows)
-                    output.WriteLine(string.Join("  ", r.Select((cell, c) => c == 2 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
+                    output.WriteLine(string.Join("  ", r.Select((cell, c) => c == 3 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
                 foreach (var e in entries.Where(e => e.Error is not null))
                     output.WriteLine($"error: {e.Error}");
                 var waiting = entries.Count(e => e.ReceivedWaiting);

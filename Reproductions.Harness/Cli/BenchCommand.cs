@@ -1,8 +1,10 @@
+using Reproductions.Harness.Trials;
 using System.CommandLine;
 using System.Globalization;
 using Reproductions.Harness.Benchmarks;
-using Reproductions.Harness.Experiments;
-using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Data;
+using Reproductions.Harness.Findings;
+using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Training;
 using Spectre.Console;
@@ -42,8 +44,8 @@ public static class BenchCommand
 
     private static int BenchCompetition(int[]? batchSizes, int? stackedTrials)
     {
-        var quick = CompetitionProfile.Load("quick");
-        var full = CompetitionProfile.Load("full");
+        var quick = CompetitionProfileOf("quick");
+        var full = CompetitionProfileOf("full");
         var device = Devices.Resolve(full.RegimeConfig(full.Regimes[0].Name).Device);
         var trials = stackedTrials ?? full.Engine.MaxTrialsFor(device);
         if (trials < 1) throw new ArgumentOutOfRangeException("--trials", trials, "--trials: at least 1 stacked trial per worker.");
@@ -62,6 +64,10 @@ public static class BenchCommand
         }
         return 0;
     }
+
+    /// <summary>The gradient competition's settings for a profile, from configs/gradient-competition.json.</summary>
+    private static CompetitionProfile CompetitionProfileOf(string profile) =>
+        ((CompetitionExperiment)FindingProfile.LoadExperiment("gradient-competition", profile).Experiment).Profile;
 
     public static Table RooflineTable(RooflineReport r)
     {

@@ -21,7 +21,6 @@ public static class CommandLine
         root.Add(ReportCommand.Create());
         root.Add(TrainCommand.Create());
         root.Add(BenchCommand.Create());
-        root.Add(GradientCompetitionCommand.Create());
         root.Add(DataCommand.Create());
         root.Add(BaselinesCommand.Create());
         return root;

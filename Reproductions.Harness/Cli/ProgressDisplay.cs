@@ -56,6 +56,7 @@ public static class ProgressDisplay
     {
         public void Report(TrainingProgress p)
         {
+            if (p.Status == "stored") return; // a result read back, not work: one line each would bury the progress
             var left = p.Last is { } m && p.Epoch < p.TotalEpochs && p.Status == "training"
                 ? string.Create(CultureInfo.InvariantCulture, $", about {(m.TrainSeconds + m.EvalSeconds) * (p.TotalEpochs - p.Epoch):F0} s left")
                 : "";

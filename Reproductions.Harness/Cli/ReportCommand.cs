@@ -5,22 +5,17 @@ using Spectre.Console;
 namespace Reproductions.Harness.Cli;
 
 /// <summary>
-/// <c>report</c>: rebuilds REPORT.md, report.json and the figures of a profile from the stored runs and the recorded
-/// verdicts, training nothing, and prints where it wrote them.
+/// <c>report</c>: rebuilds REPORT.md, report.json and the figures of a profile from the stored results and the recorded
+/// verdicts, running nothing, and prints where it wrote them.
 /// </summary>
 public static class ReportCommand
 {
     public static Command Create()
     {
-        var profileOption = new Option<string>("--profile")
-        {
-            Description = "quick, full, or auto: full when CUDA is available, else quick.",
-            DefaultValueFactory = _ => "auto",
-        };
-        profileOption.AcceptOnlyFromAmong("auto", "quick", "full");
-        var findingsOption = new Option<string[]>("--findings") { Description = "Finding ids (F01 F02 ...); default: every configs/F*.json.", AllowMultipleArgumentsPerToken = true };
+        var profileOption = ReproduceCommand.ProfileOption("quick, full, or auto: full when CUDA is available, else quick.");
+        var findingsOption = ReproduceCommand.FindingsOption();
         var outputOption = new Option<string?>("--output") { Description = "Folder to write into; default: artifacts/report/<profile>/." };
-        var command = new Command("report", "Rebuild the report from stored runs (no training) and print where it is.") { profileOption, findingsOption, outputOption };
+        var command = new Command("report", "Rebuild the report from stored results (nothing runs) and print where it is.") { profileOption, findingsOption, outputOption };
         command.SetAction(parse => CliErrors.Guard(() =>
             Report(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), parse.GetValue(outputOption))));
         return command;
@@ -41,7 +36,7 @@ public static class ReportCommand
         {
             var state = f.Error is not null ? $"[red]{Markup.Escape(f.Error)}[/]"
                 : Markup.Escape(f.Verdict.Text) + (f.Missing.Count > 0 ? $", [yellow]{f.Missing.Count} run(s) not stored[/]" : "");
-            AnsiConsole.MarkupLine($"  {Markup.Escape(f.Id)} ({Markup.Escape(result.Data.Profile)}): {state}");
+            AnsiConsole.MarkupLine($"  {Markup.Escape(f.Id)} ({Markup.Escape(result.Data.Profile)}, {Markup.Escape(f.Dataset)}): {state}");
         }
         if (result.Data.ComparedWithPaper)
             AnsiConsole.MarkupLine(result.Data.Disagreements.Count == 0

@@ -1,34 +1,39 @@
 using System.CommandLine;
-using System.Globalization;
-using MathNet.Numerics.Statistics;
-using Reproductions.Harness.Experiments;
-using Reproductions.Harness.GradientCompetition;
-using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Data;
+using Reproductions.Harness.Findings;
+using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Reporting;
+using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
 using Spectre.Console;
 
 namespace Reproductions.Harness.Cli;
 
 /// <summary>
-/// <c>reproduce</c>: the main job. Runs the selected findings' profile through the run store (stored runs are reused)
-/// and prints, per finding and run, our final numbers (mean and std over seeds) next to the paper's.
+/// <c>reproduce</c>: the main job. Runs the selected findings' profile through the store (stored results are reused),
+/// whatever their protocol, prints per finding the metrics its report names (mean and std over seeds) next to the
+/// paper's, and builds the report.
 /// </summary>
 public static class ReproduceCommand
 {
     public static Command Create()
     {
-        var profileOption = new Option<string>("--profile")
-        {
-            Description = "quick (reduced, CPU-sized), full (the paper's setup, meant for a GPU), or auto: full when CUDA is available, else quick.",
-            DefaultValueFactory = _ => "auto",
-        };
-        profileOption.AcceptOnlyFromAmong("auto", "quick", "full");
-        var findingsOption = new Option<string[]>("--findings") { Description = "Finding ids (F01 F02 ...); default: every configs/F*.json.", AllowMultipleArgumentsPerToken = true };
-        var command = new Command("reproduce", "Reproduce findings and print our numbers next to the paper's.") { profileOption, findingsOption };
+        var profileOption = ProfileOption("quick (reduced, CPU-sized), full (the paper's setup, meant for a GPU), or auto: full when CUDA is available, else quick.");
+        var findingsOption = FindingsOption();
+        var command = new Command("reproduce", "Reproduce findings (all of them by default) and print our numbers next to the paper's.") { profileOption, findingsOption };
         command.SetAction(parse => CliErrors.Guard(() => Reproduce(parse.GetValue(profileOption)!, parse.GetValue(findingsOption))));
         return command;
     }
+
+    public static Option<string> ProfileOption(string description)
+    {
+        var option = new Option<string>("--profile") { Description = description, DefaultValueFactory = _ => "auto" };
+        option.AcceptOnlyFromAmong("auto", "quick", "full");
+        return option;
+    }
+
+    public static Option<string[]> FindingsOption() =>
+        new("--findings") { Description = "Finding ids (F01 F02 ...); default: every finding (configs/F*.json).", AllowMultipleArgumentsPerToken = true };
 
     public static string ResolveProfile(string profile) => profile == "auto" ? (Devices.CudaAvailable ? "full" : "quick") : profile;
 
@@ -37,90 +42,50 @@ public static class ReproduceCommand
         var profile = ResolveProfile(profileChoice);
         var ids = FindingIds(findings);
         var device = Devices.Resolve(DeviceChoice.Auto);
-        AnsiConsole.MarkupLine($"Profile [bold]{profile}[/]{(profileChoice == "auto" ? " (auto)" : "")} on {Markup.Escape(Devices.Describe(device))}.");
+        AnsiConsole.MarkupLine($"Profile [bold]{profile}[/]{(profileChoice == "auto" ? " (auto)" : "")} on {Markup.Escape(Devices.Describe(device))}: {string.Join(", ", ids)}.");
         if (profile == "full" && device.type != TorchSharp.DeviceType.CUDA)
             AnsiConsole.MarkupLine("[yellow]The full profile on CPU was asked for explicitly: it trains the paper's setup as is and takes hours.[/]");
 
-        DataSets.Log = line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
-        var store = RunStore.Default;
+        void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+        DataSets.Log = Log;
+        var store = ExperimentStore.Default;
+        var builder = new ReportBuilder(profile, store);
         using var cancel = CliErrors.CancelOnCtrlC();
-        var competition = new List<CompetitionFinding>();
         foreach (var id in ids)
         {
-            if (CompetitionFinding.UsesProtocol(id))
-            {
-                competition.Add(CompetitionFinding.Load(id, profile)); // F05-F08 share one set of trials, run after the loop
-                continue;
-            }
             var finding = FindingProfile.Load(id, profile);
-            var runs = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, progress, cancel.Token));
-            AnsiConsole.Write(Table(runs));
+            var measured = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, new RunOptions { Progress = progress, Log = Log, Cancel = cancel.Token }));
+            AnsiConsole.Write(Table(finding, measured, builder.Rows(finding, measured)));
         }
-        if (competition.Count > 0)
-        {
-            var result = ProgressDisplay.Run(progress => CompetitionStore.Default.GetOrRun(competition[0].Protocol, store,
-                log: line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), progress: progress, cancel: cancel.Token));
-            AnsiConsole.Write(CompetitionTable(result, competition));
-            var written = CompetitionReport.Write(result, Path.Combine(RepoPaths.Artifacts, "report"));
-            AnsiConsole.MarkupLine($"Gradient-competition report and figures: [blue]{Markup.Escape(written[0])}[/]");
-        }
-        var trained = ids.Where(id => !CompetitionFinding.UsesProtocol(id)).ToList();
-        if (trained.Count > 0) ReportCommand.Print(new ReportBuilder(profile, store).Build(trained));
+        ReportCommand.Print(builder.Build(ids));
         return 0;
     }
 
     /// <summary>The ids named on the command line (spaces or commas), or every configs/F*.json.</summary>
     public static IReadOnlyList<string> FindingIds(string[]? findings) => findings is { Length: > 0 }
         ? findings.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray()
-        : ReportBuilder.AllFindings();
+        : FindingProfile.All();
 
-    /// <summary>F05-F08: per protocol variant and regime, the statistics each finding's claim is about, beside the blog's claims.</summary>
-    public static Table CompetitionTable(CompetitionResult result, IReadOnlyList<CompetitionFinding> findings)
+    /// <summary>One row per measured group: its setting and the metrics the finding's report names (mean ± std over seeds), beside the paper's value.</summary>
+    public static Table Table(FindingProfile finding, Measured measured, IReadOnlyList<RunSection> rows)
     {
-        var table = new Table().Title($"{string.Join(", ", findings.Select(f => f.Finding))} ({result.Profile.Profile}): gradient competition")
-            .Caption(Markup.Escape(string.Join(" ", findings.Select(f => $"{f.Finding}: {f.Claim}")) + $" Trials: {result.Profile.Description}"));
-        foreach (var column in new[] { "variant", "regime", "F05 log-log slope [95% CI]", "F05 norm^2 vs B R^2", "F06 Spearman(B, norm. std)", "F07 Spearman(B, norm. IQR)", "F08 large values B=1 / B=1024 (per trial)", "diverged" })
-            table.AddColumn(Markup.Escape(column));
-        foreach (var variant in result.Variants)
-            foreach (var regime in result.RegimeNames)
-            {
-                var c = result.Curve(variant, regime);
-                var first = c.Batches[0];
-                var last = c.Batches[^1];
-                table.AddRow(Markup.Escape(variant.Name()), Markup.Escape(regime),
-                    Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{c.LogLog.Slope:F3} [{c.LogLog.SlopeLow:F3}, {c.LogLog.SlopeHigh:F3}]")),
-                    c.SquaredNorm.RSquared.ToString("F3", CultureInfo.InvariantCulture),
-                    c.SpearmanNormalisedStd.ToString("F3", CultureInfo.InvariantCulture),
-                    c.SpearmanNormalisedIqr.ToString("F3", CultureInfo.InvariantCulture),
-                    string.Create(CultureInfo.InvariantCulture, $"{(double)first.TailCount / first.Trials:G3} / {(double)last.TailCount / last.Trials:G3}"),
-                    c.DivergedTrials.ToString(CultureInfo.InvariantCulture));
-            }
-        return table;
-    }
-
-    /// <summary>One row per run: setting, final train and test accuracy and gap (mean +- std over seeds), and the paper's values.</summary>
-    public static Table Table(FindingRuns runs)
-    {
-        var p = runs.Profile;
-        var table = new Table().Title($"{p.Finding} ({p.Profile}): {Markup.Escape(p.Claim)}")
-            .Caption(Markup.Escape($"{p.Description} Mean ± std over seeds {string.Join(", ", p.Seeds)}."));
-        foreach (var column in new[] { "run", "phases (epochs x batch @ lr)", "train acc", "test acc", "gap", "paper train", "paper test" })
-            table.AddColumn(column);
-        foreach (var (name, records) in runs.Runs.OrderBy(r => r.Key, NaturalOrder.Instance))
+        var table = new Table().Title($"{finding.Finding} ({finding.Profile}, {finding.Dataset}): {Markup.Escape(finding.Claim)}")
+            .Caption(Markup.Escape($"{finding.Description} Mean ± std over seeds {string.Join(", ", finding.Seeds)}, beside the paper's value."));
+        table.AddColumn(Markup.Escape(measured.GroupHeading));
+        table.AddColumn(Markup.Escape(measured.SettingHeading));
+        foreach (var metric in finding.Report.Metrics) table.AddColumn(Markup.Escape(finding.Protocol.Display(metric).Label));
+        foreach (var row in rows)
         {
-            var phases = string.Join(" then ", records[0].Config.Phases.Select(ph =>
-                string.Create(CultureInfo.InvariantCulture, $"{ph.Epochs} x {ph.BatchSize} @ {ph.LearningRate}")));
-            table.AddRow(name, phases,
-                Percent(runs.Final(name, m => m.TrainAccuracy)),
-                Percent(runs.Final(name, m => m.TestAccuracy)),
-                Percent(runs.Final(name, m => m.GeneralizationGap)),
-                Markup.Escape(p.ReferenceFor(name, "trainAccuracy") ?? ""),
-                Markup.Escape(p.ReferenceFor(name, "testAccuracy") ?? ""));
+            var cells = new List<string> { Markup.Escape(row.Name), Markup.Escape(row.Setting) };
+            foreach (var metric in finding.Report.Metrics)
+            {
+                var m = row.Metrics.FirstOrDefault(x => x.Metric == metric);
+                cells.Add(m is null ? "" : Markup.Escape(m.Text + (m.Reference is { Length: > 0 } r ? $" (paper: {r})" : "")));
+            }
+            table.AddRow(cells.ToArray());
         }
+        foreach (var missing in measured.Missing)
+            table.AddRow(Markup.Escape(missing.Run), $"[yellow]not stored ({missing.StoredSeeds} of {missing.Seeds})[/]");
         return table;
     }
-
-    private static string Percent(double[] values) => values.Length == 1
-        ? string.Create(CultureInfo.InvariantCulture, $"{values[0] * 100:F2}%")
-        : string.Create(CultureInfo.InvariantCulture, $"{values.Mean() * 100:F2}% ± {values.StandardDeviation() * 100:F2}");
 }

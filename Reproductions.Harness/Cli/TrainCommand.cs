@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
-using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Data;
 using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
 using Spectre.Console;
 
 namespace Reproductions.Harness.Cli;
 
-/// <summary><c>train &lt;config&gt;</c>: trains one config (layered over configs/defaults.json) through the run store.</summary>
+/// <summary><c>train &lt;config&gt;</c>: trains one config (layered over configs/defaults.json) through the store.</summary>
 public static class TrainCommand
 {
     public static Command Create()
@@ -38,19 +40,20 @@ public static class TrainCommand
         }
         var defaults = Path.Combine(RepoPaths.Configs, "defaults.json");
         var config = ConfigLoader.Build([
-            ConfigLayer.FromSection(Path.GetRelativePath(RepoPaths.Root, defaults), ConfigLoader.ReadJson(defaults)),
+            ConfigLayer.FromSection(ConfigFiles.Relative(defaults), ConfigLoader.ReadJson(defaults)),
             ConfigLayer.FromSection(path, ConfigLoader.ReadJson(path)),
             new ConfigLayer("--set", sets, PatchesArrays: true),
             ConfigLoader.EnvironmentLayer(),
         ]);
         DataSets.Log = line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
-        var store = RunStore.Default;
+        var store = ExperimentStore.Default;
+        var work = TrainingWork.ForThisMachine(config, Path.GetFileNameWithoutExtension(path));
         using var cancel = CliErrors.CancelOnCtrlC();
-        var record = ProgressDisplay.Run(progress => store.GetOrTrain(config, DataSets.Get, Path.GetFileNameWithoutExtension(path), progress, cancel.Token));
+        var record = ProgressDisplay.Run(progress => store.GetOrRun(work, new RunOptions { Progress = progress, Cancel = cancel.Token }));
         var m = record.Final;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"run {record.Hash} on {record.DeviceDetail}: {record.Epochs.Count} epochs, train acc {m.TrainAccuracy:P2}, test acc {m.TestAccuracy:P2}, " +
-            $"gap {m.GeneralizationGap:P2}, weight distance {m.WeightDistance:F3}, weight norm {m.WeightNorm:F2}; stored in {store.Folder(record.Hash)}"));
+            $"gap {m.GeneralizationGap:P2}, weight distance {m.WeightDistance:F3}, weight norm {m.WeightNorm:F2}; stored in {store.Folder(work.Key)}"));
         return 0;
     }
 }

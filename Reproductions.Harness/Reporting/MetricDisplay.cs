@@ -41,6 +41,10 @@ public sealed record MetricDisplay(string Metric, string Label, string Unit, dou
         typeof(Training.EpochMetrics).GetProperty(metric, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase)
             ?.PropertyType == typeof(double[]);
 
+    /// <summary>The display a report's metric section was rendered with (percent metrics carry the unit "%").</summary>
+    public static MetricDisplay Of(MetricSection section) =>
+        new(section.Metric, section.Label, section.Unit, section.Unit == "%" ? 100 : 1);
+
     public static MetricDisplay For(string metric) =>
         Known.TryGetValue(metric, out var display) ? display : new MetricDisplay(metric, metric, "", 1);
 

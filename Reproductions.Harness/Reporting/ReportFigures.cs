@@ -1,4 +1,4 @@
-using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Training;
 using ScottPlot;
@@ -32,28 +32,29 @@ public static class ReportFigures
             ["trainSamples"] = ("training samples", c => c.TrainSamples ?? double.NaN),
         };
 
-    /// <summary>The PNG's name: finding, 1-based figure index, kind and metric, e.g. F01-1-curves-testAccuracy.png.</summary>
-    public static string FileName(string finding, int index, FigureSpec spec) => $"{finding}-{index}-{spec.Kind}-{spec.Metric}.png";
+    /// <summary>The PNG's name: finding and dataset, 1-based figure index, kind and metric, e.g. F01-mnist-1-curves-testAccuracy.png.</summary>
+    public static string FileName(string prefix, int index, FigureSpec spec) => $"{prefix}-{index}-{spec.Kind}-{spec.Metric}.png";
 
     private sealed record Drawn(Plot? Plot, string XLabel, string YLabel, string Caption, List<FigureSeries> Series, HeatmapGrid? Grid, List<string> Notes);
 
     /// <summary>Draws one figure into <paramref name="folder"/> (atomically) and returns what it shows.</summary>
-    public static FigureSection Render(FigureSpec spec, int index, FindingRuns runs, string folder, bool markPaper)
+    public static FigureSection Render(FigureSpec spec, int index, TrainingRuns runs, FigureTarget target)
     {
-        var profile = runs.Profile;
-        var names = spec.Runs.Count > 0 ? spec.Runs.ToList() : profile.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
+        var experiment = runs.Experiment;
+        var markPaper = target.MarkPaper;
+        var names = spec.Runs.Count > 0 ? spec.Runs.ToList() : experiment.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
         var stored = names.Where(runs.Runs.ContainsKey).ToList();
-        var title = (spec.Title.StartsWith(profile.Finding, StringComparison.OrdinalIgnoreCase) ? spec.Title : $"{profile.Finding}: {spec.Title}")
-                    + $" ({profile.Profile} profile)";
+        var title = (spec.Title.StartsWith(target.Title, StringComparison.OrdinalIgnoreCase) ? spec.Title : $"{target.Title}: {spec.Title}")
+                    + $" ({target.Profile} profile)";
         // A run keeps its colour across a finding's figures: its place among all of the profile's runs.
-        var all = profile.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
+        var all = experiment.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
         Color ColorOf(string run) => Palette(all.FindIndex(n => string.Equals(n, run, StringComparison.OrdinalIgnoreCase)));
         var drawn = spec.Kind switch
         {
             "curves" => Curves(spec, runs, stored, ColorOf),
             "heatmap" => Heatmap(spec, runs, names),
-            "layers" => Layers(spec, runs, stored, markPaper),
-            "bars" => Bars(spec, runs, stored, markPaper, ColorOf),
+            "layers" => Layers(spec, runs, stored, markPaper, target.Reference),
+            "bars" => Bars(spec, runs, stored, markPaper, ColorOf, target.Reference),
             _ => new Drawn(null, "", "", "", [], null, [$"unknown figure kind '{spec.Kind}'"]),
         };
         var missing = names.Except(stored, StringComparer.OrdinalIgnoreCase).ToList();
@@ -67,8 +68,8 @@ public static class ReportFigures
                 plot.Title(title, 18);
                 plot.XLabel(drawn.XLabel, 15);
                 plot.YLabel(drawn.YLabel, 15);
-                file = FileName(profile.Finding, index, spec);
-                AtomicFile.WriteAllBytes(Path.Combine(folder, file), plot.GetImageBytes(Width, Height, ImageFormat.Png));
+                file = FileName(target.Prefix, index, spec);
+                AtomicFile.WriteAllBytes(Path.Combine(target.Folder, file), plot.GetImageBytes(Width, Height, ImageFormat.Png));
             }
         }
         else if (drawn.Notes.Count == 0 || missing.Count == names.Count)
@@ -81,9 +82,9 @@ public static class ReportFigures
 
     private static Color Palette(int i) => new ScottPlot.Palettes.Category10().GetColor(Math.Max(0, i));
 
-    private static int SeedCount(FindingRuns runs) => runs.Profile.Seeds.Count;
+    private static int SeedCount(TrainingRuns runs) => runs.Seeds.Count;
 
-    private static Drawn Curves(FigureSpec spec, FindingRuns runs, List<string> stored, Func<string, Color> colorOf)
+    private static Drawn Curves(FigureSpec spec, TrainingRuns runs, List<string> stored, Func<string, Color> colorOf)
     {
         var display = MetricDisplay.For(spec.Metric);
         var perLayer = MetricDisplay.IsPerLayer(spec.Metric);
@@ -156,10 +157,10 @@ public static class ReportFigures
         return new Drawn(plot, xLabel, display.AxisLabel, caption, series, null, notes);
     }
 
-    private static Drawn Heatmap(FigureSpec spec, FindingRuns runs, List<string> names)
+    private static Drawn Heatmap(FigureSpec spec, TrainingRuns runs, List<string> names)
     {
         var display = MetricDisplay.For(spec.Metric);
-        var profile = runs.Profile;
+        var experiment = runs.Experiment;
         var notes = new List<string>();
         if (!Settings.TryGetValue(spec.X, out var xSetting) || !Settings.TryGetValue(spec.Y, out var ySetting))
         {
@@ -172,7 +173,7 @@ public static class ReportFigures
             return new Drawn(null, xSetting.Label, ySetting.Label, "", [], null, notes);
         }
         var caption = $"Each cell: the final {display.Label} of the run with those settings, mean ± std over {SeedCount(runs)} seeds; grey: not stored.";
-        var cells = names.Select(n => (Name: n, Config: profile.Run(n).ForSeed(profile.Seeds[0])))
+        var cells = names.Select(n => (Name: n, Config: experiment.Run(n).ForSeed(experiment.Seeds[0])))
             .Select(c => (c.Name, X: xSetting.Read(c.Config), Y: ySetting.Read(c.Config))).ToList();
         var xs = cells.Select(c => c.X).Distinct().Order().ToList();
         var ys = cells.Select(c => c.Y).Distinct().Order().ToList();
@@ -235,7 +236,7 @@ public static class ReportFigures
         return new Drawn(plot, xSetting.Label, ySetting.Label, caption, [], grid, notes);
     }
 
-    private static Drawn Layers(FigureSpec spec, FindingRuns runs, List<string> stored, bool markPaper)
+    private static Drawn Layers(FigureSpec spec, TrainingRuns runs, List<string> stored, bool markPaper, Func<string, string, string?> reference)
     {
         var notes = new List<string>();
         var metric = spec.Metric;
@@ -278,7 +279,7 @@ public static class ReportFigures
                 lowest = Math.Min(lowest, m - s);
             }
             series.Add(new FigureSeries(stored[g], Enumerable.Range(1, count).Select(l => (double)l).ToList(), means, stds));
-            if (markPaper && ReferenceValue.TryParse(runs.Profile.ReferenceFor(stored[g], metric), out var paper) && paper.Components.Count == count)
+            if (markPaper && ReferenceValue.TryParse(reference(stored[g], metric), out var paper) && paper.Components.Count == count)
                 for (var l = 0; l < count; l++)
                 {
                     paperX.Add(g - group / 2 + barWidth * (l + 0.5));
@@ -304,7 +305,7 @@ public static class ReportFigures
         return new Drawn(plot, "run", display.AxisLabel, caption, series, null, notes);
     }
 
-    private static Drawn Bars(FigureSpec spec, FindingRuns runs, List<string> stored, bool markPaper, Func<string, Color> colorOf)
+    private static Drawn Bars(FigureSpec spec, TrainingRuns runs, List<string> stored, bool markPaper, Func<string, Color> colorOf, Func<string, string, string?> reference)
     {
         var notes = new List<string>();
         if (MetricDisplay.IsPerLayer(spec.Metric))
@@ -327,7 +328,7 @@ public static class ReportFigures
             var (m, s, _) = MetricDisplay.MeanStd(runs.Final(stored[i], f => MetricNames.Scalar(f, spec.Metric)));
             bars.Add(new Bar { Position = i, Value = m * display.Scale, Error = s * display.Scale, Size = 0.6, FillColor = colorOf(stored[i]), LineWidth = 0 });
             series.Add(new FigureSeries(stored[i], [i], [m * display.Scale], [s * display.Scale]));
-            if (markPaper && ReferenceValue.TryParse(runs.Profile.ReferenceFor(stored[i], spec.Metric), out var paper) && paper.Components.Count == 1)
+            if (markPaper && ReferenceValue.TryParse(reference(stored[i], spec.Metric), out var paper) && paper.Components.Count == 1)
                 foreach (var end in new[] { paper.Components[0].Low, paper.Components[0].High }.Distinct())
                 {
                     paperX.Add(i);

@@ -23,12 +23,12 @@ public static class ReportMarkdown
         md.AppendLine();
 
         md.AppendLine("## Summary").AppendLine();
-        md.AppendLine(data.ComparedWithPaper ? "| finding | claim | verdict | runs stored | vs paper |" : "| finding | claim | verdict | runs stored |");
-        md.AppendLine(data.ComparedWithPaper ? "|---|---|---|---|---|" : "|---|---|---|---|");
+        md.AppendLine(data.ComparedWithPaper ? "| finding | dataset | claim | verdict | runs stored | vs paper |" : "| finding | dataset | claim | verdict | runs stored |");
+        md.AppendLine(data.ComparedWithPaper ? "|---|---|---|---|---|---|" : "|---|---|---|---|---|");
         foreach (var f in data.Findings)
         {
             var runs = f.Error is null ? $"{f.Runs.Count} of {f.Runs.Count + f.Missing.Count}" : "n/a";
-            var row = $"| [{f.Id}](#{Anchor(f.Id)}) | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : "config unreadable")} | {runs} |";
+            var row = $"| [{f.Id}](#{Anchor(f.Id)}) | {Cell(f.Dataset)} | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : "config unreadable")} | {runs} |";
             md.AppendLine(data.ComparedWithPaper ? row + $" {VersusPaper(f)} |" : row);
         }
         md.AppendLine();
@@ -47,7 +47,7 @@ public static class ReportMarkdown
             for (var i = 0; i < data.Disagreements.Count; i++)
             {
                 var d = data.Disagreements[i];
-                md.AppendLine($"### D{i + 1}: {d.Finding} `{d.Run}`, {MetricDisplay.For(d.Metric).Label}").AppendLine();
+                md.AppendLine($"### D{i + 1}: {d.Finding} `{d.Run}`, {d.Label}").AppendLine();
                 md.AppendLine($"The paper: {d.Reference}. Ours: {d.Ours}. {Sentence(Capital(d.Detail))} See [{d.Finding}](#{Anchor(d.Finding)}).");
                 md.AppendLine();
             }
@@ -74,10 +74,10 @@ public static class ReportMarkdown
             md.AppendLine($"**Not reported**: {Line(f.Error)}").AppendLine();
             return;
         }
-        md.AppendLine($"**Profile `{profile}`.** {Line(f.Description)}").AppendLine();
+        md.AppendLine($"**Profile `{profile}`, dataset `{f.Dataset}`, protocol `{f.Protocol}`.** {Line(f.Description)}").AppendLine();
         if (f.ScaledDown.Count > 0)
         {
-            md.AppendLine("What `quick` changes from `full`, read from the two configs:").AppendLine();
+            md.AppendLine($"What `{profile}` changes in `full`, as its config declares it (`*`: every entry):").AppendLine();
             foreach (var line in f.ScaledDown) md.AppendLine($"- {Line(line)}");
             md.AppendLine();
         }
@@ -92,12 +92,19 @@ public static class ReportMarkdown
         if (f.Verdict.Checks.Count > 0) md.AppendLine();
         if (f.Verdict.Note is { } note) md.AppendLine(Sentence(Capital(note))).AppendLine();
 
+        if (f.PaperNotes.Count > 0)
+        {
+            md.AppendLine("The paper:").AppendLine();
+            foreach (var paper in f.PaperNotes) md.AppendLine($"- {Line(paper)}");
+            md.AppendLine();
+        }
+
         if (f.Runs.Count > 0)
         {
             var seeds = f.Seeds.Count;
             md.AppendLine(compared
-                ? $"| run | phases (epochs x batch @ lr) | metric | ours (mean ± std, {seeds} seeds) | paper | vs paper |"
-                : $"| run | phases (epochs x batch @ lr) | metric | ours (mean ± std, {seeds} seeds) | paper |");
+                ? $"| {f.GroupHeading} | {f.SettingHeading} | metric | ours (mean ± std, {seeds} seeds) | paper | vs paper |"
+                : $"| {f.GroupHeading} | {f.SettingHeading} | metric | ours (mean ± std, {seeds} seeds) | paper |");
             md.AppendLine(compared ? "|---|---|---|---|---|---|" : "|---|---|---|---|---|");
             foreach (var run in f.Runs)
                 for (var i = 0; i < run.Metrics.Count; i++)
@@ -105,7 +112,7 @@ public static class ReportMarkdown
                     var m = run.Metrics[i];
                     var first = i == 0;
                     var ours = m.PerLayer ? m.Text.Replace("; ", "<br>", StringComparison.Ordinal) : m.Text;
-                    var row = $"| {(first ? $"`{run.Name}`" : "")} | {(first ? Cell(run.Phases) : "")} | {MetricDisplay.For(m.Metric).Label} | {ours} | {Cell(m.Reference ?? "")} |";
+                    var row = $"| {(first ? $"`{run.Name}`" : "")} | {(first ? Cell(run.Setting) : "")} | {Cell(m.Label)} | {ours} | {Cell(m.Reference ?? "")} |";
                     md.AppendLine(compared ? row + $" {AgreementText(m.Check.Agreement)} |" : row);
                 }
             md.AppendLine();
@@ -113,6 +120,16 @@ public static class ReportMarkdown
         else
         {
             md.AppendLine("No run of this profile is stored yet.").AppendLine();
+        }
+
+        foreach (var table in f.Tables)
+        {
+            md.AppendLine($"**{Line(table.Title)}**").AppendLine();
+            md.AppendLine("| " + string.Join(" | ", table.Columns.Select(Cell)) + " |");
+            md.AppendLine("|" + string.Concat(table.Columns.Select(_ => "---:|")));
+            foreach (var row in table.Rows) md.AppendLine("| " + string.Join(" | ", row.Select(Cell)) + " |");
+            md.AppendLine();
+            if (table.Caption.Length > 0) md.AppendLine($"*{Line(table.Caption)}*").AppendLine();
         }
 
         if (f.Missing.Count > 0)

@@ -1,4 +1,4 @@
-using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Baselines;
 
 namespace Reproductions.Harness.Reporting;
 
@@ -18,26 +18,41 @@ public sealed record ReportData(
     IReadOnlyList<FindingSection> Findings,
     IReadOnlyList<Disagreement> Disagreements)
 {
-    public const int CurrentFormat = 1;
+    public const int CurrentFormat = 2;
 }
 
-/// <summary>One finding's section. <paramref name="Error"/> is set when its config or stored runs could not be read.</summary>
-/// <param name="ScaledDown">For the quick profile: every setting that differs from the full profile's run of the same
-/// name, derived from the two configs (e.g. "trainSamples: 10000 (full: all)").</param>
+/// <summary>One finding's section. <paramref name="Error"/> is set when its config or stored results could not be read.</summary>
+/// <param name="Dataset">The dataset its experiment reads.</param>
+/// <param name="Protocol">Its protocol kind (training, gradient-competition, ...).</param>
+/// <param name="ScaledDown">For a profile other than full: what it changes in full, as its config declares it, with the
+/// full values replaced (e.g. "base.trainSamples: 10000 (full: not set)").</param>
+/// <param name="GroupHeading">The heading of the runs table's first column ("run", "variant/regime").</param>
+/// <param name="SettingHeading">The heading of the runs table's setting column ("phases (epochs x batch @ lr)", "protocol variant").</param>
+/// <param name="PaperNotes">The paper's statements that belong to no one group ("name: text").</param>
+/// <param name="Tables">The protocol's further tables (the gradient competition's per-batch-size numbers).</param>
 public sealed record FindingSection(
     string Id,
+    string Dataset,
+    string Protocol,
     string Claim,
     string Description,
     IReadOnlyList<string> ScaledDown,
     IReadOnlyList<long> Seeds,
     BandSettings? Bands,
     VerdictSummary Verdict,
+    string GroupHeading,
+    string SettingHeading,
     IReadOnlyList<RunSection> Runs,
+    IReadOnlyList<string> PaperNotes,
+    IReadOnlyList<ReportTable> Tables,
     IReadOnlyList<MissingRun> Missing,
     IReadOnlyList<FigureSection> Figures,
     IReadOnlyList<string> Devices,
     double TrainingSeconds,
     string? Error);
+
+/// <summary>A table of text cells with a title and a caption.</summary>
+public sealed record ReportTable(string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows, string Caption);
 
 /// <summary>The outcome of one check (test case) as the verdict store holds it.</summary>
 public enum CheckOutcome { Pass, Fail, Skipped, Other }
@@ -53,8 +68,8 @@ public sealed record CheckLine(string Name, CheckOutcome Outcome, string RawOutc
 /// than the stored runs.</param>
 public sealed record VerdictSummary(VerdictStatus Status, string Text, IReadOnlyList<CheckLine> Checks, string? Note);
 
-/// <summary>One stored run (all its seeds): the phases it trained and its final metrics over seeds.</summary>
-public sealed record RunSection(string Name, string Phases, IReadOnlyList<long> Seeds, IReadOnlyList<string> Devices, IReadOnlyList<MetricSection> Metrics);
+/// <summary>One measured group (a run, all its seeds; a protocol variant in a regime): its setting and its metrics over seeds.</summary>
+public sealed record RunSection(string Name, string Setting, IReadOnlyList<long> Seeds, IReadOnlyList<string> Devices, IReadOnlyList<MetricSection> Metrics);
 
 /// <summary>
 /// A final-epoch metric over seeds: <paramref name="Mean"/> and <paramref name="Std"/> (sample std, n - 1) have one
@@ -63,6 +78,7 @@ public sealed record RunSection(string Name, string Phases, IReadOnlyList<long> 
 /// </summary>
 public sealed record MetricSection(
     string Metric,
+    string Label,
     string Unit,
     bool PerLayer,
     IReadOnlyList<double> Mean,
@@ -72,11 +88,11 @@ public sealed record MetricSection(
     string? Reference,
     ReferenceCheck Check);
 
-/// <summary>A run of the profile that the store lacks (or holds for only some seeds), and the command that trains it.</summary>
+/// <summary>A run (or unit) of the profile that the store lacks (or holds for only some seeds), and the command that runs it.</summary>
 public sealed record MissingRun(string Run, int StoredSeeds, int Seeds, string Command);
 
 /// <summary>A flagged difference from the paper (full profile), reported as a finding of its own.</summary>
-public sealed record Disagreement(string Finding, string Run, string Metric, string Reference, string Ours, string Detail);
+public sealed record Disagreement(string Finding, string Run, string Metric, string Label, string Reference, string Ours, string Detail);
 
 /// <summary>One figure: the PNG's file name (beside REPORT.md) and every number drawn in it.</summary>
 /// <param name="File">The PNG's file name, or null when nothing could be drawn (see <paramref name="Note"/>).</param>

@@ -27,6 +27,9 @@ public static class Devices
         _ => CudaAvailable ? CUDA : CPU,
     };
 
+    /// <summary>The device type's name as runs are keyed by it: "cpu" or "cuda".</summary>
+    public static string TypeName(Device device) => device.type.ToString().ToLowerInvariant();
+
     /// <summary>A short description for reports: "cpu (2 threads)" or "cuda (NVIDIA H100 ...)".</summary>
     public static string Describe(Device device) =>
         device.type == TorchSharp.DeviceType.CUDA

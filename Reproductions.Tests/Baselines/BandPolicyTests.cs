@@ -62,7 +62,7 @@ public sealed class BandPolicyTests
     public void Stored_metric_half_width_matches_the_derived_band()
     {
         var policy = BandPolicy.Default with { MinRelative = 0.02, MinAbsolute = 0.005 };
-        var samples = new MetricSamples("F99", "quick", [1, 2, 3]).Add("accuracy", Values);
+        var samples = new MetricSamples("F99", "quick", "mnist", [1, 2, 3]).Add("accuracy", Values);
 
         var baseline = Samples.Baseline(samples, policy);
 

@@ -8,7 +8,7 @@ public sealed class BaselineComparisonTests
     [Test]
     public void Same_numbers_pass_even_with_a_zero_band()
     {
-        var samples = new MetricSamples("F99", "quick", [1, 2]).Add("accuracy", [0.9, 0.9]);
+        var samples = new MetricSamples("F99", "quick", "mnist", [1, 2]).Add("accuracy", [0.9, 0.9]);
         var baseline = Samples.Baseline(samples);
         baseline.Metrics["accuracy"].HalfWidth.Should().Be(0);
 
@@ -47,7 +47,7 @@ public sealed class BaselineComparisonTests
     public void Missing_and_new_metrics_fail()
     {
         var baseline = Samples.Baseline(Samples.Typical());
-        var run = new MetricSamples("F99", "quick", Samples.Seeds)
+        var run = new MetricSamples("F99", "quick", "mnist", Samples.Seeds)
             .Add("accuracy", [0.950, 0.952, 0.948])
             .Add("wall_time", [1.0, 1.1, 1.2]);
 
@@ -62,7 +62,7 @@ public sealed class BaselineComparisonTests
     public void Different_seeds_fail_with_a_note()
     {
         var baseline = Samples.Baseline(Samples.Typical());
-        var run = new MetricSamples("F99", "quick", [11, 22, 44]).Add("accuracy", [0.950, 0.952, 0.948]).Add("loss", [0.20, 0.21, 0.19]);
+        var run = new MetricSamples("F99", "quick", "mnist", [11, 22, 44]).Add("accuracy", [0.950, 0.952, 0.948]).Add("loss", [0.20, 0.21, 0.19]);
 
         var comparison = BaselineComparison.Compare(baseline, run);
 
@@ -96,7 +96,7 @@ public sealed class BaselineComparisonTests
     public void Comparing_different_findings_is_an_error()
     {
         var baseline = Samples.Baseline(Samples.Typical());
-        var other = new MetricSamples("F01", "quick", Samples.Seeds).Add("accuracy", [1.0, 1.0, 1.0]);
+        var other = new MetricSamples("F01", "quick", "mnist", Samples.Seeds).Add("accuracy", [1.0, 1.0, 1.0]);
 
         FluentActions.Invoking(() => BaselineComparison.Compare(baseline, other))
             .Should().Throw<ArgumentException>().WithMessage("*F01 (quick)*F99 (quick)*");

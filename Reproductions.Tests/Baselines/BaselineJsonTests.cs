@@ -16,7 +16,7 @@ public sealed class BaselineJsonTests
     public void Round_trip_keeps_every_field_and_writes_invariant_numbers_under_a_comma_culture()
     {
         var original = Samples.Baseline(
-            new MetricSamples("F99", "quick", [-3, 7]).Add("accuracy", [0.5, 0.25]).Add("tiny", [-1.5e-7, 2.5e-7]),
+            new MetricSamples("F99", "quick", "mnist", [-3, 7]).Add("accuracy", [0.5, 0.25]).Add("tiny", [-1.5e-7, 2.5e-7]),
             BandPolicy.Default with { MinAbsolute = 0.0125, MinRelative = 0.05 });
 
         string json;

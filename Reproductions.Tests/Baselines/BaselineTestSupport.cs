@@ -126,7 +126,7 @@ internal static class Samples
 
     /// <summary>Synthetic samples of finding F99 (profile "quick") with accuracy around 0.95 and loss around 0.2.</summary>
     public static MetricSamples Typical(double accuracyShift = 0, double lossShift = 0) =>
-        new MetricSamples("F99", "quick", Seeds)
+        new MetricSamples("F99", "quick", "mnist", Seeds)
             .Add("accuracy", new[] { 0.950, 0.952, 0.948 }.Select(v => v + accuracyShift))
             .Add("loss", new[] { 0.20, 0.21, 0.19 }.Select(v => v + lossShift));
 

@@ -19,16 +19,16 @@ public sealed class BaselinesCommandTests : BaselineFolderFixture
     [Test]
     public void Accept_promotes_the_matching_received_files()
     {
-        Store.WriteReceived(Samples.Baseline(Samples.Typical()));
-        Store.WriteReceived(Samples.Baseline(new MetricSamples("F01", "quick", [1]).Add("x", [1.0])));
+        Store.WriteReceived(Samples.Baseline(Samples.Typical()), "mnist");
+        Store.WriteReceived(Samples.Baseline(new MetricSamples("F01", "quick", "mnist", [1]).Add("x", [1.0])), "mnist");
 
         var (exit, output, _) = Run("baselines", "accept", "--profile", "quick", "--finding", "F99", "--root", FolderPath);
 
         exit.Should().Be(0);
-        output.Should().Contain("Accepted F99 (quick): 2 metric(s)").And.Contain("1 baseline(s) accepted");
-        Store.Exists("quick", "F99").Should().BeTrue();
-        Store.Exists("quick", "F01").Should().BeFalse();
-        File.Exists(Store.ReceivedPath("quick", "F01")).Should().BeTrue();
+        output.Should().Contain("Accepted F99 (quick, mnist): 2 metric(s)").And.Contain("1 baseline(s) accepted");
+        Store.Exists("quick", "mnist", "F99").Should().BeTrue();
+        Store.Exists("quick", "mnist", "F01").Should().BeFalse();
+        File.Exists(Store.ReceivedPath("quick", "mnist", "F01")).Should().BeTrue();
     }
 
     [Test]
@@ -43,28 +43,28 @@ public sealed class BaselinesCommandTests : BaselineFolderFixture
     [Test]
     public void Accept_fails_on_CI()
     {
-        Store.WriteReceived(Samples.Baseline(Samples.Typical()));
+        Store.WriteReceived(Samples.Baseline(Samples.Typical()), "mnist");
         Variables.Set(BaselineEnvironment.CiVariable, "true");
 
         var (exit, _, error) = Run("baselines", "accept", "--root", FolderPath);
 
         exit.Should().Be(1);
         error.Should().Contain("Refusing to accept baselines");
-        Store.Exists("quick", "F99").Should().BeFalse();
+        Store.Exists("quick", "mnist", "F99").Should().BeFalse();
     }
 
     [Test]
     public void List_shows_metric_count_seeds_and_waiting_files()
     {
-        Store.WriteReceived(Samples.Baseline(Samples.Typical()));
+        Store.WriteReceived(Samples.Baseline(Samples.Typical()), "mnist");
         Store.Accept();
-        Store.WriteReceived(Samples.Baseline(Samples.Typical()));
+        Store.WriteReceived(Samples.Baseline(Samples.Typical()), "mnist");
 
         var (exit, output, _) = Run("baselines", "list", "--root", FolderPath);
 
         exit.Should().Be(0);
-        output.Should().MatchRegex(@"(?m)^profile\s+finding\s+metrics\s+seeds\s+received$");
-        output.Should().MatchRegex(@"(?m)^quick\s+F99\s+2\s+11,22,33\s+waiting$");
+        output.Should().MatchRegex(@"(?m)^profile\s+dataset\s+finding\s+metrics\s+seeds\s+received$");
+        output.Should().MatchRegex(@"(?m)^quick\s+mnist\s+F99\s+2\s+11,22,33\s+waiting$");
         output.Should().Contain("1 received file(s) wait");
     }
 }

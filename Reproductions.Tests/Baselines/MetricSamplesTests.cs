@@ -21,27 +21,27 @@ public sealed class MetricSamplesTests
     [Test]
     public void Rejects_a_wrong_number_of_values_naming_the_metric()
     {
-        FluentActions.Invoking(() => new MetricSamples("F99", "quick", [1, 2, 3]).Add("accuracy", [0.9, 0.8]))
+        FluentActions.Invoking(() => new MetricSamples("F99", "quick", "mnist", [1, 2, 3]).Add("accuracy", [0.9, 0.8]))
             .Should().Throw<ArgumentException>().WithMessage("*'accuracy' has 2 value(s)*3 seed(s)*");
     }
 
     [Test]
     public void Rejects_non_finite_values_naming_metric_and_seed()
     {
-        FluentActions.Invoking(() => new MetricSamples("F99", "quick", [1, 2]).Add("loss", [0.5, double.NaN]))
+        FluentActions.Invoking(() => new MetricSamples("F99", "quick", "mnist", [1, 2]).Add("loss", [0.5, double.NaN]))
             .Should().Throw<ArgumentException>().WithMessage("*'loss' is NaN for seed 2*finite*");
     }
 
     [Test]
     public void Rejects_duplicates_and_unsafe_names()
     {
-        FluentActions.Invoking(() => new MetricSamples("F99", "quick", [1, 1]))
+        FluentActions.Invoking(() => new MetricSamples("F99", "quick", "mnist", [1, 1]))
             .Should().Throw<ArgumentException>().WithMessage("*distinct*");
-        FluentActions.Invoking(() => new MetricSamples("F99", "quick", [1]).Add("a", [1.0]).Add("a", [2.0]))
+        FluentActions.Invoking(() => new MetricSamples("F99", "quick", "mnist", [1]).Add("a", [1.0]).Add("a", [2.0]))
             .Should().Throw<ArgumentException>().WithMessage("*'a' was already added*");
-        FluentActions.Invoking(() => new MetricSamples("../F99", "quick", [1]))
+        FluentActions.Invoking(() => new MetricSamples("../F99", "quick", "mnist", [1]))
             .Should().Throw<ArgumentException>().WithMessage("*finding id '../F99' is not valid*");
-        FluentActions.Invoking(() => new MetricSamples("F99", "quick", []))
+        FluentActions.Invoking(() => new MetricSamples("F99", "quick", "mnist", []))
             .Should().Throw<ArgumentException>().WithMessage("*at least one seed*");
     }
 }

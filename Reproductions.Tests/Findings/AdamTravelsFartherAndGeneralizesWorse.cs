@@ -1,16 +1,16 @@
+using Reproductions.Harness.Protocols;
+
 namespace Reproductions.Tests.Findings;
 
 /// <summary>
 /// F12: Adam (bs 64, lr 0.01) travels much farther from init than SGD and generalises worse; its distance grows about
 /// linearly with epochs (blog: weight distance 254.3 vs 6.71, test accuracy 95% vs 98%).
 /// </summary>
-[TestFixture, Property("Finding", "F12")]
+[TestFixture, Finding("F12")]
 public class AdamTravelsFartherAndGeneralizesWorse : FindingFixture
 {
     /// <summary>"At least 10x farther", the reading of the blog's 254.3 vs 6.71 (38x).</summary>
     private const double MinDistanceRatio = 10;
-
-    protected override string Finding => "F12";
 
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
@@ -76,7 +76,7 @@ public class AdamTravelsFartherAndGeneralizesWorse : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples =>
+        AssertBaseline(profile, samples =>
         {
             AddFinal(samples, runs, ["adam_bs64", "sgd_bs64"], "trainAccuracy", "testAccuracy", "weightDistance", "biasDistance", "weightNorm");
             samples.Add("adam_bs64.r2_distance_vs_epoch", LinearR2(runs, "adam_bs64"));
@@ -84,6 +84,6 @@ public class AdamTravelsFartherAndGeneralizesWorse : FindingFixture
         });
     }
 
-    private static double[] LinearR2(Harness.Experiments.FindingRuns runs, string run) =>
+    private static double[] LinearR2(TrainingRuns runs, string run) =>
         runs[run].Select(r => Claims.LineR2(r.Epochs.Select(e => (double)e.Epoch).ToArray(), r.Epochs.Select(e => e.WeightDistance).ToArray())).ToArray();
 }

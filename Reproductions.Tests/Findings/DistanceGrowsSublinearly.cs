@@ -1,15 +1,15 @@
+using Reproductions.Harness.Protocols;
+
 namespace Reproductions.Tests.Findings;
 
 /// <summary>
 /// F11: with SGD the distance from init grows monotonically but sublinearly: per epoch it increases, and it is
 /// better described by a line in log(steps) than by a line in steps (R^2 of both fits, MathNet.Numerics).
 /// </summary>
-[TestFixture, Property("Finding", "F11")]
+[TestFixture, Finding("F11")]
 public class DistanceGrowsSublinearly : FindingFixture
 {
     private static readonly string[] Sgd = ["bs64", "bs256", "bs1024"];
-
-    protected override string Finding => "F11";
 
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
@@ -46,7 +46,7 @@ public class DistanceGrowsSublinearly : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples =>
+        AssertBaseline(profile, samples =>
         {
             AddFinal(samples, runs, Sgd, "weightDistance", "biasDistance");
             foreach (var run in Sgd)
@@ -59,7 +59,7 @@ public class DistanceGrowsSublinearly : FindingFixture
     }
 
     /// <summary>Per seed: R^2 of distance against log(steps) and against steps, over the run's epochs.</summary>
-    private static (double[] Log, double[] Linear) Fits(Harness.Experiments.FindingRuns runs, string run)
+    private static (double[] Log, double[] Linear) Fits(TrainingRuns runs, string run)
     {
         var records = runs[run];
         var log = records.Select(r => Claims.LineR2(r.Epochs.Select(e => Math.Log(e.Steps)).ToArray(), r.Epochs.Select(e => e.WeightDistance).ToArray())).ToArray();

@@ -1,3 +1,5 @@
+using Reproductions.Harness.Protocols;
+
 using MathNet.Numerics.Statistics;
 
 namespace Reproductions.Tests.Findings;
@@ -6,20 +8,18 @@ namespace Reproductions.Tests.Findings;
 /// F09: better solutions lie far from init. At lr 0.01 the weight distance travelled falls as the batch size grows,
 /// and across the batch size x learning rate grid test accuracy rises with distance (blog: bs 64 travels 6.71 to 98%).
 /// </summary>
-[TestFixture, Property("Finding", "F09")]
+[TestFixture, Finding("F09")]
 public class DistantSolutionsGeneralizeBetter : FindingFixture
 {
     private static readonly string[] AtLr001 = ["bs64", "bs256", "bs1024"];
     private static readonly string[] Grid = ["bs64", "bs256", "bs1024", "bs64_lr01", "bs256_lr01", "bs1024_lr01"];
-
-    protected override string Finding => "F09";
 
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void At_lr_0_01_distance_falls_as_batch_size_grows(string profile)
     {
         var runs = Runs(profile);
-        Claims.DescendingForEverySeed(AtLr001, AtLr001.Select(r => runs.Final(r, m => m.WeightDistance)).ToArray(), runs.Profile.Seeds,
+        Claims.DescendingForEverySeed(AtLr001, AtLr001.Select(r => runs.Final(r, m => m.WeightDistance)).ToArray(), runs.Seeds,
             "weight distance from init at lr 0.01");
     }
 
@@ -40,15 +40,15 @@ public class DistantSolutionsGeneralizeBetter : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples =>
+        AssertBaseline(profile, samples =>
         {
             AddFinal(samples, runs, Grid, "testAccuracy", "weightDistance", "biasDistance");
             samples.Add("spearman_distance_vs_test_accuracy", RankCorrelations(runs));
         });
     }
 
-    private static double[] RankCorrelations(Harness.Experiments.FindingRuns runs) =>
-        Enumerable.Range(0, runs.Profile.Seeds.Count).Select(s => Correlation.Spearman(
+    private static double[] RankCorrelations(TrainingRuns runs) =>
+        Enumerable.Range(0, runs.Seeds.Count).Select(s => Correlation.Spearman(
             Grid.Select(r => runs[r][s].Final.WeightDistance),
             Grid.Select(r => runs[r][s].Final.TestAccuracy))).ToArray();
 }

@@ -1,74 +1,77 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Reproductions.Harness.Baselines;
-using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Data;
+using Reproductions.Harness.Findings;
 using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Reporting;
+using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
 
 namespace Reproductions.Tests.Findings;
 
 /// <summary>
-/// What every finding fixture shares: the profile's runs (trained once per process through the run store and reused
-/// by every test of the fixture), the device gate for the full profile, and the baseline check.
+/// What every finding fixture shares, whatever its protocol: the profile's measurements (its experiment run once per
+/// process through the one store, and reused by every test of the fixture), the device gate for the full profile,
+/// REPRO_RUN_DEVICE (check results stored for another device type, running nothing), and the baseline check.
 /// </summary>
 public static class FindingContext
 {
-    private static readonly ConcurrentDictionary<(string, string), Lazy<FindingRuns>> Cache = new();
+    private static readonly ConcurrentDictionary<(string, string), Lazy<(FindingProfile, Measured)>> Cache = new();
 
     /// <summary>
-    /// The finding's runs for a profile. The full profile needs CUDA: without it the test is skipped with the reason,
-    /// unless REPRO_DEVICE=cpu asks for the full run on the CPU explicitly.
+    /// The finding's profile and its measurements. The full profile needs CUDA: without it the test is skipped with the
+    /// reason, unless REPRO_DEVICE=cpu asks for the full run on the CPU explicitly. With REPRO_RUN_DEVICE set, the
+    /// results stored for that device type are read and nothing runs; a missing one fails the test with the command
+    /// that makes it.
     /// </summary>
-    public static FindingRuns Runs(string finding, string profile)
+    public static (FindingProfile Profile, Measured Measured) Measure(string finding, string profile)
     {
-        if (Environment.GetEnvironmentVariable(RunDeviceVariable) is { Length: > 0 } storedDevice)
-            return StoredRuns(finding, profile, storedDevice);
+        if (FindingRunner.RunDevice() is { } storedDevice)
+            return StoredMeasurements(finding, profile, storedDevice);
         RequireDeviceFor(profile);
-        return Cache.GetOrAdd((finding, profile), key => new Lazy<FindingRuns>(() =>
+        return Cache.GetOrAdd((finding, profile), key => new Lazy<(FindingProfile, Measured)>(() =>
         {
-            var profileConfig = FindingProfile.Load(key.Item1, key.Item2);
+            var p = FindingProfile.Load(key.Item1, key.Item2);
             DataSets.Log = line => TestContext.Progress.WriteLine(line);
-            return FindingRunner.Run(profileConfig, RunStore.Default, new ProgressWriter());
+            var options = new RunOptions { Progress = new ProgressWriter(), Log = line => TestContext.Progress.WriteLine(line) };
+            return (p, FindingRunner.Run(p, ExperimentStore.Default, options));
         }, LazyThreadSafetyMode.ExecutionAndPublication)).Value;
     }
 
-    /// <summary>
-    /// REPRO_RUN_DEVICE=cuda checks the claims on runs already stored for that device type (e.g. the full profile trained
-    /// on a GPU machine and its artifacts/runs copied here), training nothing; a missing run fails the test.
-    /// </summary>
-    public const string RunDeviceVariable = "REPRO_RUN_DEVICE";
-
-    private static FindingRuns StoredRuns(string finding, string profile, string device)
+    private static (FindingProfile, Measured) StoredMeasurements(string finding, string profile, string device)
     {
-        var runs = FindingRunner.Stored(FindingProfile.Load(finding, profile), RunStore.Default, out var missing, device);
-        TestContext.Out.WriteLine($"{RunDeviceVariable}={device}: checking runs stored for {device}; nothing is trained.");
-        if (missing.Count > 0)
-            Assert.Fail($"{RunDeviceVariable}={device}: {finding} ({profile}) has no stored {device} runs for {string.Join(", ", missing)} " +
-                        $"under {RunStore.Default.Root}. Train them on a {device} machine with " +
-                        $"`dotnet run --project Reproductions.Harness -- reproduce --profile {profile} --findings {finding}` and copy artifacts/runs here.");
-        return runs;
+        var p = FindingProfile.Load(finding, profile);
+        var measured = FindingRunner.Stored(p, ExperimentStore.Default, device);
+        TestContext.Out.WriteLine($"{FindingRunner.RunDeviceVariable}={device}: checking results stored for {device}; nothing runs.");
+        if (measured.Missing.Count > 0)
+            Assert.Fail($"{FindingRunner.RunDeviceVariable}={device}: {finding} ({profile}) has no stored {device} results for " +
+                        $"{string.Join(", ", measured.Missing.Select(m => m.Run))} under {ExperimentStore.Default.Root}. Make them on a {device} machine with " +
+                        $"`{FindingRunner.RunCommand(profile, finding)}` and copy artifacts/runs here.");
+        return (p, measured);
     }
 
     public static void RequireDeviceFor(string profile)
     {
         if (profile != "full" || Devices.CudaAvailable) return;
         if (Devices.FromEnvironment() == DeviceChoice.Cpu) return;
-        Assert.Ignore("The full profile trains the paper's setup and needs a CUDA device, and none was found. " +
+        Assert.Ignore("The full profile runs the paper's setup and needs a CUDA device, and none was found. " +
                       "Build with -p:TorchBackend=cuda on a GPU machine, or set REPRO_DEVICE=cpu to run it on the CPU (hours).");
     }
 
-    /// <summary>Checks the measured metrics against baselines/&lt;profile&gt;/&lt;finding&gt;.json with the profile's band settings.</summary>
-    public static void AssertBaseline(FindingRuns runs, Action<MetricSamples> addMetrics)
+    /// <summary>
+    /// Checks the metrics <paramref name="addMetrics"/> adds (one value per seed) against
+    /// baselines/&lt;profile&gt;/&lt;dataset&gt;/&lt;finding&gt;.json with the profile's band settings.
+    /// </summary>
+    public static void AssertBaseline(FindingProfile profile, Measured measured, Action<MetricSamples> addMetrics)
     {
-        var p = runs.Profile;
-        var samples = new MetricSamples(p.Finding, p.Profile, p.Seeds.Select(s => checked((int)s)));
+        var samples = new MetricSamples(profile.Finding, profile.Profile, profile.Dataset, profile.Seeds.Select(s => checked((int)s)));
         addMetrics(samples);
-        var policy = new BandPolicy { StdMultiplier = p.Bands.StdMultiplier, MinAbsolute = p.Bands.MinAbsolute, MinRelative = p.Bands.MinRelative };
-        var device = runs.Runs.Values.First()[0].DeviceDetail;
-        if (Environment.GetEnvironmentVariable(RunDeviceVariable) is { Length: > 0 })
-            device += " (stored runs trained on another machine; the OS, CPU and runtime recorded are the checking machine's)";
-        var verdict = BaselineGate.Check(new BaselineStore(RepoPaths.Baselines), samples, policy, device);
+        var device = string.Join("; ", measured.Devices);
+        if (FindingRunner.RunDevice() is not null)
+            device += " (stored results made on another machine; the OS, CPU and runtime recorded are the checking machine's)";
+        var verdict = BaselineGate.Check(new BaselineStore(RepoPaths.Baselines), samples, profile.Bands.ToPolicy(), device);
         Measured(verdict.Message);
         if (!verdict.Passed) Assert.Fail(verdict.Message);
     }

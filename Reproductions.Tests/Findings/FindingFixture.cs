@@ -1,24 +1,33 @@
 using System.Reflection;
 using NUnit.Framework.Interfaces;
 using Reproductions.Harness.Baselines;
-using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Reporting;
 using Reproductions.Harness.Training;
 
 namespace Reproductions.Tests.Findings;
 
 /// <summary>
-/// Base of every finding fixture: gives access to the finding's runs per profile and records each check's outcome
+/// Base of every finding fixture: gives access to the finding's measurements per profile and records each check's outcome
 /// (the test method, per profile) in the verdict store, which the report reads: why it failed, or what it measured.
 /// </summary>
 public abstract class FindingFixture
 {
     protected const string FullReason = "full profile: the paper's setup on a GPU; select with --filter Category=Gpu";
 
-    /// <summary>The finding's id, e.g. "F01".</summary>
-    protected abstract string Finding { get; }
+    /// <summary>The finding's id, e.g. "F01", from the fixture's [Finding] attribute.</summary>
+    protected string Finding => GetType().GetCustomAttribute<FindingAttribute>()?.Id
+                                ?? throw new InvalidOperationException($"{GetType().Name} has no [Finding(\"Fxx\")] attribute.");
 
-    protected FindingRuns Runs(string profile) => FindingContext.Runs(Finding, profile);
+    /// <summary>The stored runs of a training finding's profile (trained through the store on first use).</summary>
+    protected TrainingRuns Runs(string profile) => ((TrainingMeasured)FindingContext.Measure(Finding, profile).Measured).Runs;
+
+    /// <summary>Checks the metrics <paramref name="addMetrics"/> adds against the finding's baseline for <paramref name="profile"/>.</summary>
+    protected void AssertBaseline(string profile, Action<MetricSamples> addMetrics)
+    {
+        var (p, measured) = FindingContext.Measure(Finding, profile);
+        FindingContext.AssertBaseline(p, measured, addMetrics);
+    }
 
     [SetUp]
     public void BeginMeasuring() => FindingContext.BeginMeasuring();
@@ -48,7 +57,7 @@ public abstract class FindingFixture
             .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Adds the final-epoch value of each metric for each run as "{run}.{metric}" (per seed) to the baseline samples.</summary>
-    protected static void AddFinal(MetricSamples samples, FindingRuns runs, IEnumerable<string> runNames, params string[] metrics)
+    protected static void AddFinal(MetricSamples samples, TrainingRuns runs, IEnumerable<string> runNames, params string[] metrics)
     {
         foreach (var run in runNames)
             foreach (var metric in metrics)

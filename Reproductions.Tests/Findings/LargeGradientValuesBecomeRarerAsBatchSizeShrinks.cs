@@ -1,4 +1,6 @@
-using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Statistics;
+using Reproductions.Harness.Trials;
 
 namespace Reproductions.Tests.Findings;
 
@@ -8,12 +10,9 @@ namespace Reproductions.Tests.Findings;
 /// The threshold is the shared-bin edge above which tailFraction (1%) of the B = 1024 values lie, per variant and regime.
 /// Measured: the single-step reading reproduces it; the literal mean-loss protocol shows the opposite.
 /// </summary>
-[TestFixture, Property("Finding", "F08")]
+[TestFixture, Finding("F08")]
 public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks : CompetitionFixture
 {
-    private const string Id = "F08";
-
-    protected override string Finding => Id;
 
     protected override bool FigurePerRegime => true;
 
@@ -21,14 +20,14 @@ public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks : CompetitionFixtu
 
     /// <summary>Single step: the count of large values per trial never rises as B shrinks, and is larger at the largest B than at the smallest.</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Single_step_large_values_become_rarer_as_the_batch_size_shrinks(string profile)
     {
         var (_, result) = Load(profile);
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.SingleStep, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             var perTrial = Counts(c);
             FindingContext.Measured($"{regime}: large values per trial, B ascending: {FindingContext.Describe(perTrial)}");
             CompetitionChecks.NonDecreasing(perTrial).Should().BeTrue($"{regime}: the blog's claim, the count of values >= {c.TailThreshold:G3} falls monotonically as B shrinks");
@@ -38,14 +37,14 @@ public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks : CompetitionFixtu
 
     /// <summary>Literal protocol, mean loss: measured, large values become more common as B shrinks (the count never rises with B).</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Literal_protocol_with_mean_loss_large_values_become_commoner_as_the_batch_size_shrinks(string profile)
     {
         var (_, result) = Load(profile);
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.LiteralMean, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             var perTrial = Counts(c);
             FindingContext.Measured($"{regime}: large values per trial, B ascending: {FindingContext.Describe(perTrial)}");
             CompetitionChecks.NonDecreasing(perTrial.Reverse().ToArray()).Should().BeTrue($"{regime}: measured, the opposite of the blog's claim");
@@ -55,11 +54,11 @@ public class LargeGradientValuesBecomeRarerAsBatchSizeShrinks : CompetitionFixtu
 
     /// <summary>Per trial seed: the threshold and log10(1 + large values per trial) at B = 1, 8, 64 and 512 (B = 1024 holds 1% by construction).</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Matches_its_baseline(string profile)
     {
         var (finding, result) = Load(profile);
-        CompetitionContext.AssertBaseline(finding, result, samples =>
+        AssertBaseline(profile, samples =>
         {
             foreach (var variant in new[] { ProtocolVariant.SingleStep, ProtocolVariant.LiteralMean })
                 foreach (var regime in result.RegimeNames)

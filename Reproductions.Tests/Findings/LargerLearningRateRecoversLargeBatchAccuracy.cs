@@ -4,11 +4,9 @@ namespace Reproductions.Tests.Findings;
 /// F03: raising the learning rate recovers the accuracy lost to a large batch: bs 1024 at lr 0.1 reaches the bs-64
 /// accuracy (blog: 98% vs 98%) and beats bs 1024 at lr 0.01 (blog: 96%).
 /// </summary>
-[TestFixture, Property("Finding", "F03")]
+[TestFixture, Finding("F03")]
 public class LargerLearningRateRecoversLargeBatchAccuracy : FindingFixture
 {
-    protected override string Finding => "F03";
-
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void Bs1024_at_lr_0_1_beats_bs1024_at_lr_0_01(string profile)
@@ -36,7 +34,7 @@ public class LargerLearningRateRecoversLargeBatchAccuracy : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples => AddFinal(samples, runs, ["bs64", "bs1024", "bs1024_lr01"],
+        AssertBaseline(profile, samples => AddFinal(samples, runs, ["bs64", "bs1024", "bs1024_lr01"],
             "trainAccuracy", "testAccuracy", "weightDistance"));
     }
 }

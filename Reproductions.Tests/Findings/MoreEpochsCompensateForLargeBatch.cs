@@ -1,14 +1,14 @@
+using Reproductions.Harness.Protocols;
+
 namespace Reproductions.Tests.Findings;
 
 /// <summary>
 /// F10: more epochs compensate too: bs 1024 at lr 0.01 trained for as many steps as bs 64 reaches bs 64's distance from
 /// init and its accuracy (blog: 480 epochs, W distance 6.63 vs 6.71, test 98% vs 98%).
 /// </summary>
-[TestFixture, Property("Finding", "F10")]
+[TestFixture, Finding("F10")]
 public class MoreEpochsCompensateForLargeBatch : FindingFixture
 {
-    protected override string Finding => "F10";
-
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void The_long_run_takes_as_many_steps_as_bs64(string profile)
@@ -41,7 +41,7 @@ public class MoreEpochsCompensateForLargeBatch : FindingFixture
         low.Should().BeGreaterThan(NearlyAll);
     }
 
-    private static double[] GapClosed(Harness.Experiments.FindingRuns runs)
+    private static double[] GapClosed(TrainingRuns runs)
     {
         var longRun = runs.Final("bs1024_long", m => m.WeightDistance);
         var shortRun = runs.Final("bs1024", m => m.WeightDistance);
@@ -62,7 +62,7 @@ public class MoreEpochsCompensateForLargeBatch : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples =>
+        AssertBaseline(profile, samples =>
         {
             AddFinal(samples, runs, ["bs64", "bs1024", "bs1024_long"], "trainAccuracy", "testAccuracy", "weightDistance", "biasDistance");
             samples.Add("distance_gap_closed", GapClosed(runs));

@@ -1,4 +1,6 @@
-using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Statistics;
+using Reproductions.Harness.Trials;
 
 namespace Reproductions.Tests.Findings;
 
@@ -7,18 +9,15 @@ namespace Reproductions.Tests.Findings;
 /// histograms per B). Measured as the interquartile range of the normalised norms: the literal protocol with a
 /// mean-reduced loss reproduces it; the single-step reading shows the opposite.
 /// </summary>
-[TestFixture, Property("Finding", "F07")]
+[TestFixture, Finding("F07")]
 public class NormalisedNormSpreadWidensWithBatchSize : CompetitionFixture
 {
-    private const string Id = "F07";
-
-    protected override string Finding => Id;
 
     protected override bool FigurePerRegime => true;
 
     /// <summary>Literal protocol, mean loss: Spearman(B, normalised IQR) above the one-sided critical value at level alpha, in every regime.</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Literal_protocol_with_mean_loss_normalised_spread_widens_with_the_batch_size(string profile)
     {
         var (finding, result) = Load(profile);
@@ -26,7 +25,7 @@ public class NormalisedNormSpreadWidensWithBatchSize : CompetitionFixture
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.LiteralMean, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             c.SpearmanNormalisedIqr.Should().BeGreaterThan(critical,
                 $"{regime}: the blog's claim, the normalised norms' IQR rank-correlates with B beyond chance (critical {critical:F3})");
             c.At(result.Profile.ReferenceBatchSize)!.NormalisedIqr.Should().BeGreaterThan(c.At(result.Profile.BatchSizes.Min())!.NormalisedIqr,
@@ -36,7 +35,7 @@ public class NormalisedNormSpreadWidensWithBatchSize : CompetitionFixture
 
     /// <summary>Single step over B samples: measured, the normalised spread narrows as B grows.</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Single_step_normalised_spread_narrows_with_the_batch_size(string profile)
     {
         var (finding, result) = Load(profile);
@@ -44,18 +43,18 @@ public class NormalisedNormSpreadWidensWithBatchSize : CompetitionFixture
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.SingleStep, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             c.SpearmanNormalisedIqr.Should().BeLessThan(-critical, $"{regime}: measured, the opposite of the blog's histograms");
         }
     }
 
     /// <summary>Per trial seed: Spearman(B, normalised IQR) for the two stable variants.</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Matches_its_baseline(string profile)
     {
         var (finding, result) = Load(profile);
-        CompetitionContext.AssertBaseline(finding, result, samples =>
+        AssertBaseline(profile, samples =>
         {
             foreach (var variant in new[] { ProtocolVariant.LiteralMean, ProtocolVariant.SingleStep })
                 foreach (var regime in result.RegimeNames)

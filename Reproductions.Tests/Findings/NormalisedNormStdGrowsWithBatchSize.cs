@@ -1,4 +1,6 @@
-using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Statistics;
+using Reproductions.Harness.Trials;
 
 namespace Reproductions.Tests.Findings;
 
@@ -7,18 +9,15 @@ namespace Reproductions.Tests.Findings;
 /// grows with B (blog: "for the same average distance, larger batch sizes have larger variance in the distance").
 /// Measured: the literal protocol with a mean-reduced loss reproduces it; the single-step reading shows the opposite.
 /// </summary>
-[TestFixture, Property("Finding", "F06")]
+[TestFixture, Finding("F06")]
 public class NormalisedNormStdGrowsWithBatchSize : CompetitionFixture
 {
-    private const string Id = "F06";
-
-    protected override string Finding => Id;
 
     protected override bool FigurePerRegime => false;
 
     /// <summary>Literal protocol, mean loss: Spearman(B, normalised std) above the one-sided critical value at level alpha, in every regime.</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Literal_protocol_with_mean_loss_normalised_std_grows_with_the_batch_size(string profile)
     {
         var (finding, result) = Load(profile);
@@ -26,7 +25,7 @@ public class NormalisedNormStdGrowsWithBatchSize : CompetitionFixture
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.LiteralMean, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             c.SpearmanNormalisedStd.Should().BeGreaterThan(critical,
                 $"{regime}: the blog's claim, a rank correlation of the normalised std with B positive beyond chance (critical {critical:F3})");
         }
@@ -34,7 +33,7 @@ public class NormalisedNormStdGrowsWithBatchSize : CompetitionFixture
 
     /// <summary>Single step over B samples: measured, the normalised std falls with B (Spearman below minus the critical value).</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Single_step_normalised_std_falls_with_the_batch_size(string profile)
     {
         var (finding, result) = Load(profile);
@@ -42,7 +41,7 @@ public class NormalisedNormStdGrowsWithBatchSize : CompetitionFixture
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.SingleStep, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             c.SpearmanNormalisedStd.Should().BeLessThan(-critical,
                 $"{regime}: measured, one step's relative spread shrinks as B grows (the opposite of the blog's figure)");
         }
@@ -50,11 +49,11 @@ public class NormalisedNormStdGrowsWithBatchSize : CompetitionFixture
 
     /// <summary>Per trial seed: Spearman(B, normalised std) and the relative std (std / mean) at B = 1 and 1024, for the two stable variants.</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Matches_its_baseline(string profile)
     {
         var (finding, result) = Load(profile);
-        CompetitionContext.AssertBaseline(finding, result, samples =>
+        AssertBaseline(profile, samples =>
         {
             foreach (var variant in new[] { ProtocolVariant.LiteralMean, ProtocolVariant.SingleStep })
                 foreach (var regime in result.RegimeNames)

@@ -1,10 +1,12 @@
+using Reproductions.Harness.Protocols;
+
 namespace Reproductions.Tests.Findings;
 
 /// <summary>
 /// F13: SGD keeps the weight norm near its init radius (about 44 with the blog's xavier-zero init): the blog's SGD runs
 /// end within a few percent of it (44.9, 44.1, 44.7, 44.9); Adam ends far above it (258).
 /// </summary>
-[TestFixture, Property("Finding", "F13")]
+[TestFixture, Finding("F13")]
 public class SgdKeepsWeightNormNearInit : FindingFixture
 {
     private static readonly string[] Sgd = ["bs64", "bs1024", "bs1024_lr01", "bs1024_long"];
@@ -14,8 +16,6 @@ public class SgdKeepsWeightNormNearInit : FindingFixture
 
     /// <summary>"Far above": more than 50% above the init norm (the blog's Adam run ends 490% above it).</summary>
     private const double FarAbove = 0.5;
-
-    protected override string Finding => "F13";
 
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
@@ -49,13 +49,13 @@ public class SgdKeepsWeightNormNearInit : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples =>
+        AssertBaseline(profile, samples =>
         {
             AddFinal(samples, runs, [.. Sgd, "adam_bs64", "bs2"], "weightNorm");
             samples.Add("init.weight_norm", runs["bs64"].Select(r => r.InitialWeightNorm));
         });
     }
 
-    private static double[] RelativeChange(Harness.Experiments.FindingRuns runs, string run) =>
+    private static double[] RelativeChange(TrainingRuns runs, string run) =>
         runs[run].Select(r => r.Final.WeightNorm / r.InitialWeightNorm - 1).ToArray();
 }

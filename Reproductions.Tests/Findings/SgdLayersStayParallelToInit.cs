@@ -4,15 +4,13 @@ namespace Reproductions.Tests.Findings;
 /// F14: SGD leaves each layer almost parallel to its init (per-layer cosine above 0.9), the middle layer changing
 /// least; Adam does not (blog: SGD bs 64 [0.988 0.993 0.928], Adam [0.124 0.359 0.153]).
 /// </summary>
-[TestFixture, Property("Finding", "F14")]
+[TestFixture, Finding("F14")]
 public class SgdLayersStayParallelToInit : FindingFixture
 {
     private static readonly string[] Sgd = ["bs64", "bs1024", "bs1024_lr01", "bs1024_long"];
 
     /// <summary>The bound for "almost parallel".</summary>
     private const double MinCosine = 0.9;
-
-    protected override string Finding => "F14";
 
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
@@ -40,7 +38,7 @@ public class SgdLayersStayParallelToInit : FindingFixture
     public void Adam_layers_turn_far_from_their_init(string profile)
     {
         var runs = Runs(profile);
-        var lowestSgd = Enumerable.Range(0, runs.Profile.Seeds.Count).Select(s => Sgd.Min(r => runs[r][s].Final.LayerCosines.Min())).ToArray();
+        var lowestSgd = Enumerable.Range(0, runs.Seeds.Count).Select(s => Sgd.Min(r => runs[r][s].Final.LayerCosines.Min())).ToArray();
         var adamMean = runs.Final("adam_bs64", m => m.LayerCosines.Average());
         Claims.Exceeds(lowestSgd, adamMean, "lowest SGD layer cosine - Adam's mean layer cosine");
     }
@@ -50,6 +48,6 @@ public class SgdLayersStayParallelToInit : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples => AddFinal(samples, runs, [.. Sgd, "adam_bs64", "bs2"], "layerCosines"));
+        AssertBaseline(profile, samples => AddFinal(samples, runs, [.. Sgd, "adam_bs64", "bs2"], "layerCosines"));
     }
 }

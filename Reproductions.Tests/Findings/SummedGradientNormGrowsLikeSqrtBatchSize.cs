@@ -1,4 +1,6 @@
-using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Statistics;
+using Reproductions.Harness.Trials;
 
 namespace Reproductions.Tests.Findings;
 
@@ -9,12 +11,9 @@ namespace Reproductions.Tests.Findings;
 /// growth; the protocol as written (literal, mean-reduced loss) makes the summed norm fall with B; with the loss summed
 /// it diverges at lr 0.01.
 /// </summary>
-[TestFixture, Property("Finding", "F05")]
+[TestFixture, Finding("F05")]
 public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
 {
-    private const string Id = "F05";
-
-    protected override string Finding => Id;
 
     protected override bool FigurePerRegime => false;
 
@@ -24,7 +23,7 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
     /// than to no growth (0) or to growth in proportion to B (1)), in every regime.
     /// </summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Single_step_norm_grows_like_sqrt_of_the_batch_size(string profile)
     {
         var (finding, result) = Load(profile);
@@ -33,7 +32,7 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.SingleStep, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             c.DivergedTrials.Should().Be(0);
             foreach (var (fit, what) in new[] { (c.LogLog, "mean norm"), (c.LogLogRms, "RMS norm") })
             {
@@ -46,7 +45,7 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
 
     /// <summary>The protocol as written, loss mean-reduced: the summed norm falls with B (the CI of the slope lies below zero).</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Literal_protocol_with_mean_loss_makes_the_summed_norm_fall_with_the_batch_size(string profile)
     {
         var (finding, result) = Load(profile);
@@ -55,7 +54,7 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.LiteralMean, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             c.DivergedTrials.Should().Be(0);
             c.LogLog.SlopeHigh.Should().BeNegative($"{regime}: measured, the summed norm of ceil(1024/B) mean-loss steps falls with B");
             c.LogLog.SlopeHigh.Should().BeLessThan(claim - resolution, $"{regime}: so the blog's growth is not reproduced by the protocol as written");
@@ -68,7 +67,7 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
     /// B = 1024; and at B = 1 it equals literal-mean (one sample: mean and sum are the same loss).
     /// </summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Literal_protocol_with_summed_loss_diverges(string profile)
     {
         var (finding, result) = Load(profile);
@@ -76,7 +75,7 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
         foreach (var regime in result.RegimeNames)
         {
             var c = result.Curve(ProtocolVariant.LiteralSum, regime);
-            CompetitionContext.Describe(c);
+            Describe(c);
             var oneStep = c.At(result.Profile.ReferenceBatchSize)!.Mean;
             var middle = c.Batches.Where(b => b.BatchSize > 1 && b.BatchSize < result.Profile.ReferenceBatchSize).ToList();
             middle.Should().Contain(b => b.Diverged > 0 || b.Mean > factor * oneStep,
@@ -95,7 +94,7 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
     /// the difference of means, level 1 - alpha, above zero), under the single-step reading and the literal mean-loss protocol.
     /// </summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Early_regime_norms_exceed_late_regime_norms_at_every_batch_size(string profile)
     {
         var (finding, result) = Load(profile);
@@ -113,11 +112,11 @@ public class SummedGradientNormGrowsLikeSqrtBatchSize : CompetitionFixture
 
     /// <summary>Per trial seed: every variant's log-log slopes and the squared-norm fit, and the early/late norm ratio at B = 1 and 1024.</summary>
     [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = CompetitionContext.GpuReason)]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = GpuReason)]
     public void Matches_its_baseline(string profile)
     {
         var (finding, result) = Load(profile);
-        CompetitionContext.AssertBaseline(finding, result, samples =>
+        AssertBaseline(profile, samples =>
         {
             foreach (var variant in new[] { ProtocolVariant.SingleStep, ProtocolVariant.LiteralMean })
             {

@@ -4,12 +4,10 @@ namespace Reproductions.Tests.Findings;
 /// F04: a large batch does not get the model stuck. (a) 1024 for 1 epoch then 64, (b) 1024 then 64, (c) 1024 then the
 /// learning rate x10 all end above the bs-1024 control trained as long, and reach the bs-64 accuracy (blog: all 98%).
 /// </summary>
-[TestFixture, Property("Finding", "F04")]
+[TestFixture, Finding("F04")]
 public class SwitchingAfterLargeBatchRecovers : FindingFixture
 {
     private static readonly string[] Switches = ["a_1024x1_then_64", "b_1024_then_64", "c_1024_then_lr_x10"];
-
-    protected override string Finding => "F04";
 
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
@@ -46,7 +44,7 @@ public class SwitchingAfterLargeBatchRecovers : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples => AddFinal(samples, runs, [.. Switches, "control_1024", "bs64"],
+        AssertBaseline(profile, samples => AddFinal(samples, runs, [.. Switches, "control_1024", "bs64"],
             "trainAccuracy", "testAccuracy"));
     }
 }

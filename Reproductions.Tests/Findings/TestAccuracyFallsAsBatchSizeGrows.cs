@@ -1,4 +1,4 @@
-using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Protocols;
 
 namespace Reproductions.Tests.Findings;
 
@@ -6,12 +6,10 @@ namespace Reproductions.Tests.Findings;
 /// F01: higher batch size gives lower asymptotic test (and train) accuracy: bs 64 > 256 > 1024 at lr 0.01
 /// (blog: test 98% at bs 64, 95-96% at bs 1024; train 100% at bs 64).
 /// </summary>
-[TestFixture, Property("Finding", "F01")]
+[TestFixture, Finding("F01")]
 public class TestAccuracyFallsAsBatchSizeGrows : FindingFixture
 {
     private static readonly string[] Order = ["bs64", "bs256", "bs1024"];
-
-    protected override string Finding => "F01";
 
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
@@ -40,7 +38,7 @@ public class TestAccuracyFallsAsBatchSizeGrows : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples =>
+        AssertBaseline(profile, samples =>
         {
             foreach (var run in Order)
             {
@@ -52,9 +50,9 @@ public class TestAccuracyFallsAsBatchSizeGrows : FindingFixture
         });
     }
 
-    private static double[] Gap(FindingRuns runs) =>
+    private static double[] Gap(TrainingRuns runs) =>
         runs.Final("bs64", m => m.TestAccuracy).Zip(runs.Final("bs1024", m => m.TestAccuracy), (a, b) => a - b).ToArray();
 
-    private static void AssertOrderedForEverySeed(FindingRuns runs, Func<Harness.Training.EpochMetrics, double> metric, string what) =>
-        Claims.DescendingForEverySeed(Order, Order.Select(r => runs.Final(r, metric)).ToArray(), runs.Profile.Seeds, what);
+    private static void AssertOrderedForEverySeed(TrainingRuns runs, Func<Harness.Training.EpochMetrics, double> metric, string what) =>
+        Claims.DescendingForEverySeed(Order, Order.Select(r => runs.Final(r, metric)).ToArray(), runs.Seeds, what);
 }

@@ -1,11 +1,9 @@
 namespace Reproductions.Tests.Findings;
 
 /// <summary>F02: a very small batch (2) does even better on MNIST than batch size 64 (blog: test 99% vs 98%).</summary>
-[TestFixture, Property("Finding", "F02")]
+[TestFixture, Finding("F02")]
 public class VerySmallBatchDoesEvenBetter : FindingFixture
 {
-    protected override string Finding => "F02";
-
     [TestCase("quick", Category = "Quick")]
     [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
     public void Batch_size_2_beats_batch_size_64_in_test_accuracy(string profile)
@@ -19,7 +17,7 @@ public class VerySmallBatchDoesEvenBetter : FindingFixture
     public void Matches_its_baseline(string profile)
     {
         var runs = Runs(profile);
-        FindingContext.AssertBaseline(runs, samples => AddFinal(samples, runs, ["bs2", "bs64"],
+        AssertBaseline(profile, samples => AddFinal(samples, runs, ["bs2", "bs64"],
             "trainAccuracy", "testAccuracy", "weightDistance", "weightNorm"));
     }
 }

@@ -1,5 +1,10 @@
-using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Models;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Statistics;
+using Reproductions.Harness.Trials;
+using Reproductions.Harness.Findings;
 using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
 using Reproductions.Tests.Training;
 
@@ -13,14 +18,13 @@ namespace Reproductions.Tests.GradientCompetition;
 [Unit]
 public class CompetitionResumeTests
 {
-    private const string Profile = "tiny";
 
     private const string ProtocolJson = """
         {
           "protocol": "gradient-competition",
           "description": "a tiny protocol for the resume tests",
           "profiles": {
-            "tiny": {
+            "full": {
               "description": "784-16-10 on synthetic data",
               "seeds": [1, 2],
               "regimeSeed": 1,
@@ -48,8 +52,8 @@ public class CompetitionResumeTests
 
     private static TrainingData data = null!;
     private string root = null!;
+    private CompetitionExperiment experiment = null!;
     private CompetitionProfile profile = null!;
-    private RunStore runs = null!;
 
     [OneTimeSetUp]
     public void CreateData() => data = SyntheticData.Create();
@@ -64,9 +68,9 @@ public class CompetitionResumeTests
         var configs = Path.Combine(root, "configs");
         Directory.CreateDirectory(configs);
         File.Copy(Path.Combine(RepoPaths.Configs, "defaults.json"), Path.Combine(configs, "defaults.json"));
-        File.WriteAllText(Path.Combine(configs, CompetitionProfile.FileName), ProtocolJson);
-        profile = CompetitionProfile.Load(Profile, configs);
-        runs = new RunStore(Path.Combine(root, "runs"));
+        File.WriteAllText(Path.Combine(configs, "tiny-competition.json"), ProtocolJson);
+        experiment = (CompetitionExperiment)FindingProfile.LoadExperiment("tiny-competition", "full", configs).Experiment;
+        profile = experiment.Profile;
     }
 
     [TearDown]
@@ -75,18 +79,20 @@ public class CompetitionResumeTests
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
     }
 
-    private CompetitionResult Run(CompetitionStore store, Action<string>? log = null, IProgress<TrainingProgress>? progress = null,
+    private CompetitionWork Trials => (CompetitionWork)experiment.Plan("cpu", "tiny")[^1];
+
+    private CompetitionResult Run(ExperimentStore store, Action<string>? log = null, IProgress<TrainingProgress>? progress = null,
         CancellationToken cancel = default) =>
-        store.GetOrRun(profile, runs, _ => data, log, progress, cancel);
+        store.GetOrRun(Trials, new RunOptions { Data = _ => data, Log = log, Progress = progress, Cancel = cancel }).ToResult(profile);
 
     [Test]
     public void A_run_killed_part_way_resumes_at_the_first_unfinished_block_with_the_same_numbers()
     {
-        var whole = Run(new CompetitionStore(Path.Combine(root, "whole")));
+        var whole = Run(new ExperimentStore(Path.Combine(root, "whole")));
 
-        var store = new CompetitionStore(Path.Combine(root, "interrupted"));
-        var hash = profile.Hash("cpu");
-        var blocks = Path.Combine(store.Folder(hash), "blocks");
+        var store = new ExperimentStore(Path.Combine(root, "interrupted"));
+        var folder = store.Folder(Trials.Key);
+        var blocks = Path.Combine(folder, ExperimentStore.ScratchFolder, "blocks");
         using var cancel = new CancellationTokenSource();
         var reports = new List<TrainingProgress>();
         var progress = new Inline(p =>
@@ -106,7 +112,7 @@ public class CompetitionResumeTests
         log.Count(l => l.Contains("finished block reused", StringComparison.Ordinal)).Should().Be(3, "the three finished blocks are not run again");
         log.Count(l => l.Contains(" s wall (literal-mean", StringComparison.Ordinal)).Should().Be(5, "the five others are run");
         Directory.Exists(blocks).Should().BeFalse("the block files go once the whole result is stored");
-        File.Exists(Path.Combine(store.Folder(hash), "result.json")).Should().BeTrue();
+        File.Exists(Path.Combine(folder, ExperimentStore.ResultFile)).Should().BeTrue();
 
         foreach (var seed in profile.Seeds)
         {
@@ -146,7 +152,7 @@ public class CompetitionResumeTests
     [Test]
     public void Time_left_counts_each_batch_size_at_its_own_cost_and_untimed_ones_at_the_nearest_smaller()
     {
-        var clock = new CompetitionRunner.BlockClock([(1, 1), (1, 2), (1, 4), (2, 1), (2, 2), (2, 4)]);
+        var clock = new CompetitionWork.BlockClock([(1, 1), (1, 2), (1, 4), (2, 1), (2, 2), (2, 4)]);
         clock.SecondsLeft().Should().BeNull("nothing has been timed yet");
         clock.DescribeTimeLeft().Should().Be("time left unknown yet");
         clock.Finished(1, 10);
@@ -162,8 +168,8 @@ public class CompetitionResumeTests
         clock.SecondsLeft().Should().Be(0);
         clock.DescribeTimeLeft().Should().Be("all blocks done");
         clock.Seconds.Should().Be(32);
-        CompetitionRunner.BlockClock.FormatDuration(600).Should().Be("10 min");
-        CompetitionRunner.BlockClock.FormatDuration(8280).Should().Be("2.3 h");
+        CompetitionWork.BlockClock.FormatDuration(600).Should().Be("10 min");
+        CompetitionWork.BlockClock.FormatDuration(8280).Should().Be("2.3 h");
     }
 
     private sealed class Inline(Action<TrainingProgress> report) : IProgress<TrainingProgress>

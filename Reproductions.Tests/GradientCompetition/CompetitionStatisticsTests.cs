@@ -1,5 +1,9 @@
 using MathNet.Numerics.Random;
-using Reproductions.Harness.GradientCompetition;
+using Reproductions.Harness.Findings;
+using Reproductions.Harness.Models;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Statistics;
+using Reproductions.Harness.Trials;
 using Reproductions.Harness.Training;
 using static TorchSharp.torch;
 
@@ -108,12 +112,15 @@ public class CompetitionStatisticsTests
         CompetitionChecks.NonDecreasing([0, 2, 1]).Should().BeFalse();
     }
 
+    private static CompetitionProfile Load(string profile, string? configs = null) =>
+        ((CompetitionExperiment)FindingProfile.LoadExperiment("gradient-competition", profile, configs).Experiment).Profile;
+
     [Test]
     public void The_protocol_profiles_load_with_the_blogs_batch_sizes_and_regimes()
     {
         foreach (var profile in new[] { "quick", "full" })
         {
-            var p = CompetitionProfile.Load(profile);
+            var p = Load(profile);
             p.BatchSizes.Should().Equal(1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256, 512, 1024);
             p.SamplesPerTrial.Should().Be(1024);
             p.LearningRate.Should().Be(0.01);
@@ -124,29 +131,27 @@ public class CompetitionStatisticsTests
             early.Phases.Should().ContainSingle().Which.Epochs.Should().Be(2);
             early.Phases[0].BatchSize.Should().Be(1024);
             early.TrainSamples.Should().BeNull("trials draw from all 60,000 training samples");
-            p.Description.Should().NotBeNullOrWhiteSpace();
         }
-        CompetitionProfile.Load("full").RegimeConfig("late").Phases[0].Epochs.Should().Be(30);
-        CompetitionProfile.Load("full").Variants.Should().OnlyContain(v => v.TrialsPerSeed * CompetitionProfile.Load("full").Seeds.Count == 1000);
-        CompetitionProfile.Load("quick").RegimeConfig("early").Should().BeEquivalentTo(CompetitionProfile.Load("full").RegimeConfig("early"),
-            "the quick profile's early regime is the blog's, shared with the full profile through the run store");
+        Load("full").RegimeConfig("late").Phases[0].Epochs.Should().Be(30);
+        Load("full").Variants.Should().OnlyContain(v => v.TrialsPerSeed * Load("full").Seeds.Count == 1000);
+        Load("quick").RegimeConfig("early").Should().BeEquivalentTo(Load("full").RegimeConfig("early"),
+            "the quick profile's early regime is the blog's, shared with the full profile through the store");
     }
 
     [Test]
-    public void Findings_F05_to_F08_name_the_protocol_and_their_checks()
+    public void Findings_F05_to_F08_name_the_shared_experiment_and_their_checks()
     {
         foreach (var id in new[] { "F05", "F06", "F07", "F08" })
             foreach (var profile in new[] { "quick", "full" })
             {
-                CompetitionFinding.UsesProtocol(id).Should().BeTrue();
-                var f = CompetitionFinding.Load(id, profile);
+                var f = FindingProfile.Load(id, profile);
                 f.Claim.Should().NotBeNullOrWhiteSpace();
-                f.Protocol.Profile.Should().Be(profile);
+                f.Protocol.Name.Should().Be(GradientCompetitionProtocol.ProtocolName);
+                ((CompetitionExperiment)f.Experiment).Profile.Should().BeEquivalentTo(Load(profile), "F05-F08 share one experiment");
                 f.Bands.StdMultiplier.Should().BePositive();
             }
-        CompetitionFinding.UsesProtocol("F01").Should().BeFalse();
-        CompetitionFinding.Load("F05", "quick").Check("slope").Should().Be(0.5);
-        var missing = () => CompetitionFinding.Load("F08", "quick").Check("nothing");
+        FindingProfile.Load("F05", "quick").Check("slope").Should().Be(0.5);
+        var missing = () => FindingProfile.Load("F08", "quick").Check("nothing");
         missing.Should().Throw<ConfigException>().WithMessage("*checks has no 'nothing'*");
     }
 
@@ -157,12 +162,13 @@ public class CompetitionStatisticsTests
         Directory.CreateDirectory(folder);
         try
         {
+            const string file = "gradient-competition.json";
             File.Copy(Path.Combine(Harness.Infrastructure.RepoPaths.Configs, "defaults.json"), Path.Combine(folder, "defaults.json"));
-            var text = File.ReadAllText(Path.Combine(Harness.Infrastructure.RepoPaths.Configs, CompetitionProfile.FileName));
-            File.WriteAllText(Path.Combine(folder, CompetitionProfile.FileName), text.Replace("\"literal-sum\":", "\"literal-summed\":", StringComparison.Ordinal));
-            var load = () => CompetitionProfile.Load("quick", folder);
+            var text = File.ReadAllText(Path.Combine(Harness.Infrastructure.RepoPaths.Configs, file));
+            File.WriteAllText(Path.Combine(folder, file), text.Replace("\"literal-sum\":", "\"literal-summed\":", StringComparison.Ordinal));
+            var load = () => Load("quick", folder);
             load.Should().Throw<ConfigException>().WithMessage("*unknown variant 'literal-summed'*");
-            File.WriteAllText(Path.Combine(folder, CompetitionProfile.FileName), text.Replace("\"referenceBatchSize\": 1024", "\"referenceBatchSize\": 1000", StringComparison.Ordinal));
+            File.WriteAllText(Path.Combine(folder, file), text.Replace("\"referenceBatchSize\": 1024", "\"referenceBatchSize\": 1000", StringComparison.Ordinal));
             load.Should().Throw<ConfigException>().WithMessage("*referenceBatchSize 1000 is not one of the batch sizes*");
         }
         finally
@@ -174,25 +180,25 @@ public class CompetitionStatisticsTests
     [Test]
     public void Stored_results_round_trip()
     {
-        var profile = CompetitionProfile.Load("quick");
+        var profile = Load("quick");
         var folder = Path.Combine(Path.GetTempPath(), "gc-store-" + Guid.NewGuid().ToString("N"));
         try
         {
             var cell = CellData.FromStored(profile.Histogram, [1.5, double.NaN, 2.25], Enumerable.Range(0, profile.Histogram.Slots).Select(i => (long)i).ToArray(), 3.5);
-            var perSeed = new Dictionary<long, IReadOnlyDictionary<CellKey, CellData>>
+            var key = new CellKey(ProtocolVariant.LiteralSum, "early", 4);
+            var stored = new CompetitionStored
             {
-                [1] = new Dictionary<CellKey, CellData> { [new CellKey(ProtocolVariant.LiteralSum, "early", 4)] = cell },
+                Profile = "quick", Device = "cpu (test)", DeviceType = "cpu", Arithmetic = "fused-per-trial", Seconds = 12.5,
+                Regimes = [new RegimeInfo("early", "abc", 2, 0.9, 0.9, 0.3)],
+                Seeds = [new StoredSeed { Seed = 1, Cells = [StoredCell.From(key, cell)] }],
             };
-            var result = new CompetitionResult(profile, "cpu (test)", "cpu", [new RegimeInfo("early", "abc", 2, 0.9, 0.9, 0.3)], perSeed, 12.5, "fused-per-trial");
-            var store = new CompetitionStore(folder);
-            store.Save(result, "hash1");
-            var back = store.TryLoad(profile, "hash1")!;
-            back.Should().NotBeNull();
-            var again = back.PerSeed[1][new CellKey(ProtocolVariant.LiteralSum, "early", 4)];
+            var json = System.Text.Json.JsonSerializer.Serialize(stored, Harness.Infrastructure.JsonDefaults.Options);
+            var back = System.Text.Json.JsonSerializer.Deserialize<CompetitionStored>(json, Harness.Infrastructure.JsonDefaults.Options)!.ToResult(profile);
+            var again = back.PerSeed[1][key];
             again.Norms.Should().Equal(cell.Norms);
             again.Values.Counts.Should().Equal(cell.Values.Counts);
-            back.Regimes.Should().BeEquivalentTo(result.Regimes);
-            store.TryLoad(profile, "other").Should().BeNull("another hash is another set of trials");
+            back.Regimes.Should().BeEquivalentTo(stored.Regimes);
+            back.Arithmetic.Should().Be("fused-per-trial");
         }
         finally
         {

@@ -1,6 +1,8 @@
 using Reproductions.Harness.Kernels;
-using Reproductions.Harness.GradientCompetition;
 using Reproductions.Harness.Models;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Statistics;
+using Reproductions.Harness.Trials;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -36,12 +36,12 @@ public sealed class ReportBuilderTests
         var md = File.ReadAllText(QuickWithOneSeedMissing().MarkdownPath);
 
         md.Should().Contain("## F90: Smaller batches reach higher test accuracy. A second sentence that the summary leaves out.");
-        md.Should().Contain("**Profile `quick`.** 1,000 of the 60,000 training samples, 3 of 30 epochs.");
-        md.Should().Contain("- trainSamples: 1000 (full: all), every run");
-        md.Should().Contain("- totalEpochs: 3 (full: 30), every run");
-        md.Should().Contain("- phases: bs64 3 x 64 @ 0.01 (full: 30 x 64 @ 0.01); bs256 3 x 256 @ 0.01 (full: 30 x 256 @ 0.01)");
-        md.Should().Contain("bs1024_lr01 3 x 1024 @ 0.1 (full: 30 x 1024 @ 0.1, adam)");
-        md.Should().Contain("- optimizer.kind: bs1024_lr01 sgd (full: adam)");
+        md.Should().Contain("**Profile `quick`, dataset `mnist`, protocol `training`.** 1,000 of the 60,000 training samples, 3 of 30 epochs.");
+        md.Should().Contain("What `quick` changes in `full`, as its config declares it (`*`: every entry):");
+        md.Should().Contain("- base.trainSamples: 1000 (full: not set)");
+        md.Should().Contain("- runs.*.phases[0].epochs: 3 (full: 30)");
+        md.Should().Contain("- runs.bs1024_lr01.optimizer.kind: sgd (full: adam)");
+        md.Should().Contain("- bands.stdMultiplier: 4 (full: 3)");
     }
 
     [Test]
@@ -49,7 +49,7 @@ public sealed class ReportBuilderTests
     {
         var md = File.ReadAllText(QuickWithOneSeedMissing().MarkdownPath);
 
-        md.Should().Contain("| [F90](#f90) | Smaller batches reach higher test accuracy. | fail (1 of 2 checks) | 3 of 4 |");
+        md.Should().Contain("| [F90](#f90) | mnist | Smaller batches reach higher test accuracy. | fail (1 of 2 checks) | 3 of 4 |");
         md.Should().Contain("<a id=\"f90\"></a>");
         md.IndexOf("## Summary", StringComparison.Ordinal).Should().BeLessThan(md.IndexOf("## F90", StringComparison.Ordinal));
     }
@@ -199,7 +199,7 @@ public sealed class ReportBuilderTests
 
         result.Data.ComparedWithPaper.Should().BeTrue();
         result.Data.Disagreements.Select(d => (d.Run, d.Metric)).Should().Equal(("bs64", "layerCosines"), ("bs1024", "testAccuracy"));
-        md.Should().Contain("| [F90](#f90) | Smaller batches reach higher test accuracy. | not checked yet | 4 of 4 | **2 of 4 disagree** |");
+        md.Should().Contain("| [F90](#f90) | mnist | Smaller batches reach higher test accuracy. | not checked yet | 4 of 4 | **2 of 4 disagree** |");
         md.Should().Contain("## Where we disagree with the paper");
         md.Should().Contain("### D1: F90 `bs64`, cosine of final to initial weights, per layer");
         md.Should().Contain("### D2: F90 `bs1024`, test accuracy");
@@ -226,8 +226,8 @@ public sealed class ReportBuilderTests
         var result = QuickWithOneSeedMissing();
 
         result.FigurePaths.Select(Path.GetFileName).Should().Equal(
-            "F90-1-curves-testAccuracy.png", "F90-2-curves-weightDistance.png", "F90-3-curves-trainLoss.png",
-            "F90-4-heatmap-testAccuracy.png", "F90-5-layers-layerCosines.png", "F90-6-bars-weightNorm.png");
+            "F90-mnist-1-curves-testAccuracy.png", "F90-mnist-2-curves-weightDistance.png", "F90-mnist-3-curves-trainLoss.png",
+            "F90-mnist-4-heatmap-testAccuracy.png", "F90-mnist-5-layers-layerCosines.png", "F90-mnist-6-bars-weightNorm.png");
         var md = File.ReadAllText(result.MarkdownPath);
         foreach (var path in result.FigurePaths)
         {
@@ -323,7 +323,7 @@ public sealed class ReportBuilderTests
 
         result.Data.Findings.Select(f => f.Id).Should().Equal("F90", "F91");
         result.Data.Findings[1].Error.Should().StartWith("could not be read:").And.Contain("F91.json");
-        md.Should().Contain("| [F91](#f91) |  | config unreadable | n/a |").And.Contain("**Not reported**: could not be read:");
+        md.Should().Contain("| [F91](#f91) |  |  | config unreadable | n/a |").And.Contain("**Not reported**: could not be read:");
         md.Should().Contain("98.00% ± 1.00");
     }
 
@@ -332,12 +332,14 @@ public sealed class ReportBuilderTests
     {
         var folder = Path.Combine(_fakes.Output, "quick");
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "F90-9-curves-testLoss.png"), "stale");
+        File.WriteAllText(Path.Combine(folder, "F90-9-curves-testLoss.png"), "stale, named before the dataset was in the name");
+        File.WriteAllText(Path.Combine(folder, "F90-mnist-9-curves-testLoss.png"), "stale");
         File.WriteAllText(Path.Combine(folder, "notes.png"), "the user's");
 
         _fakes.Build("quick");
 
         File.Exists(Path.Combine(folder, "F90-9-curves-testLoss.png")).Should().BeFalse();
+        File.Exists(Path.Combine(folder, "F90-mnist-9-curves-testLoss.png")).Should().BeFalse();
         File.Exists(Path.Combine(folder, "notes.png")).Should().BeTrue();
     }
 

@@ -28,7 +28,7 @@ public sealed class ReportCommandTests
             var markdown = Path.Combine(output, "REPORT.md");
             File.Exists(markdown).Should().BeTrue();
             File.Exists(Path.Combine(output, "report.json")).Should().BeTrue();
-            writer.ToString().Should().Contain($"Report: {markdown}").And.Contain("F01 (quick):");
+            writer.ToString().Should().Contain($"Report: {markdown}").And.Contain("F01 (quick, mnist):");
             File.ReadAllText(markdown).Should().Contain("## F01: Higher batch size gives lower asymptotic test (and train) accuracy.");
         }
         finally

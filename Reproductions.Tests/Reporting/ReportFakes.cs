@@ -1,7 +1,8 @@
-using System.Text.Json;
-using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Findings;
 using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Reporting;
+using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
 
 namespace Reproductions.Tests.Reporting;
@@ -22,14 +23,14 @@ internal sealed class ReportFakes : IDisposable
         Directory.CreateDirectory(Configs);
         File.Copy(Path.Combine(RepoPaths.Configs, "defaults.json"), Path.Combine(Configs, "defaults.json"));
         File.WriteAllText(Path.Combine(Configs, $"{Finding}.json"), Config);
-        Store = new RunStore(Path.Combine(Root, "runs"));
+        Store = new ExperimentStore(Path.Combine(Root, "runs"));
         Verdicts = new VerdictStore(Path.Combine(Root, "verdicts"));
     }
 
     public string Root { get; }
     public string Configs => Path.Combine(Root, "configs");
     public string Output => Path.Combine(Root, "report");
-    public RunStore Store { get; }
+    public ExperimentStore Store { get; }
     public VerdictStore Verdicts { get; }
 
     public ReportBuilder Builder(string profile) => new(profile, Store, Verdicts, Configs);
@@ -74,15 +75,11 @@ internal sealed class ReportFakes : IDisposable
           "profiles": {
             "quick": {
               "description": "1,000 of the 60,000 training samples, 3 of 30 epochs.",
-              "seeds": [1, 2, 3],
-              "base": { "trainSamples": 1000 },
-              "runs": {
-                "bs64":        { "phases": [ { "epochs": 3, "batchSize": 64,   "learningRate": 0.01 } ] },
-                "bs256":       { "phases": [ { "epochs": 3, "batchSize": 256,  "learningRate": 0.01 } ] },
-                "bs1024":      { "phases": [ { "epochs": 3, "batchSize": 1024, "learningRate": 0.01 } ] },
-                "bs1024_lr01": { "phases": [ { "epochs": 3, "batchSize": 1024, "learningRate": 0.1 } ] }
-              },
-              "bands": { "stdMultiplier": 4, "minAbsolute": 0.002 }
+              "changes": {
+                "base": { "trainSamples": 1000 },
+                "runs": { "*": { "phases": [ { "epochs": 3 } ] }, "bs1024_lr01": { "optimizer": { "kind": "sgd" } } },
+                "bands": { "stdMultiplier": 4, "minAbsolute": 0.002 }
+              }
             },
             "full": {
               "description": "The blog's setup: 60,000 samples, 30 epochs.",
@@ -130,16 +127,15 @@ internal sealed class ReportFakes : IDisposable
     /// <summary>Stores every run of the profile for every seed, except the seeds named in <paramref name="skip"/>.</summary>
     public void StoreRuns(string profile, string device = "", params (string Run, long Seed)[] skip)
     {
-        var p = Profile(profile);
+        var p = (TrainingExperiment)Profile(profile).Experiment;
+        var type = device.Length > 0 ? device : Devices.TypeName(Devices.Resolve(DeviceChoice.Auto));
         foreach (var run in p.Runs)
             for (var s = 0; s < p.Seeds.Count; s++)
             {
                 if (skip.Contains((run.Name, p.Seeds[s]))) continue;
                 var config = run.ForSeed(p.Seeds[s]);
-                var record = Record(config, run.Name, s, device.Length > 0 ? device : "cpu");
-                var hash = device.Length > 0 ? RunStore.Hash(config, device) : RunStore.Hash(config);
-                AtomicFile.WriteAllText(Path.Combine(Store.Folder(hash), "result.json"),
-                    JsonSerializer.Serialize(record with { Hash = hash }, JsonDefaults.Options));
+                var work = new TrainingWork(config, type, $"{run.Name} seed {p.Seeds[s]}");
+                Store.Save(work, Record(config, run.Name, s, type) with { Hash = work.Key.Hash });
             }
     }
 
@@ -175,7 +171,7 @@ internal sealed class ReportFakes : IDisposable
         }
         return new RunRecord
         {
-            Hash = "", FormatVersion = RunStore.FormatVersion, Config = config, Device = device, DeviceDetail = $"{device} (fake)",
+            Hash = "", FormatVersion = TrainingWork.FormatVersion, Config = config, Device = device, DeviceDetail = $"{device} (fake)",
             Epochs = list, InitialWeightNorm = 43.95, InitialBiasNorm = 0, CompletedUtc = Completed, TrainingSeconds = 10, ResumedFromEpoch = 0,
         };
     }

@@ -1,4 +1,5 @@
-using Reproductions.Harness.Experiments;
+using Reproductions.Harness.Findings;
+using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Training;
 
 namespace Reproductions.Tests.Training;
@@ -22,16 +23,18 @@ public class ConfigLoaderTests
     private void WriteFinding(string runJson, string baseJson = "{}", string extra = "") =>
         File.WriteAllText(Path.Combine(folder, "F99.json"), $$"""
             { "finding": "F99", "claim": "test", {{extra}}
-              "profiles": { "quick": { "seeds": [1, 2], "base": {{baseJson}}, "runs": { "a": {{runJson}} } } } }
+              "profiles": { "full": { "seeds": [1, 2], "base": {{baseJson}}, "runs": { "a": {{runJson}} } } } }
             """);
 
-    private FindingProfile Load() => FindingProfile.Load("F99", "quick", folder);
+    private FindingProfile Load(string profile = "full") => FindingProfile.Load("F99", profile, folder);
+
+    private RunDefinition Run(string name) => ((TrainingExperiment)Load().Experiment).Run(name);
 
     [Test]
     public void Defaults_are_the_blogs_setup()
     {
         WriteFinding("{}");
-        var config = Load().Run("a").ForSeed(5);
+        var config = Run("a").ForSeed(5);
         config.Model.Widths.Should().Equal(784, 1024, 1024, 10);
         config.Model.Init.Should().Be(InitScheme.XavierZero);
         config.Preprocessing.Should().Be(Preprocessing.Standardize);
@@ -46,7 +49,7 @@ public class ConfigLoaderTests
     {
         WriteFinding("""{ "phases": [ { "epochs": 1, "batchSize": 1024, "learningRate": 0.01 }, { "epochs": 30, "batchSize": 64, "learningRate": 0.01 } ] }""",
                      """{ "trainSamples": 1000, "model": { "init": "torch-default" } }""");
-        var config = Load().Run("a").ForSeed(1);
+        var config = Run("a").ForSeed(1);
         config.Phases.Select(p => p.BatchSize).Should().Equal(1024, 64);
         config.TrainSamples.Should().Be(1000);
         config.Model.Init.Should().Be(InitScheme.TorchDefault);
@@ -59,7 +62,7 @@ public class ConfigLoaderTests
         WriteFinding("""{ "phases": [ { "epochs": 1, "batchSise": 64, "learningRate": 0.01 } ] }""");
         var act = () => Load();
         act.Should().Throw<ConfigException>().Which.Message.Should()
-            .Contain("F99.json profiles:quick:runs:a").And.Contain("phases:0:batchSise").And.Contain("batchSize");
+            .Contain("F99.json profiles:full:runs:a").And.Contain("phases:0:batchSise").And.Contain("batchSize");
     }
 
     [TestCase("""{ "phases": [ { "epochs": 1, "batchSize": 0, "learningRate": 0.01 } ] }""", "phases:0:batchSize = 0")]
@@ -80,10 +83,10 @@ public class ConfigLoaderTests
     public void Unknown_profile_key_and_missing_profile_are_named()
     {
         WriteFinding("{}", extra: "");
-        var act = () => FindingProfile.Load("F99", "full", folder);
-        act.Should().Throw<ConfigException>().WithMessage("*no profile 'full'*");
+        var act = () => Load("quick");
+        act.Should().Throw<ConfigException>().WithMessage("*no profile 'quick'*");
 
-        File.WriteAllText(Path.Combine(folder, "F99.json"), """{ "finding": "F99", "profiles": { "quick": { "seeds": [1], "runs": { "a": {} }, "epochs": 3 } } }""");
+        File.WriteAllText(Path.Combine(folder, "F99.json"), """{ "finding": "F99", "profiles": { "full": { "seeds": [1], "runs": { "a": {} }, "epochs": 3 } } }""");
         act = () => Load();
         act.Should().Throw<ConfigException>().WithMessage("*unknown key 'epochs'*");
     }
@@ -91,9 +94,9 @@ public class ConfigLoaderTests
     [Test]
     public void Malformed_json_names_the_file()
     {
-        File.WriteAllText(Path.Combine(folder, "F99.json"), """{ "finding": "F99", "profiles": { """);
+        File.WriteAllText(Path.Combine(folder, "F99.json"), "{ \"finding\": \"F99\",\n  \"profiles\": { \"full\": [ } }");
         var act = () => Load();
-        act.Should().Throw<ConfigException>().Which.Message.Should().Contain("F99.json").And.Contain("not valid JSON");
+        act.Should().Throw<ConfigException>().Which.Message.Should().Contain("F99.json").And.Contain("not valid JSON").And.Contain("line 2");
     }
 
     [Test, NonParallelizable]
@@ -103,7 +106,7 @@ public class ConfigLoaderTests
         Environment.SetEnvironmentVariable("REPRO_SET__phases__0__epochs", "2");
         try
         {
-            Load().Run("a").ForSeed(1).Phases[0].Epochs.Should().Be(2);
+            Run("a").ForSeed(1).Phases[0].Epochs.Should().Be(2);
         }
         finally
         {
@@ -116,15 +119,14 @@ public class ConfigLoaderTests
     {
         var ids = Directory.GetFiles(Harness.Infrastructure.RepoPaths.Configs, "F*.json").Select(Path.GetFileNameWithoutExtension).ToList();
         ids.Should().Contain(["F01", "F02", "F03", "F04", "F05", "F06", "F07", "F08", "F09", "F10", "F11", "F12", "F13", "F14"]);
-        Harness.Reporting.ReportBuilder.AllFindings().Should().NotContain(["F05", "F06", "F07", "F08"], "protocol findings have their own report");
+        FindingProfile.All().Should().Equal(ids.Order(StringComparer.Ordinal), "every finding, whatever its protocol, is one of the findings");
         foreach (var id in ids)
             foreach (var profile in FindingProfile.Profiles)
             {
-                // F05-F08 name the shared gradient-competition protocol instead of runs of their own.
-                if (Harness.GradientCompetition.CompetitionFinding.UsesProtocol(id!))
-                    Harness.GradientCompetition.CompetitionFinding.Load(id!, profile).Protocol.Regimes.Should().NotBeEmpty();
-                else
-                    FindingProfile.Load(id!, profile).Runs.Should().NotBeEmpty();
+                var loaded = FindingProfile.Load(id!, profile);
+                loaded.Experiment.Groups.Should().NotBeEmpty();
+                loaded.Dataset.Should().Be("mnist");
+                if (profile != "full") loaded.Changes.Should().NotBeEmpty($"{id} {profile} declares what it changes in full");
             }
     }
 }

@@ -1,7 +1,7 @@
 using MathNet.Numerics.Distributions;
 using MathNet.Numerics.Statistics;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Statistics;
 
 /// <summary>The statistical yardsticks the F05-F08 tests and the report use, from MathNet's distributions.</summary>
 public static class CompetitionChecks

@@ -1,7 +1,8 @@
+using Reproductions.Harness.Models;
 using Reproductions.Harness.Training;
 using static TorchSharp.torch;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Trials;
 
 /// <summary>
 /// The samples trials draw from, on the engine's device: preprocessed images [N, in] and labels [N], plus the labels as

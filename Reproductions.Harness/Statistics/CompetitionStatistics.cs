@@ -1,10 +1,11 @@
+using Reproductions.Harness.Trials;
 using MathNet.Numerics;
 using MathNet.Numerics.Distributions;
 using MathNet.Numerics.LinearRegression;
 using MathNet.Numerics.Statistics;
 using static TorchSharp.torch;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Statistics;
 
 /// <summary>Which trials a set of numbers describes: a protocol variant, a regime, a batch size.</summary>
 public sealed record CellKey(ProtocolVariant Variant, string Regime, int BatchSize)

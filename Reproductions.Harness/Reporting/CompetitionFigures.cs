@@ -1,62 +1,74 @@
 using System.Globalization;
 using MathNet.Numerics.Statistics;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Statistics;
+using Reproductions.Harness.Trials;
 using ScottPlot;
 using ScottPlot.Plottables;
 using ScottPlot.TickGenerators;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Reporting;
 
 /// <summary>
-/// The report's figures, as ScottPlot PNGs: per protocol variant, the mean norm against B on log-log axes (error bars:
-/// one std across trials; dashed: the sqrt(B) fit), the normalised std and IQR against B, and per regime the stacked
-/// histograms of normalised norms and of raw |gradient values| (shared bins, the large-value threshold marked).
+/// The gradient competition's figures, as ScottPlot PNGs: per protocol variant, the mean norm against B on log-log axes
+/// (error bars: one std across trials; dashed: the sqrt(B) fit) and the normalised std against B; per variant and
+/// regime, the stacked histograms of normalised norms and of raw |gradient values| (shared bins, the large-value
+/// threshold marked). A finding's <c>report.figures</c> names which kinds it shows.
 /// </summary>
 public static class CompetitionFigures
 {
+    public const string NormVersusBatchSize = "norm-vs-batch-size";
+    public const string NormalisedStd = "normalised-std";
+    public const string NormalisedHistograms = "normalised-histograms";
+    public const string ValueHistograms = "value-histograms";
+
     private const int Width = 900, Height = 600;
     private static readonly Color[] RegimeColors = [Colors.Blue, Colors.Green, Colors.Orange, Colors.Purple];
 
-    /// <summary>Every figure of F05-F08.</summary>
-    public static IReadOnlyList<string> Write(CompetitionResult result, string folder) =>
-        Findings.SelectMany(f => ForFinding(result, f, folder)).ToList();
+    private sealed record Drawn(Plot Plot, string XLabel, string YLabel, string Caption, int Height = Height);
 
-    public static readonly string[] Findings = ["F05", "F06", "F07", "F08"];
-
-    /// <summary>
-    /// The figures of one finding, named by its id: F05 mean norm vs B (log-log, per variant), F06 normalised std vs B
-    /// (per variant), F07 stacked histograms of normalised norms and F08 raw-value histograms (per variant and regime).
-    /// </summary>
-    public static IReadOnlyList<string> ForFinding(CompetitionResult result, string finding, string folder)
+    /// <summary>The figures <paramref name="spec"/> asks for, numbered from 1 in order, drawn into the target's folder.</summary>
+    public static IReadOnlyList<FigureSection> Draw(CompetitionResult result, ReportSpec spec, FigureTarget target)
     {
-        Directory.CreateDirectory(folder);
-        var files = new List<string>();
-        foreach (var variant in result.Variants)
+        var sections = new List<FigureSection>();
+        foreach (var figure in spec.Figures)
         {
-            switch (finding)
+            bool Shown(ProtocolVariant v, string? regime) => figure.Runs.Count == 0 || figure.Runs.Any(g =>
+                CompetitionMetrics.TryParseGroup(g, out var gv, out var gr) && gv == v && (regime is null || gr == regime));
+            foreach (var variant in result.Variants)
             {
-                case "F05":
-                    files.Add(NormVersusBatchSize(result, variant, folder));
-                    break;
-                case "F06":
-                    files.Add(NormalisedSpread(result, variant, folder));
-                    break;
-                case "F07":
-                    files.AddRange(result.RegimeNames.Select(r => NormalisedHistograms(result, variant, r, folder)));
-                    break;
-                case "F08":
-                    files.AddRange(result.RegimeNames.Select(r => ValueHistograms(result, variant, r, folder)));
-                    break;
-                default:
-                    throw new ArgumentException($"No gradient-competition figures for '{finding}'.", nameof(finding));
+                var perRegime = figure.Kind is NormalisedHistograms or ValueHistograms;
+                foreach (var regime in perRegime ? result.RegimeNames.Select(r => (string?)r) : [null])
+                {
+                    if (!Shown(variant, regime)) continue;
+                    var drawn = figure.Kind switch
+                    {
+                        NormVersusBatchSize => NormVersusB(result, variant),
+                        NormalisedStd => NormalisedSpread(result, variant),
+                        NormalisedHistograms => NormalisedNormHistograms(result, variant, regime!),
+                        ValueHistograms => RawValueHistograms(result, variant, regime!),
+                        _ => throw new ArgumentException($"no gradient-competition figure of kind '{figure.Kind}'."),
+                    };
+                    var index = sections.Count + 1;
+                    var what = regime is null ? variant.Name() : $"{variant.Name()}-{regime}";
+                    var title = $"{target.Title}: {figure.Title} ({what}, {target.Profile} profile)";
+                    var file = $"{target.Prefix}-{index}-{figure.Kind}-{what}.png";
+                    using (drawn.Plot)
+                    {
+                        drawn.Plot.Title(title, 16);
+                        drawn.Plot.XLabel(drawn.XLabel);
+                        drawn.Plot.YLabel(drawn.YLabel);
+                        AtomicFile.WriteAllBytes(Path.Combine(target.Folder, file), drawn.Plot.GetImageBytes(Width, drawn.Height, ImageFormat.Png));
+                    }
+                    sections.Add(new FigureSection(index, figure.Kind, what, title, file, drawn.XLabel, drawn.YLabel, drawn.Caption, [], null, null));
+                }
             }
         }
-        return files;
+        return sections;
     }
 
-    private static string FileName(CompetitionResult result, string finding, string what, ProtocolVariant variant, string? regime = null) =>
-        $"{finding}-{result.Profile.Profile}-{what}-{variant.Name()}{(regime is null ? "" : "-" + regime)}.png";
-
-    private static string NormVersusBatchSize(CompetitionResult result, ProtocolVariant variant, string folder)
+    private static Drawn NormVersusB(CompetitionResult result, ProtocolVariant variant)
     {
         var plot = new Plot();
         var i = 0;
@@ -83,16 +95,14 @@ public static class CompetitionFigures
             fit.LinePattern = LinePattern.Dashed;
             fit.LegendText = $"{regime}: sqrt(B) fit";
         }
-        plot.Title($"Summed last-layer gradient norm vs batch size ({variant.Name()}, {result.Profile.Profile})");
-        plot.XLabel("batch size B");
-        plot.YLabel("mean L2 norm over trials (bars: +-1 std)");
         LogAxis(plot.Axes.Bottom);
         LogAxis(plot.Axes.Left);
         plot.ShowLegend(Alignment.UpperLeft);
-        return Save(plot, folder, FileName(result, "F05", "norm-vs-batch-size", variant));
+        return new Drawn(plot, "batch size B", "mean L2 norm over trials (bars: +-1 std)",
+            "Points: the mean over all trial seeds' trials of the summed last-layer gradient's L2 norm; bars: ±1 std over trials; dashed: a line of slope 1/2 (norm ~ sqrt(B)) through the points' mean offset. Legend: the fitted log-log slope and its 95% interval.");
     }
 
-    private static string NormalisedSpread(CompetitionResult result, ProtocolVariant variant, string folder)
+    private static Drawn NormalisedSpread(CompetitionResult result, ProtocolVariant variant)
     {
         var plot = new Plot();
         var i = 0;
@@ -106,17 +116,15 @@ public static class CompetitionFigures
             var std = plot.Add.Scatter(xs, points.Select(b => Math.Log10(b.NormalisedStd)).ToArray(), color);
             std.LegendText = FormattableString.Invariant($"{regime}: normalised std (Spearman with B {c.SpearmanNormalisedStd:F2})");
         }
-        plot.Title($"Std of the norm after scaling each B to the mean at B={result.Profile.ReferenceBatchSize} ({variant.Name()}, {result.Profile.Profile})");
-        plot.XLabel("batch size B");
-        plot.YLabel($"std over trials of norm x mu_{result.Profile.ReferenceBatchSize} / mu_B");
         LogAxis(plot.Axes.Bottom);
         LogAxis(plot.Axes.Left, decadesOnly: false);
         plot.ShowLegend(Alignment.UpperLeft);
-        return Save(plot, folder, FileName(result, "F06", "normalised-std", variant));
+        return new Drawn(plot, "batch size B", $"std over trials of norm x mu_{result.Profile.ReferenceBatchSize} / mu_B",
+            $"Each B's norms scaled by mu_{result.Profile.ReferenceBatchSize} / mu_B (the blog's normalisation), then their std over all trials; legend: Spearman's rank correlation with B.");
     }
 
     /// <summary>Ridge plot: one histogram of normalised norms per B (shared bins), stacked upwards from the smallest B.</summary>
-    private static string NormalisedHistograms(CompetitionResult result, ProtocolVariant variant, string regime, string folder)
+    private static Drawn NormalisedNormHistograms(CompetitionResult result, ProtocolVariant variant, string regime)
     {
         const int bins = 40;
         var c = result.Curve(variant, regime);
@@ -157,14 +165,12 @@ public static class CompetitionFigures
             }
         }
         plot.Axes.Left.TickGenerator = new NumericManual(positions.ToArray(), labels.ToArray());
-        plot.Title(FormattableString.Invariant($"Normalised norms per B ({variant.Name()}, {regime}, {result.Profile.Profile}); Spearman(B, IQR) {c.SpearmanNormalisedIqr:F2}"));
-        plot.XLabel($"trial norm x mu_{result.Profile.ReferenceBatchSize} / mu_B (each row scaled to its peak)");
-        plot.YLabel("batch size B");
-        return Save(plot, folder, FileName(result, "F07", "normalised-norm-histograms", variant, regime), height: 900);
+        return new Drawn(plot, $"trial norm x mu_{result.Profile.ReferenceBatchSize} / mu_B (each row scaled to its peak)", "batch size B",
+            FormattableString.Invariant($"One histogram of normalised norms per B (shared bins), stacked upwards from the smallest B; Spearman(B, normalised IQR) {c.SpearmanNormalisedIqr:F2}."), 900);
     }
 
     /// <summary>Counts of raw |gradient values| on the shared log bins, one line per B, with the large-value threshold.</summary>
-    private static string ValueHistograms(CompetitionResult result, ProtocolVariant variant, string regime, string folder)
+    private static Drawn RawValueHistograms(CompetitionResult result, ProtocolVariant variant, string regime)
     {
         var c = result.Curve(variant, regime);
         var plot = new Plot();
@@ -192,13 +198,11 @@ public static class CompetitionFigures
             var v = plot.Add.VerticalLine(Math.Log10(c.TailThreshold), 2, Colors.Black, LinePattern.Dashed);
             v.LegendText = FormattableString.Invariant($"threshold {c.TailThreshold:G3} ({result.Profile.TailFraction:P0} of B={result.Profile.ReferenceBatchSize}'s values above)");
         }
-        plot.Title($"Raw last-layer gradient values, all trials, shared bins ({variant.Name()}, {regime}, {result.Profile.Profile})");
-        plot.XLabel("|gradient value| (summed over the trial's steps)");
-        plot.YLabel($"count per bin ({bins.BinsPerDecade} bins per decade)");
         LogAxis(plot.Axes.Bottom);
         LogAxis(plot.Axes.Left);
         plot.ShowLegend(Alignment.UpperLeft);
-        return Save(plot, folder, FileName(result, "F08", "raw-value-histograms", variant, regime), height: 700);
+        return new Drawn(plot, "|gradient value| (summed over the trial's steps)", $"count per bin ({bins.BinsPerDecade} bins per decade)",
+            FormattableString.Invariant($"Counts of raw |gradient values| of all trials on the shared log bins, one line per B; dashed: the large-value threshold, the bin edge above which {result.Profile.TailFraction:P0} of B={result.Profile.ReferenceBatchSize}'s values lie."), 700);
     }
 
     /// <summary>Labels an axis whose coordinates are log10 values with the values themselves, minor ticks log-spaced.</summary>
@@ -213,10 +217,4 @@ public static class CompetitionFigures
         };
     }
 
-    private static string Save(Plot plot, string folder, string name, int height = Height)
-    {
-        var path = Path.Combine(folder, name);
-        plot.SavePng(path, Width, height);
-        return path;
-    }
 }

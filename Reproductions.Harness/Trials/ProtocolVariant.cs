@@ -1,5 +1,5 @@
 using Reproductions.Harness.Kernels;
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Trials;
 
 /// <summary>
 /// How one trial of the gradient-competition protocol forms its last-layer gradient (FINDINGS.md, "Gradient-competition

@@ -1,7 +1,8 @@
+using Reproductions.Harness.Models;
 using Reproductions.Harness.Kernels;
 using static TorchSharp.torch;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Trials;
 
 /// <summary>
 /// T independent copies of an MLP (one per trial), stacked along a leading trial axis and stepped together with
@@ -53,6 +54,23 @@ public sealed class TrialStack : IDisposable
 
     public int Trials { get; }
     public UpdateMode Mode { get; }
+
+    /// <summary>
+    /// Which arithmetic the literal steps take in <paramref name="mode"/> on <paramref name="device"/> on this machine: the
+    /// update mode and, on the CPU, the hand-written kernels the static switches and the CPU's instruction sets select.
+    /// Every choice here changes float rounding, so it is part of the gradient competition's content hash. Decided from
+    /// settings and the instruction sets alone, never from a timing.
+    /// </summary>
+    public static string Arithmetic(UpdateMode mode, TorchSharp.DeviceType device)
+    {
+        var name = string.Concat(mode.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+        if (mode != UpdateMode.FusedPerTrial || device != TorchSharp.DeviceType.CPU) return name;
+        if (!UseSmallBatchKernels) return $"{name}; rank-1 up to {RankOneRows} row(s), libtorch beyond";
+        if (UseTileKernels && TileKernels.Supported) return $"{name}; avx512 tiles up to {TileKernels.MaxRows} rows, libtorch beyond";
+        return SmallBatchKernels.Supported
+            ? $"{name}; rank-1 up to {RankOneRows} row(s), avx2 kernels up to {SmallBatchKernels.MaxRows} rows, libtorch beyond"
+            : $"{name}; rank-1 up to {RankOneRows} row(s), libtorch beyond";
+    }
 
     /// <summary>Each trial's summed last-layer weight gradient so far, [T, classes, hidden] (a live view; copy it to keep it).</summary>
     public Tensor LastLayerGradientSum => lastLayerSum;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Reproductions.Harness.Data;
 using Reproductions.Harness.Training;
 
-namespace Reproductions.Harness.Experiments;
+namespace Reproductions.Harness.Data;
 
 /// <summary>
 /// The process-wide cache of loaded datasets: each is fetched, verified and parsed once per process, then shared

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Statistics;
 
 /// <summary>Fixed bins of |value| on a log10 scale, shared by every batch size, regime and variant.</summary>
 /// <param name="MinLog10">Lower edge of the first bin, as log10(|value|); smaller values (and zeros) go to the underflow slot.</param>

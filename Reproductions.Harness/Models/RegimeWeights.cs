@@ -1,7 +1,7 @@
-using Reproductions.Harness.Models;
+
 using static TorchSharp.torch;
 
-namespace Reproductions.Harness.GradientCompetition;
+namespace Reproductions.Harness.Models;
 
 /// <summary>
 /// A trained point of the MLP that trials reset to (the blog's "early" and "late" regimes): each layer's weight

@@ -1,0 +1,170 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Reporting;
+using Reproductions.Harness.Training;
+
+namespace Reproductions.Harness.Findings;
+
+/// <summary>
+/// One profile of a finding, as read from <c>configs/&lt;finding&gt;.json</c>: the claim and the paper's numbers, the
+/// experiment its protocol binds (training runs, the gradient competition, ...), the baseline's band settings and what
+/// the report shows.
+/// <para>
+/// The <c>full</c> profile is written out; every other profile is declared as what it changes in <c>full</c>
+/// (<c>"changes"</c>, see <see cref="ConfigFiles.Patch"/>), and <see cref="Changes"/> lists that declaration with the
+/// full values it replaces. A finding whose experiment is shared with others (the gradient competition of F05-F08)
+/// names it with <c>"experiment"</c>: the protocol's settings then come from <c>configs/&lt;experiment&gt;.json</c>,
+/// which declares its own profiles the same way.
+/// </para>
+/// </summary>
+public sealed record FindingProfile(
+    string Finding, string Profile, string Claim, string Description, string Source, Experiment Experiment, BandSettings Bands,
+    ReportSpec Report, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Reference, IReadOnlyDictionary<string, double> Checks,
+    IReadOnlyList<string> Changes)
+{
+    public const string FullProfile = "full";
+    public static readonly string[] Profiles = ["quick", "full"];
+
+    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "protocol", "experiment", "reference", "report", "profiles" };
+    private static readonly HashSet<string> ExperimentTopKeys = new(StringComparer.OrdinalIgnoreCase) { "protocol", "description", "profiles" };
+    private static readonly HashSet<string> FindingKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "bands", "report", "checks" };
+    private static readonly HashSet<string> DeclaredKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "changes" };
+    private static readonly HashSet<string> BandKeys = new(StringComparer.OrdinalIgnoreCase) { "stdMultiplier", "minAbsolute", "minRelative" };
+
+    public Protocol Protocol => Experiment.Protocol;
+    public string Dataset => Experiment.Dataset;
+    public IReadOnlyList<long> Seeds => Experiment.Seeds;
+
+    /// <summary>The paper's or blog's value for a group's metric, as text (it is often a range), or null.</summary>
+    public string? ReferenceFor(string group, string metric) =>
+        Reference.TryGetValue(group, out var m) && m.TryGetValue(metric, out var v) ? v : null;
+
+    /// <summary>A number the finding's checks use (e.g. the claimed slope and its resolution), named in the file.</summary>
+    public double Check(string name) =>
+        Checks.TryGetValue(name, out var v) ? v : throw new ConfigException($"{Source} profiles:{Profile}:checks has no '{name}' (it has {string.Join(", ", Checks.Keys)}).");
+
+    /// <summary>Every finding with a config (configs/F*.json), in id order.</summary>
+    public static IReadOnlyList<string> All(string? configsFolder = null) =>
+        Directory.GetFiles(configsFolder ?? RepoPaths.Configs, "F*.json")
+            .Select(f => Path.GetFileNameWithoutExtension(f)!)
+            .Order(StringComparer.Ordinal).ToList();
+
+    public static FindingProfile Load(string finding, string profile, string? configsFolder = null, ProtocolCatalog? catalog = null)
+    {
+        catalog ??= ProtocolCatalog.Default;
+        var folder = configsFolder ?? RepoPaths.Configs;
+        var path = Path.Combine(folder, $"{finding}.json");
+        var source = ConfigFiles.Relative(path);
+        if (!Identifier(finding)) throw new ConfigException($"finding '{finding}': expected an id such as F01 (letters, digits, '-', '_').");
+        var file = ConfigFiles.ReadObject(path);
+        ConfigFiles.RejectUnknownKeys(file, source, TopKeys);
+        var id = Text(file, "finding");
+        if (!string.Equals(id, finding, StringComparison.Ordinal))
+            throw new ConfigException($"{source}: finding = '{id ?? "(missing)"}': expected '{finding}' (the file's name).");
+
+        var (section, changes) = ProfileOf(file, source, profile, "");
+        var where = $"{source} profiles:{profile}";
+
+        // The protocol's settings: the finding's own profile, or the shared experiment it names.
+        var ownKeys = FindingKeys.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        Experiment bound;
+        if (Text(file, "experiment") is { } experimentName)
+        {
+            (bound, var experimentChanges) = LoadExperiment(experimentName, profile, folder, catalog);
+            if (Text(file, "protocol") is { } named && named != bound.Protocol.Name)
+                throw new ConfigException($"{source}: protocol = '{named}', but its experiment configs/{experimentName}.json is a '{bound.Protocol.Name}' protocol.");
+            changes = [.. changes, .. experimentChanges];
+            ConfigFiles.RejectUnknownKeys(section, where, ownKeys);
+        }
+        else
+        {
+            var protocol = catalog.Get(Text(file, "protocol") ?? TrainingProtocol.ProtocolName, source);
+            ownKeys.UnionWith(protocol.Keys);
+            var protocolSection = new JsonObject();
+            foreach (var (key, value) in section)
+                if (protocol.Keys.Contains(key)) protocolSection[key] = value?.DeepClone();
+            ConfigFiles.RejectUnknownKeys(section, where, ownKeys);
+            bound = protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(protocolSection), where, profile, folder));
+        }
+
+        var configuration = ConfigFiles.ToConfiguration(section);
+        var topLevel = ConfigFiles.ToConfiguration(file);
+        var report = configuration.GetSection("report").Exists()
+            ? ReportSpec.Read($"{where}:report", configuration.GetSection("report"), bound)
+            : ReportSpec.Read($"{source} report", topLevel.GetSection("report"), bound);
+        var reference = topLevel.GetSection("reference").GetChildren().ToDictionary(
+            r => r.Key,
+            r => (IReadOnlyDictionary<string, string>)r.GetChildren().ToDictionary(m => m.Key, m => m.Value ?? "", StringComparer.OrdinalIgnoreCase),
+            StringComparer.OrdinalIgnoreCase);
+        var checks = configuration.GetSection("checks").GetChildren()
+            .ToDictionary(c => c.Key, c => ConfigFiles.Number($"{where}:checks", c.Key, c.Value), StringComparer.OrdinalIgnoreCase);
+        return new FindingProfile(finding, profile, Text(file, "claim") ?? "", configuration["description"] ?? "", source, bound,
+            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes);
+    }
+
+    /// <summary>
+    /// A shared experiment (<c>configs/&lt;name&gt;.json</c>: a protocol and its profiles, full written out, the others as
+    /// changes), bound for <paramref name="profile"/>, with the lines that declare what that profile changes in full.
+    /// </summary>
+    public static (Experiment Experiment, IReadOnlyList<string> Changes) LoadExperiment(string name, string profile, string? configsFolder = null, ProtocolCatalog? catalog = null)
+    {
+        catalog ??= ProtocolCatalog.Default;
+        var folder = configsFolder ?? RepoPaths.Configs;
+        if (!Identifier(name)) throw new ConfigException($"experiment = '{name}': expected a config name such as gradient-competition.");
+        var path = Path.Combine(folder, $"{name}.json");
+        var source = ConfigFiles.Relative(path);
+        var file = ConfigFiles.ReadObject(path);
+        ConfigFiles.RejectUnknownKeys(file, source, ExperimentTopKeys);
+        var protocol = catalog.Get(Text(file, "protocol") ?? "(missing)", source);
+        var (section, changes) = ProfileOf(file, source, profile, $"{name}: ");
+        var where = $"{source} profiles:{profile}";
+        ConfigFiles.RejectUnknownKeys(section, where, protocol.Keys.Append("description"));
+        section.Remove("description");
+        return (protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(section), where, profile, folder)), changes);
+    }
+
+    /// <summary>
+    /// A profile's section of a finding or experiment file: <c>full</c> as written; any other as <c>full</c> with its
+    /// <c>changes</c> applied (its own description replacing full's), with the lines that describe those changes.
+    /// </summary>
+    private static (JsonObject Section, IReadOnlyList<string> Changes) ProfileOf(JsonObject file, string source, string profile, string prefix)
+    {
+        var profiles = file["profiles"] as JsonObject ?? throw new ConfigException($"{source}: profiles is missing or not an object.");
+        if (profiles[profile] is not JsonObject declared)
+            throw new ConfigException($"{source}: no profile '{profile}' (has {string.Join(", ", profiles.Select(p => p.Key))}).");
+        if (profiles[FullProfile] is not JsonObject full)
+            throw new ConfigException($"{source}: profiles:{FullProfile} is missing or not an object; every other profile is declared as changes to it.");
+        if (profile == FullProfile) return ((JsonObject)full.DeepClone(), []);
+        var where = $"{source} profiles:{profile}";
+        ConfigFiles.RejectUnknownKeys(declared, where, DeclaredKeys);
+        if (declared["changes"] is not JsonObject changes)
+            throw new ConfigException($"{where}: changes is missing or not an object: a profile other than {FullProfile} is declared as what it changes in {FullProfile}.");
+        var section = ConfigFiles.Patch(full, changes, $"{where}:changes");
+        section.Remove("description");
+        if (declared["description"] is { } description) section["description"] = description.DeepClone();
+        var lines = ConfigFiles.DescribeChanges(full, changes, FullProfile).Select(l => prefix + l).ToList();
+        return (section, lines);
+    }
+
+    private static BandSettings ReadBands(string where, IConfigurationSection bands)
+    {
+        foreach (var child in bands.GetChildren())
+            if (!BandKeys.Contains(child.Key))
+                throw new ConfigException($"{where}:bands: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}.");
+        var settings = new BandSettings(
+            ConfigFiles.Number(where, "bands:stdMultiplier", bands["stdMultiplier"] ?? "4"),
+            ConfigFiles.Number(where, "bands:minAbsolute", bands["minAbsolute"] ?? "0"),
+            ConfigFiles.Number(where, "bands:minRelative", bands["minRelative"] ?? "0"));
+        if (settings.StdMultiplier <= 0 || settings.MinAbsolute < 0 || settings.MinRelative < 0)
+            throw new ConfigException($"{where}:bands: stdMultiplier must be positive and the floors non-negative.");
+        return settings;
+    }
+
+    private static string? Text(JsonObject json, string key) =>
+        json[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : json[key] is null ? null : json[key]!.ToJsonString();
+
+    private static bool Identifier(string s) => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+}

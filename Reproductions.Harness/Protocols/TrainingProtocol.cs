@@ -1,0 +1,213 @@
+using Reproductions.Harness.Reporting;
+using Reproductions.Harness.Store;
+using Reproductions.Harness.Training;
+
+namespace Reproductions.Harness.Protocols;
+
+/// <summary>
+/// Training runs (F01-F04, F09-F14): named runs (each a config layered over configs/defaults.json and the profile's
+/// <c>base</c>), each trained once per seed. Measures every <see cref="EpochMetrics"/> metric of each run's final epoch;
+/// draws curves, heatmaps, per-layer bars and bars.
+/// </summary>
+public sealed class TrainingProtocol : Protocol
+{
+    public const string ProtocolName = "training";
+
+    public override string Name => ProtocolName;
+
+    public override IReadOnlySet<string> Keys { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "seeds", "base", "runs" };
+
+    public override IReadOnlySet<string> FigureKinds { get; } = new HashSet<string>(StringComparer.Ordinal) { "curves", "heatmap", "layers", "bars" };
+
+    public override IReadOnlyList<string> DefaultMetrics { get; } = ["trainAccuracy", "testAccuracy", "generalizationGap"];
+
+    public override bool IsMetric(string metric) => MetricNames.IsKnown(metric);
+
+    public override IEnumerable<string> Metrics => MetricNames.All;
+
+    public override Experiment Bind(ProtocolSection section)
+    {
+        var seeds = section.Seeds();
+        var defaults = section.Defaults;
+        var baseLayer = ConfigLayer.FromSection($"{section.Where}:base", section.GetSection("base"));
+        var runs = section.GetSection("runs").GetChildren()
+            .Select(r => new RunDefinition(r.Key, [defaults, baseLayer, ConfigLayer.FromSection($"{section.Where}:runs:{r.Key}", r)]))
+            .ToList();
+        if (runs.Count == 0) throw new ConfigException($"{section.Where}: runs is empty or missing; define at least one run.");
+        var configs = runs.Select(r => r.ForSeed(seeds[0])).ToList(); // validates every run's layers now, with the file named
+        var datasets = configs.Select(c => c.Dataset).Distinct().ToList();
+        if (datasets.Count > 1)
+            throw new ConfigException($"{section.Where}: the runs read different datasets ({string.Join(", ", datasets)}); a finding profile reads one.");
+        var devices = configs.Select(c => c.Device).Distinct().ToList();
+        if (devices.Count > 1)
+            throw new ConfigException($"{section.Where}: the runs ask for different devices ({string.Join(", ", devices)}); a finding profile runs on one.");
+        return new TrainingExperiment(this, seeds, runs, datasets[0], devices[0]);
+    }
+}
+
+/// <summary>One named training setting of a finding (e.g. "bs64"), expandable to one config per seed.</summary>
+public sealed record RunDefinition(string Name, IReadOnlyList<ConfigLayer> Layers)
+{
+    public TrainingConfig ForSeed(long seed) =>
+        ConfigLoader.Build(Layers.Append(ConfigLayer.FromPairs($"seed {seed}", ("seed", seed))).Append(ConfigLoader.EnvironmentLayer()));
+}
+
+/// <summary>A finding profile's training runs: every run, once per seed.</summary>
+public sealed class TrainingExperiment(TrainingProtocol protocol, IReadOnlyList<long> seeds, IReadOnlyList<RunDefinition> runs, string dataset, DeviceChoice device)
+    : Experiment
+{
+    public override Protocol Protocol => protocol;
+    public override string Dataset => dataset;
+    public override IReadOnlyList<long> Seeds => seeds;
+    public override DeviceChoice Device => device;
+    public IReadOnlyList<RunDefinition> Runs => runs;
+    public override IReadOnlyList<string> Groups => runs.Select(r => r.Name).ToList();
+
+    public RunDefinition Run(string name) =>
+        runs.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new KeyNotFoundException($"no run '{name}' (the runs are {string.Join(", ", runs.Select(r => r.Name))}).");
+
+    /// <summary>Every (run, seed) in declaration order, seeds inner.</summary>
+    public override IReadOnlyList<Work> Plan(string deviceType, string label) =>
+        runs.SelectMany(r => seeds.Select(s => (Work)new TrainingWork(r.ForSeed(s), deviceType, $"{label} {r.Name} seed {s}"))).ToList();
+
+    public override Measured Measure(IReadOnlyList<Work> plan, IReadOnlyList<object?> results, string trainCommand)
+    {
+        var stored = new Dictionary<string, IReadOnlyList<RunRecord>>(StringComparer.OrdinalIgnoreCase);
+        var missing = new List<MissingRun>();
+        for (var r = 0; r < runs.Count; r++)
+        {
+            var records = Enumerable.Range(0, seeds.Count).Select(s => results[r * seeds.Count + s] as RunRecord).ToList();
+            var count = records.Count(x => x is not null);
+            if (count == seeds.Count) stored[runs[r].Name] = records.Select(x => x!).ToList();
+            else missing.Add(new MissingRun(runs[r].Name, count, seeds.Count, trainCommand));
+        }
+        return new TrainingMeasured(this, new TrainingRuns(this, stored), missing.OrderBy(m => m.Run, NaturalOrder.Instance).ToList());
+    }
+}
+
+/// <summary>The stored runs of a training experiment: for each named run stored for every seed, one record per seed (in seed order).</summary>
+public sealed record TrainingRuns(TrainingExperiment Experiment, IReadOnlyDictionary<string, IReadOnlyList<RunRecord>> Runs)
+{
+    public IReadOnlyList<long> Seeds => Experiment.Seeds;
+
+    public IReadOnlyList<RunRecord> this[string run] =>
+        Runs.TryGetValue(run, out var records) ? records : throw new KeyNotFoundException($"no stored run '{run}'.");
+
+    /// <summary>The final-epoch value of <paramref name="metric"/> for every seed of <paramref name="run"/>.</summary>
+    public double[] Final(string run, Func<EpochMetrics, double> metric) => this[run].Select(r => metric(r.Final)).ToArray();
+}
+
+/// <summary>What a training experiment measured: every metric of each stored run's final epoch, per seed.</summary>
+public sealed class TrainingMeasured(TrainingExperiment experiment, TrainingRuns runs, IReadOnlyList<MissingRun> missing) : Measured
+{
+    public override Experiment Experiment => experiment;
+
+    /// <summary>The stored runs themselves (per-epoch histories), for what final values do not show.</summary>
+    public TrainingRuns Runs => runs;
+
+    public override IReadOnlyList<MeasuredGroup> Groups =>
+        experiment.Runs.Select(r => r.Name).Where(runs.Runs.ContainsKey).Order(NaturalOrder.Instance)
+            .Select(n => new MeasuredGroup(n, ReportBuilder.Phases(runs[n][0].Config), runs[n].Select(r => r.DeviceDetail).Distinct().ToList()))
+            .ToList();
+
+    public override IReadOnlyList<MissingRun> Missing => missing;
+
+    public override string GroupHeading => "run";
+
+    public override string SettingHeading => "phases (epochs x batch @ lr)";
+
+    public override IReadOnlyList<IReadOnlyList<double>>? Values(string group, string metric)
+    {
+        if (!runs.Runs.TryGetValue(group, out var records) || !MetricNames.IsKnown(metric)) return null;
+        return records.Select(r => (IReadOnlyList<double>)(MetricDisplay.IsPerLayer(metric)
+            ? MetricNames.Vector(r.Final, metric).ToArray()
+            : [MetricNames.Scalar(r.Final, metric)])).ToList();
+    }
+
+    public override IReadOnlyList<string> Devices =>
+        runs.Runs.Values.SelectMany(r => r).Select(r => r.DeviceDetail).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    public override double Seconds => runs.Runs.Values.SelectMany(r => r).Sum(r => r.TrainingSeconds);
+
+    public override DateTime? Newest
+    {
+        get
+        {
+            var records = runs.Runs.Values.SelectMany(r => r).ToList();
+            return records.Count > 0 ? records.Max(r => r.CompletedUtc) : null;
+        }
+    }
+
+    public override IReadOnlyList<FigureSection> DrawFigures(ReportSpec spec, FigureTarget target) =>
+        spec.Figures.Select((f, i) => ReportFigures.Render(f, i + 1, runs, target)).ToList();
+}
+
+/// <summary>One training run of one seed: the unit the store keeps for the training protocol.</summary>
+public sealed class TrainingWork(TrainingConfig config, string deviceType, string label) : Work<RunRecord>
+{
+    /// <summary>Bump when the trainer or the metrics change meaning: old runs then no longer match.</summary>
+    public const int FormatVersion = 2;
+
+    public const string Kind = TrainingProtocol.ProtocolName;
+    public const string WeightsFile = "final.weights";
+
+    public TrainingConfig Config { get; } = config;
+    public override string DeviceType { get; } = deviceType;
+    public override string Label { get; } = label;
+    public override StoreKey Key { get; } = new(config.Dataset, Kind, Hash(config, deviceType));
+
+    /// <summary>
+    /// The run's content hash: the config, the device type and the format version; for CPU runs with a phase the
+    /// hand-formed small-batch SGD step trains, that step's kind (it rounds differently from autograd's).
+    /// </summary>
+    public static string Hash(TrainingConfig config, string deviceType) =>
+        SmallBatchSgd.KindFor(config, deviceType) is { } step
+            ? ContentHash(new { formatVersion = FormatVersion, device = deviceType, step, config })
+            : ContentHash(new { formatVersion = FormatVersion, device = deviceType, config });
+
+    /// <summary>The work of <paramref name="config"/> on the device it resolves to on this machine.</summary>
+    public static TrainingWork ForThisMachine(TrainingConfig config, string label) =>
+        new(config, Devices.TypeName(Devices.Resolve(config.Device)), label);
+
+    public override RunRecord Run(WorkContext context)
+    {
+        var options = context.Options;
+        var data = (options.Data ?? Data.DataSets.Get)(Config.Dataset);
+        Directory.CreateDirectory(context.Scratch);
+        var checkpoint = Path.Combine(context.Scratch, "checkpoint.bin");
+        using var session = new TrainingSession(Config, data);
+        var resumedFrom = 0;
+        if (File.Exists(checkpoint))
+        {
+            session.LoadCheckpoint(checkpoint);
+            resumedFrom = session.CompletedEpochs;
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var earlier = session.History.Sum(e => e.TrainSeconds + e.EvalSeconds);
+        options.Progress?.Report(new TrainingProgress(Key.Hash, Label, session.CompletedEpochs, Config.TotalEpochs, session.History.LastOrDefault(),
+            TimeSpan.Zero, resumedFrom > 0 ? $"resumed at epoch {resumedFrom}" : "training"));
+        while (!session.Finished)
+        {
+            options.Cancel.ThrowIfCancellationRequested();
+            var metrics = session.RunEpoch();
+            session.SaveCheckpoint(checkpoint);
+            options.Progress?.Report(new TrainingProgress(Key.Hash, Label, metrics.Epoch, Config.TotalEpochs, metrics, clock.Elapsed, "training"));
+        }
+        session.SaveWeights(Path.Combine(context.Folder, WeightsFile));
+        return new RunRecord
+        {
+            Hash = Key.Hash,
+            FormatVersion = FormatVersion,
+            Config = Config,
+            Device = Devices.TypeName(session.Device),
+            DeviceDetail = Devices.Describe(session.Device),
+            Epochs = session.History.ToList(),
+            InitialWeightNorm = session.InitialWeightNorm,
+            InitialBiasNorm = session.InitialBiasNorm,
+            CompletedUtc = DateTime.UtcNow,
+            TrainingSeconds = earlier + clock.Elapsed.TotalSeconds,
+            ResumedFromEpoch = resumedFrom,
+        };
+    }
+}

@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Reproductions.Harness.Infrastructure;
+
+namespace Reproductions.Harness.Store;
+
+/// <summary>
+/// The one store of every protocol's results: <c>&lt;root&gt;/&lt;dataset&gt;/&lt;kind&gt;/&lt;hash&gt;/result.json</c>, keyed by
+/// the unit's content hash. A unit asked for twice runs once (a file lock keeps two processes from running it at once);
+/// what it reads is run first; the result is written atomically, with its key, so a torn or misplaced file is never
+/// taken for a result. While a unit runs, its resumable state lives in <c>&lt;hash&gt;/work/</c> (a training run's
+/// checkpoint, the gradient competition's finished blocks): a killed run resumes from there, and the folder is removed
+/// once the result is stored.
+/// </summary>
+public sealed class ExperimentStore(string root)
+{
+    /// <summary>Bump when the stored envelope changes shape.</summary>
+    public const int FormatVersion = 1;
+
+    public const string ResultFile = "result.json";
+    public const string ScratchFolder = "work";
+
+    private static readonly ConcurrentDictionary<string, object> InProcessLocks = new();
+    private static readonly ConcurrentDictionary<string, (DateTime Written, object Result)> Cache = new();
+
+    public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>artifacts/runs/ (REPRO_ARTIFACTS moves artifacts/).</summary>
+    public static ExperimentStore Default => new(Path.Combine(RepoPaths.Artifacts, "runs"));
+
+    public string Folder(StoreKey key) => Path.Combine(Root, key.Dataset, key.Kind, key.Hash);
+
+    public string ResultPath(StoreKey key) => Path.Combine(Folder(key), ResultFile);
+
+    public bool Contains(Work work) => TryLoadUntyped(work) is not null;
+
+    public T? TryLoad<T>(Work<T> work) where T : class => (T?)TryLoadUntyped(work);
+
+    /// <summary>
+    /// The stored result of <paramref name="work"/>, or null when none is stored. A file that cannot be read, or that
+    /// belongs to another unit, is an error naming the file: it is never used, and never silently replaced.
+    /// </summary>
+    public object? TryLoadUntyped(Work work)
+    {
+        var path = ResultPath(work.Key);
+        if (!File.Exists(path)) return null;
+        var written = File.GetLastWriteTimeUtc(path);
+        if (Cache.TryGetValue(path, out var cached) && cached.Written == written && work.ResultType.IsInstanceOfType(cached.Result))
+            return cached.Result;
+        Envelope envelope;
+        object result;
+        try
+        {
+            envelope = JsonSerializer.Deserialize<Envelope>(File.ReadAllBytes(path), JsonDefaults.Options)
+                       ?? throw new InvalidDataException("the file holds null");
+            result = envelope.Result.Deserialize(work.ResultType, JsonDefaults.Options) ?? throw new InvalidDataException("its result is null");
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{path}: the stored result of {work.Label} is unreadable ({e.Message}). Move the folder aside to run it again.", e);
+        }
+        if (envelope.FormatVersion != FormatVersion || envelope.Kind != work.Key.Kind || envelope.Hash != work.Key.Hash || envelope.Dataset != work.Key.Dataset)
+            throw new InvalidDataException(
+                $"{path}: holds {envelope.Dataset}/{envelope.Kind}/{envelope.Hash} (store format {envelope.FormatVersion}), not {work.Key} (format {FormatVersion}): " +
+                "a result of another unit in this folder is never used. Move the folder aside to run it again.");
+        Cache[path] = (written, result);
+        return result;
+    }
+
+    /// <summary>Returns the stored result of <paramref name="work"/>, running it (and what it reads) first if needed.</summary>
+    public T GetOrRun<T>(Work<T> work, RunOptions? options = null) where T : class => (T)GetOrRunUntyped(work, options);
+
+    public object GetOrRunUntyped(Work work, RunOptions? options = null)
+    {
+        options ??= RunOptions.Default;
+        var folder = Folder(work.Key);
+        lock (InProcessLocks.GetOrAdd(folder, _ => new object()))
+        {
+            if (TryLoadUntyped(work) is { } stored)
+            {
+                options.Progress?.Report(new Training.TrainingProgress(work.Key.Hash, work.Label, 1, 1, null, TimeSpan.Zero, "stored", "unit"));
+                return stored;
+            }
+            foreach (var read in work.Reads) GetOrRunUntyped(read, options);
+            Directory.CreateDirectory(folder);
+            using var fileLock = AcquireFileLock(Path.Combine(folder, ".lock"), options.Cancel);
+            if (TryLoadUntyped(work) is { } finished) return finished; // another process stored it while we waited
+            var result = work.RunUntyped(new WorkContext(this, work, options));
+            Save(work, result);
+            var scratch = Path.Combine(folder, ScratchFolder);
+            if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
+            return result;
+        }
+    }
+
+    /// <summary>Writes the result of <paramref name="work"/> atomically, with its key and the keys of what it read.</summary>
+    public string Save(Work work, object result)
+    {
+        var envelope = new Envelope
+        {
+            FormatVersion = FormatVersion,
+            Kind = work.Key.Kind,
+            Hash = work.Key.Hash,
+            Dataset = work.Key.Dataset,
+            DeviceType = work.DeviceType,
+            Label = work.Label,
+            Reads = work.Reads.Select(r => r.Key.ToString()).ToList(),
+            CreatedUtc = DateTime.UtcNow,
+            Result = JsonSerializer.SerializeToElement(result, work.ResultType, JsonDefaults.Options),
+        };
+        var path = ResultPath(work.Key);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(envelope, JsonDefaults.Options));
+        Cache[path] = (File.GetLastWriteTimeUtc(path), result);
+        return path;
+    }
+
+    private static FileStream AcquireFileLock(string path, CancellationToken cancel)
+    {
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException)
+            {
+                cancel.ThrowIfCancellationRequested();
+                Thread.Sleep(500); // another process is running this unit; wait for it
+            }
+        }
+    }
+
+    /// <summary>The stored file: the unit's key, what it read, and its result.</summary>
+    private sealed class Envelope
+    {
+        public int FormatVersion { get; set; }
+        public string Kind { get; set; } = "";
+        public string Hash { get; set; } = "";
+        public string Dataset { get; set; } = "";
+        public string DeviceType { get; set; } = "";
+        public string Label { get; set; } = "";
+        public List<string> Reads { get; set; } = [];
+        public DateTime CreatedUtc { get; set; }
+        [JsonRequired]
+        public JsonElement Result { get; set; }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Training;
+
+namespace Reproductions.Harness.Store;
+
+/// <summary>Where a unit of work is stored: <c>&lt;store&gt;/&lt;dataset&gt;/&lt;kind&gt;/&lt;hash&gt;/</c>.</summary>
+/// <param name="Dataset">The dataset the work reads (mnist, fashion-mnist).</param>
+/// <param name="Kind">The protocol kind that formed it (training, gradient-competition, ...).</param>
+/// <param name="Hash">The content hash of everything that determines its numbers.</param>
+public sealed record StoreKey(string Dataset, string Kind, string Hash)
+{
+    public override string ToString() => $"{Dataset}/{Kind}/{Hash}";
+}
+
+/// <summary>
+/// One unit of work of a protocol: a training run, a set of gradient-competition trials, ... Its <see cref="Key"/> is a
+/// content hash of everything that changes its numbers (config, device type, every arithmetic choice, and the hashes of
+/// what it reads), so a unit asked for twice runs once. <see cref="Reads"/> are the units whose stored results it
+/// uses; the store runs them first.
+/// </summary>
+public abstract class Work
+{
+    public abstract StoreKey Key { get; }
+
+    /// <summary>The device type the work runs on ("cpu", "cuda"); part of <see cref="Key"/>.</summary>
+    public abstract string DeviceType { get; }
+
+    /// <summary>A short human name for progress lines and messages, e.g. "F01 quick bs64 seed 1".</summary>
+    public abstract string Label { get; }
+
+    /// <summary>The units whose stored results this one reads (their hashes are part of its own).</summary>
+    public virtual IReadOnlyList<Work> Reads => [];
+
+    /// <summary>The type of the stored result (serialised with <see cref="JsonDefaults"/>).</summary>
+    public abstract Type ResultType { get; }
+
+    /// <summary>Runs the work (resuming from <see cref="WorkContext.Scratch"/> when an earlier run was stopped) and returns its result.</summary>
+    public abstract object RunUntyped(WorkContext context);
+
+    /// <summary>The first 16 hex digits of the SHA-256 of <paramref name="canonical"/> as JSON: the content hash of a unit.</summary>
+    public static string ContentHash(object canonical) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(canonical, JsonDefaults.Options))))[..16];
+}
+
+/// <summary>A unit of work whose stored result is a <typeparamref name="T"/>.</summary>
+public abstract class Work<T> : Work where T : class
+{
+    public sealed override Type ResultType => typeof(T);
+
+    public abstract T Run(WorkContext context);
+
+    public sealed override object RunUntyped(WorkContext context) => Run(context);
+}
+
+/// <summary>How a run is carried out: where data comes from, where progress and log lines go, and how it is stopped.</summary>
+public sealed record RunOptions
+{
+    public static readonly RunOptions Default = new();
+
+    /// <summary>Loads a dataset by name; default: the process-wide, verified cache.</summary>
+    public Func<string, TrainingData>? Data { get; init; }
+    public IProgress<TrainingProgress>? Progress { get; init; }
+    public Action<string>? Log { get; init; }
+    public CancellationToken Cancel { get; init; }
+}
+
+/// <summary>What a running unit of work is given: its folders, the store (to read what it reads) and the run options.</summary>
+public sealed class WorkContext(ExperimentStore store, Work work, RunOptions options)
+{
+    public ExperimentStore Store { get; } = store;
+    public RunOptions Options { get; } = options;
+
+    /// <summary>The unit's folder: its result and any files it keeps beside it (a training run's final weights).</summary>
+    public string Folder { get; } = store.Folder(work.Key);
+
+    /// <summary>Resumable state (checkpoints, finished blocks), kept across a kill and deleted once the result is stored.</summary>
+    public string Scratch => Path.Combine(Folder, ExperimentStore.ScratchFolder);
+
+    /// <summary>The stored result of a unit this one reads.</summary>
+    public T Read<T>(Work<T> read) where T : class =>
+        Store.TryLoad(read) ?? throw new InvalidOperationException($"{read.Label}: read before it was stored ({read.Key}).");
+
+    /// <summary>The folder of a unit this one reads (for files kept beside its result).</summary>
+    public string FolderOf(Work read) => Store.Folder(read.Key);
+}
