@@ -25,7 +25,8 @@ public sealed record Baseline(
     DateTime CreatedUtc,
     MachineInfo Machine,
     IReadOnlyList<int> Seeds,
-    IReadOnlyDictionary<string, BaselineMetric> Metrics)
+    IReadOnlyDictionary<string, BaselineMetric> Metrics,
+    IReadOnlyList<ClaimPower>? Claims = null)
 {
     public const int CurrentSchemaVersion = 1;
 
@@ -41,12 +42,14 @@ public sealed record Baseline(
         foreach (var (name, values) in samples)
         {
             var band = policy.Derive(name, values);
-            metrics.Add(name, new BaselineMetric(band.Mean, values.ToArray(), band.AbsoluteBand, band.RelativeBand, band.Rule));
+            metrics.Add(name, new BaselineMetric(band.Mean, values.ToArray(), band.AbsoluteBand, band.RelativeBand, band.Rule,
+                samples.ClaimNulls.TryGetValue(name, out var n) ? n : null));
         }
         var when = createdUtc ?? DateTime.UtcNow;
         if (when.Kind == DateTimeKind.Local) when = when.ToUniversalTime();
         when = new DateTime(when.Ticks - when.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
-        return new Baseline(CurrentSchemaVersion, samples.Finding, samples.Profile, when, machine, samples.Seeds.ToArray(), metrics);
+        return new Baseline(CurrentSchemaVersion, samples.Finding, samples.Profile, when, machine, samples.Seeds.ToArray(), metrics,
+            samples.Claims.Count > 0 ? samples.Claims.ToArray() : null);
     }
 }
 
@@ -59,11 +62,24 @@ public sealed record Baseline(
 /// <param name="AbsoluteBand">Half-width in the metric's units: max(k x std, absolute floor).</param>
 /// <param name="RelativeBand">Optional half-width as a fraction of |Value| (the relative floor), or null.</param>
 /// <param name="Rule">How the band was derived, in words.</param>
-public sealed record BaselineMetric(double Value, IReadOnlyList<double> Samples, double AbsoluteBand, double? RelativeBand, string Rule)
+/// <param name="ClaimNull">When the metric is a claim's statistic, the value at which the claim turns: a band that reaches it
+/// could not fail on a flip, and the accept step refuses it.</param>
+public sealed record BaselineMetric(double Value, IReadOnlyList<double> Samples, double AbsoluteBand, double? RelativeBand, string Rule, double? ClaimNull = null)
 {
     /// <summary>The allowed |measured - Value|. Derived, so not stored.</summary>
     [JsonIgnore]
     public double HalfWidth => Math.Max(AbsoluteBand, (RelativeBand ?? 0) * Math.Abs(Value));
+}
+
+/// <summary>
+/// How narrow a margin claim's (reaches, matches) deciding interval was at the seed spread of the run a baseline was
+/// measured on: a half-width above the margin means the claim could never be decided at that many seeds.
+/// </summary>
+/// <param name="SeedsNeeded">The fewest seeds whose interval would be narrower than the margin at that spread.</param>
+public sealed record ClaimPower(string Claim, double Margin, double HalfWidth, int Seeds, int SeedsNeeded)
+{
+    [JsonIgnore]
+    public bool Decidable => HalfWidth <= Margin;
 }
 
 /// <summary>Where a baseline was measured. Informational: it is shown when a comparison fails, never compared.</summary>

@@ -57,6 +57,14 @@ public static class BaselineGate
             notes.Append("Note: ").Append(BaselineEnvironment.AcceptVariable).Append(" is ignored because ")
                 .Append(BaselineEnvironment.CiVariable).Append(" is set ('").Append(BaselineEnvironment.CiValue)
                 .Append("'); baselines are never written on CI.\n");
+        var refusals = BaselineAcceptance.Problems(fresh);
+        if (acceptRequested && !BaselineEnvironment.IsCi && refusals.Count > 0)
+        {
+            var refused = store.WriteReceived(fresh, dataset);
+            return new BaselineVerdict(false,
+                $"{title}: {BaselineEnvironment.AcceptVariable}=1 is set, but these numbers may not become the baseline ({refusals.Count} problem(s)):\n  - " +
+                string.Join("\n  - ", refusals) + $"\nThey were written to '{refused}' for review.\n") { ReceivedPath = refused };
+        }
         var writeDirectly = acceptRequested && !BaselineEnvironment.IsCi;
 
         Baseline? stored = null;

@@ -166,9 +166,10 @@ public static partial class BaselineJson
     /// <summary>Field-by-field reader; every problem names the file and the field path.</summary>
     private sealed class Reader(string file)
     {
-        private static readonly string[] BaselineFields = ["schemaVersion", "finding", "profile", "createdUtc", "machine", "seeds", "metrics"];
+        private static readonly string[] BaselineFields = ["schemaVersion", "finding", "profile", "createdUtc", "machine", "seeds", "metrics", "claims"];
+        private static readonly string[] ClaimFields = ["claim", "margin", "halfWidth", "seeds", "seedsNeeded"];
         private static readonly string[] MachineFields = ["os", "processorCount", "cpuModel", "device", "torchSharpVersion", "runtime"];
-        private static readonly string[] MetricFields = ["value", "samples", "absoluteBand", "relativeBand", "rule"];
+        private static readonly string[] MetricFields = ["value", "samples", "absoluteBand", "relativeBand", "rule", "claimNull"];
 
         public Baseline ReadBaseline(JsonElement root)
         {
@@ -198,7 +199,22 @@ public static partial class BaselineJson
                 metrics.Add(name, Metric(metricsObject.Required(name, "a metric"), Child("metrics", name), seeds.Length));
             }
 
-            return new Baseline(version, finding, profile, created, machine, seeds, metrics);
+            List<ClaimPower>? claims = null;
+            if (obj.TryGet("claims", out var claimsElement) && claimsElement.ValueKind != JsonValueKind.Null)
+            {
+                if (claimsElement.ValueKind != JsonValueKind.Array)
+                    throw Error("claims", $"is {Describe(claimsElement)}; expected an array of {{ claim, margin, halfWidth, seeds, seedsNeeded }}.");
+                claims = [];
+                var i = 0;
+                foreach (var item in claimsElement.EnumerateArray())
+                {
+                    var path = Index("claims", i++);
+                    var c = Object(item, path, ClaimFields, "an object { claim, margin, halfWidth, seeds, seedsNeeded }");
+                    claims.Add(new ClaimPower(String(c, "claim", "the claim's id"), Number(c, "margin", "a finite number > 0"),
+                        Number(c, "halfWidth", "a finite number >= 0"), Int(c, "seeds", "an integer"), Int(c, "seedsNeeded", "an integer")));
+                }
+            }
+            return new Baseline(version, finding, profile, created, machine, seeds, metrics, claims);
         }
 
         private MachineInfo Machine(JsonElement element, string path)
@@ -277,7 +293,10 @@ public static partial class BaselineJson
             }
 
             var rule = String(obj, "rule", "a non-empty string saying how the band was derived");
-            return new BaselineMetric(value, samples.ToArray(), absolute, relative, rule);
+            double? claimNull = null;
+            if (obj.TryGet("claimNull", out var nullElement) && nullElement.ValueKind != JsonValueKind.Null)
+                claimNull = FiniteNumber(nullElement, Child(path, "claimNull"), "a finite number (the value at which the metric's claim turns), or no field");
+            return new BaselineMetric(value, samples.ToArray(), absolute, relative, rule, claimNull);
         }
 
         private JsonObject Object(JsonElement element, string path, string[]? allowed, string expected = "a JSON object")

@@ -124,6 +124,7 @@ public sealed class BaselineStore
     /// <returns>What was promoted, in profile, dataset, then finding order; empty when nothing waited.</returns>
     /// <exception cref="InvalidOperationException">CI is set.</exception>
     /// <exception cref="BaselineFormatException">A received file is malformed (nothing is promoted).</exception>
+    /// <exception cref="InvalidOperationException">A received file is refused by <see cref="BaselineAcceptance"/> (nothing is promoted).</exception>
     public IReadOnlyList<AcceptedBaseline> Accept(string? profile = null, string? finding = null, string? dataset = null)
     {
         BaselineEnvironment.ThrowIfCi("accept baselines");
@@ -137,6 +138,7 @@ public sealed class BaselineStore
             .Where(r => finding is null || r.Finding.Equals(finding, StringComparison.OrdinalIgnoreCase))
             .Select(r => (r.Profile, r.Dataset, r.Finding, r.Path, Baseline: BaselineJson.Read(r.Path, r.Profile, r.Finding)))
             .ToList();
+        foreach (var r in selected) BaselineAcceptance.ThrowIfRefused(r.Baseline, r.Path);
 
         var accepted = new List<AcceptedBaseline>();
         foreach (var (p, d, f, receivedPath, baseline) in selected)

@@ -57,7 +57,10 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
     /// infinite metric means the run itself went wrong, which a baseline cannot describe.
     /// </summary>
     /// <returns>This instance, so calls can be chained.</returns>
-    public MetricSamples Add(string metric, IEnumerable<double> perSeed)
+    /// <param name="claimNull">When the metric is a claim's statistic: the value at which the claim turns (0 for a
+    /// difference or a rank correlation). A baseline whose band reaches it could not fail on a flip, so the accept step
+    /// refuses it.</param>
+    public MetricSamples Add(string metric, IEnumerable<double> perSeed, double? claimNull = null)
     {
         ArgumentNullException.ThrowIfNull(perSeed);
         if (string.IsNullOrWhiteSpace(metric) || metric.Trim() != metric)
@@ -83,6 +86,28 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
         }
         _metrics.Add(metric, Array.AsReadOnly(values));
         _order.Add(metric);
+        if (claimNull is { } n)
+        {
+            if (!double.IsFinite(n)) throw new ArgumentException($"{Finding} ({Profile}): metric '{metric}': its claim's null value must be finite.", nameof(claimNull));
+            _nulls[metric] = n;
+        }
+        return this;
+    }
+
+    private readonly Dictionary<string, double> _nulls = new(StringComparer.Ordinal);
+    private readonly List<ClaimPower> _claims = [];
+
+    /// <summary>The claim null value of each metric that has one (see <see cref="Add"/>).</summary>
+    public IReadOnlyDictionary<string, double> ClaimNulls => _nulls;
+
+    /// <summary>The decision power of the finding's margin claims (reaches, matches) at this run's seed spread.</summary>
+    public IReadOnlyList<ClaimPower> Claims => _claims;
+
+    /// <summary>Records how narrow a margin claim's interval is at this run's seed spread, for the accept step.</summary>
+    public MetricSamples AddClaimPower(ClaimPower power)
+    {
+        ArgumentNullException.ThrowIfNull(power);
+        _claims.Add(power);
         return this;
     }
 

@@ -1,12 +1,13 @@
 using System.CommandLine;
+using Reproductions.Harness.Claims;
 using Reproductions.Harness.Reporting;
 using Spectre.Console;
 
 namespace Reproductions.Harness.Cli;
 
 /// <summary>
-/// <c>report</c>: rebuilds REPORT.md, report.json and the figures of a profile from the stored results and the recorded
-/// verdicts, running nothing, and prints where it wrote them.
+/// <c>report</c>: rebuilds REPORT.md, report.json and the figures of a profile from the stored results, each claim's
+/// verdict decided from them, running nothing, and prints where it wrote them.
 /// </summary>
 public static class ReportCommand
 {
@@ -29,15 +30,28 @@ public static class ReportCommand
         return 0;
     }
 
-    /// <summary>One line per finding (verdict, runs missing), then the paths written.</summary>
+    /// <summary>The verdict of every claim, one screen: a row per finding and claim; then the paths written.</summary>
     public static void Print(ReportResult result)
     {
+        var table = new Table().Title($"Claims ({Markup.Escape(result.Data.Profile)} profile), decided from the stored runs")
+            .AddColumn("finding").AddColumn("claim").AddColumn("verdict");
         foreach (var f in result.Data.Findings)
         {
-            var state = f.Error is not null ? $"[red]{Markup.Escape(f.Error)}[/]"
-                : Markup.Escape(f.Verdict.Text) + (f.Missing.Count > 0 ? $", [yellow]{f.Missing.Count} run(s) not stored[/]" : "");
-            AnsiConsole.MarkupLine($"  {Markup.Escape(f.Id)} ({Markup.Escape(result.Data.Profile)}, {Markup.Escape(f.Dataset)}): {state}");
+            if (f.Error is not null)
+            {
+                table.AddRow(Markup.Escape(f.Id), "", $"[red]{Markup.Escape(f.Error)}[/]");
+                continue;
+            }
+            foreach (var c in f.Claims)
+                table.AddRow(Markup.Escape(f.Id), Markup.Escape(c.Id), Colour(c.Outcome) + (c.Against is not null ? " [grey](measured, against the paper)[/]" : ""));
+            foreach (var c in f.ClaimsLeftOut)
+                table.AddRow(Markup.Escape(f.Id), $"[grey]{Markup.Escape(c.Id)}[/]", $"[grey]not asserted in {Markup.Escape(result.Data.Profile)}[/]");
+            if (f.Missing.Count > 0)
+                table.AddRow(Markup.Escape(f.Id), "", $"[yellow]{f.Missing.Count} run(s) not stored[/]");
         }
+        AnsiConsole.Write(table);
+        var all = result.Data.Findings.SelectMany(f => f.Claims).ToList();
+        AnsiConsole.MarkupLine($"  {all.Count} claims in {result.Data.Findings.Count} finding(s), {Markup.Escape(result.Data.Profile)} profile: {Markup.Escape(ClaimsSummary.Of(all).Text)}.");
         if (result.Data.ComparedWithPaper)
             AnsiConsole.MarkupLine(result.Data.Disagreements.Count == 0
                 ? "  No disagreement with the paper beyond our spread."
@@ -45,4 +59,12 @@ public static class ReportCommand
         AnsiConsole.MarkupLine($"Report: [bold]{Markup.Escape(result.MarkdownPath)}[/]");
         AnsiConsole.MarkupLine($"[grey]Numbers: {Markup.Escape(result.JsonPath)}; {result.FigurePaths.Count} figure(s) in {Markup.Escape(result.Folder)}[/]");
     }
+
+    private static string Colour(ClaimOutcome outcome) => outcome switch
+    {
+        ClaimOutcome.Holds => "[green]holds[/]",
+        ClaimOutcome.DoesNotHold => "[red]does not hold[/]",
+        ClaimOutcome.Inconclusive => "[yellow]inconclusive[/]",
+        _ => "[red]not measured[/]",
+    };
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Claims;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Reporting;
@@ -23,14 +24,24 @@ namespace Reproductions.Harness.Findings;
 public sealed record FindingProfile(
     string Finding, string Profile, string Claim, string Description, string Source, Experiment Experiment, BandSettings Bands,
     ReportSpec Report, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Reference, IReadOnlyDictionary<string, double> Checks,
-    IReadOnlyList<string> Changes)
+    IReadOnlyList<string> Changes, IReadOnlyList<ClaimSpec> AllClaims, IReadOnlyDictionary<string, string> BaselineLeftOut)
 {
+    /// <summary>The claims asserted in this profile, in the config's order.</summary>
+    public IReadOnlyList<ClaimSpec> Claims => AllClaims.Where(c => c.AppliesTo(Profile)).ToList();
+
+    /// <summary>The claims left to other profiles, with why (the report shows them).</summary>
+    public IReadOnlyList<(ClaimSpec Claim, string Reason)> ClaimsLeftOut =>
+        AllClaims.Where(c => !c.AppliesTo(Profile)).Select(c => (c, c.LeftOut.GetValueOrDefault(Profile, ""))).ToList();
+
+    /// <summary>Every claim of this profile decided on <paramref name="measured"/>.</summary>
+    public IReadOnlyList<ClaimVerdict> Evaluate(Protocols.Measured measured) => ClaimEvaluator.EvaluateAll(Claims, measured);
+
     public const string FullProfile = "full";
     public static readonly string[] Profiles = ["quick", "full"];
 
-    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "protocol", "experiment", "reference", "report", "profiles" };
+    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "protocol", "experiment", "reference", "report", "claims", "profiles" };
     private static readonly HashSet<string> ExperimentTopKeys = new(StringComparer.OrdinalIgnoreCase) { "protocol", "description", "profiles" };
-    private static readonly HashSet<string> FindingKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "bands", "report", "checks" };
+    private static readonly HashSet<string> FindingKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "bands", "report", "checks", "baseline" };
     private static readonly HashSet<string> DeclaredKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "changes" };
     private static readonly HashSet<string> BandKeys = new(StringComparer.OrdinalIgnoreCase) { "stdMultiplier", "minAbsolute", "minRelative" };
 
@@ -101,8 +112,24 @@ public sealed record FindingProfile(
             StringComparer.OrdinalIgnoreCase);
         var checks = configuration.GetSection("checks").GetChildren()
             .ToDictionary(c => c.Key, c => ConfigFiles.Number($"{where}:checks", c.Key, c.Value), StringComparer.OrdinalIgnoreCase);
+        var profiles = (file["profiles"] as JsonObject)!.Select(p => p.Key).ToList();
+        var claims = ClaimSpec.ReadAll(file["claims"], source, profiles);
+        foreach (var claim in claims.Where(c => c.AppliesTo(profile)))
+            foreach (var r in claim.Parts.SelectMany(p => p.Refs))
+            {
+                if (!bound.Groups.Contains(r.Group, StringComparer.OrdinalIgnoreCase))
+                    throw new ConfigException($"{claim.Source}: '{r}' names '{r.Group}', which profile {profile} does not define (it has {string.Join(", ", bound.Groups)}).");
+                if (!bound.Protocol.IsMetric(r.Metric))
+                    throw new ConfigException($"{claim.Source}: '{r}' names '{r.Metric}', which is not a metric of the {bound.Protocol.Name} protocol; known: {string.Join(", ", bound.Protocol.Metrics)}.");
+            }
+        var baseline = configuration.GetSection("baseline");
+        foreach (var child in baseline.GetChildren())
+            if (child.Key != "leftOut") throw new ConfigException($"{where}:baseline: unknown key '{child.Key}'. Known keys: leftOut.");
+        var leftOut = baseline.GetSection("leftOut").GetChildren().ToDictionary(c => c.Key,
+            c => string.IsNullOrWhiteSpace(c.Value) ? throw new ConfigException($"{where}:baseline:leftOut:{c.Key}: give the reason the metric leaves the baseline.") : c.Value,
+            StringComparer.Ordinal);
         return new FindingProfile(finding, profile, Text(file, "claim") ?? "", configuration["description"] ?? "", source, bound,
-            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes);
+            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes, claims, leftOut);
     }
 
     /// <summary>

@@ -15,7 +15,18 @@ public static class CompetitionMetrics
 
     private static BatchSummary Smallest(CurveSummary c) => c.Batches[0];
     private static BatchSummary Largest(CurveSummary c) => c.Batches[^1];
-    private static double PerTrial(BatchSummary b) => (double)b.TailCount / Math.Max(1, b.Trials);
+    public static double PerTrial(BatchSummary b) => (double)b.TailCount / Math.Max(1, b.Trials);
+
+    /// <summary>Whether <paramref name="metric"/> names a per-seed metric: one of <see cref="Known"/>, or "name@B" of <see cref="AtBatchSize"/>.</summary>
+    public static bool IsMetric(string metric) =>
+        Known.ContainsKey(metric) || Pooled.ContainsKey(metric) || (Split(metric) is { } at && AtBatchSize.ContainsKey(at.Name));
+
+    /// <summary>"meanNorm@64" as (meanNorm, 64); null for a name without "@B".</summary>
+    public static (string Name, int BatchSize)? Split(string metric)
+    {
+        var at = metric.IndexOf('@', StringComparison.Ordinal);
+        return at > 0 && int.TryParse(metric[(at + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var b) ? (metric[..at], b) : null;
+    }
 
     public static readonly IReadOnlyDictionary<string, Metric> Known = new Dictionary<string, Metric>(StringComparer.OrdinalIgnoreCase)
     {
@@ -34,6 +45,72 @@ public static class CompetitionMetrics
         ["spearmanLargeValues"] = new(new("spearmanLargeValues", "Spearman(B, share of large values)", "", 1), c => c.SpearmanTailCount),
         ["divergedTrials"] = new(new("divergedTrials", "trials with a non-finite gradient", "count", 1), c => c.DivergedTrials),
     };
+
+    /// <summary>Metrics at one batch size, named "metric@B" (e.g. meanNorm@64): one value per trial seed.</summary>
+    public static readonly IReadOnlyDictionary<string, Metric> AtBatchSize = new Dictionary<string, Metric>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["meanNorm"] = new(new("meanNorm", "mean norm", "L2 norm", 1), _ => double.NaN),
+        ["relativeStd"] = new(new("relativeStd", "std / mean of the norm", "", 1), _ => double.NaN),
+        ["normalisedStd"] = new(new("normalisedStd", "normalised std of the norm", "", 1), _ => double.NaN),
+        ["normalisedIqr"] = new(new("normalisedIqr", "normalised IQR of the norm", "", 1), _ => double.NaN),
+        ["largeValues"] = new(new("largeValues", "large values per trial", "count", 1), _ => double.NaN),
+        ["tailShape"] = new(new("tailShape", "log10 of the 99.9% over the 50% quantile of the non-zero |values|", "decades", 1), _ => double.NaN),
+    };
+
+    /// <summary>The value of an at-B metric in one curve's batch size, from the cell's trials.</summary>
+    public static double ReadAt(string metric, CurveSummary c, BatchSummary b, CellData cell) => metric.ToLowerInvariant() switch
+    {
+        "meannorm" => b.Mean,
+        "relativestd" => b.RelativeStd,
+        "normalisedstd" => b.NormalisedStd,
+        "normalisediqr" => b.NormalisedIqr,
+        "largevalues" => PerTrial(b),
+        "tailshape" => TailShape(cell),
+        _ => double.NaN,
+    };
+
+    /// <summary>
+    /// How heavy the tail of the raw values is, whatever their scale: log10(q99.9 / q50) of the non-zero |values| on the
+    /// shared bins. A scale change (every value doubled) leaves it unchanged; a heavier tail relative to the centre raises it.
+    /// </summary>
+    public static double TailShape(CellData cell) =>
+        Math.Log10(cell.Values.NonZeroQuantile(0.999) / cell.Values.NonZeroQuantile(0.5));
+
+    /// <summary>Statistics of all trial seeds' trials together: fits with their 95% interval, rank correlations with their points.</summary>
+    public static readonly IReadOnlyDictionary<string, (MetricDisplay Display, Func<CompetitionResult, CurveSummary, PooledStatistic> Read)> Pooled =
+        new Dictionary<string, (MetricDisplay, Func<CompetitionResult, CurveSummary, PooledStatistic>)>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["loglogSlope"] = (Known["loglogSlope"].Display, (_, c) => Fit(c.LogLog)),
+            ["loglogSlopeRms"] = (Known["loglogSlopeRms"].Display, (_, c) => Fit(c.LogLogRms)),
+            ["squaredNormR2"] = (Known["squaredNormR2"].Display, (_, c) => new PooledStatistic(c.SquaredNorm.RSquared, double.NaN, double.NaN, c.SquaredNorm.Points)),
+            ["spearmanNormalisedStd"] = (Known["spearmanNormalisedStd"].Display, (_, c) => Rank(c.SpearmanNormalisedStd, c)),
+            ["spearmanNormalisedIqr"] = (Known["spearmanNormalisedIqr"].Display, (_, c) => Rank(c.SpearmanNormalisedIqr, c)),
+            ["spearmanLargeValues"] = (Known["spearmanLargeValues"].Display, (_, c) => Rank(c.SpearmanTailCount, c)),
+            ["spearmanTailShape"] = (new("spearmanTailShape", "Spearman(B, tail shape)", "", 1), SpearmanTailShape),
+            ["blowUp"] = (new("blowUp", "largest mean norm below the reference B over the mean norm at it (infinite when a trial diverged)", "", 1), BlowUp),
+        };
+
+    private static PooledStatistic Fit(LineFit f) => new(f.Slope, f.SlopeLow, f.SlopeHigh, f.Points);
+
+    private static PooledStatistic Rank(double rho, CurveSummary c) =>
+        new(rho, double.NaN, double.NaN, c.Batches.Count(b => b.Diverged == 0 && b.Trials > 0 && b.Mean > 0));
+
+    private static PooledStatistic SpearmanTailShape(CompetitionResult result, CurveSummary c)
+    {
+        var points = c.Batches.Where(b => b.Diverged == 0 && b.Trials > 0)
+            .Select(b => (B: (double)b.BatchSize, Shape: TailShape(result.Pooled[new CellKey(c.Variant, c.Regime, b.BatchSize)])))
+            .Where(p => double.IsFinite(p.Shape)).ToList();
+        var rho = points.Count >= 3 ? MathNet.Numerics.Statistics.Correlation.Spearman(points.Select(p => p.B), points.Select(p => p.Shape)) : double.NaN;
+        return new PooledStatistic(rho, double.NaN, double.NaN, points.Count);
+    }
+
+    private static PooledStatistic BlowUp(CompetitionResult result, CurveSummary c)
+    {
+        var reference = c.At(result.Profile.ReferenceBatchSize)!.Mean;
+        var below = c.Batches.Where(b => b.BatchSize > c.Batches[0].BatchSize && b.BatchSize < result.Profile.ReferenceBatchSize).ToList();
+        var ratio = below.Any(b => b.Diverged > 0) ? double.PositiveInfinity : below.Select(b => b.Mean / reference).DefaultIfEmpty(double.NaN).Max();
+        return new PooledStatistic(ratio, double.NaN, double.NaN, below.Count);
+    }
 
     /// <summary>Per-batch-size columns a finding's <c>report.tables</c> may ask for.</summary>
     public static readonly IReadOnlyDictionary<string, (string Heading, Func<BatchSummary, CurveSummary, string> Cell)> Columns =
@@ -88,10 +165,25 @@ public sealed class CompetitionMeasured(CompetitionExperiment experiment, Compet
 
     public override IReadOnlyList<IReadOnlyList<double>>? Values(string group, string metric)
     {
-        if (result is null || !CompetitionMetrics.Known.TryGetValue(metric, out var m)
+        if (result is null || !CompetitionMetrics.TryParseGroup(group, out var variant, out var regime)
+            || !result.Variants.Contains(variant) || !result.RegimeNames.Contains(regime)) return null;
+        if (CompetitionMetrics.Known.TryGetValue(metric, out var m))
+            return result.Profile.Seeds.Select(s => (IReadOnlyList<double>)[m.Read(result.Curve(variant, regime, s))]).ToList();
+        if (CompetitionMetrics.Split(metric) is not { } at || !CompetitionMetrics.AtBatchSize.ContainsKey(at.Name)
+            || !result.Profile.BatchSizes.Contains(at.BatchSize)) return null;
+        return result.Profile.Seeds.Select(s =>
+        {
+            var c = result.Curve(variant, regime, s);
+            return (IReadOnlyList<double>)[CompetitionMetrics.ReadAt(at.Name, c, c.At(at.BatchSize)!, result.PerSeed[s][new CellKey(variant, regime, at.BatchSize)])];
+        }).ToList();
+    }
+
+    public override PooledStatistic? Pooled(string group, string metric)
+    {
+        if (result is null || !CompetitionMetrics.Pooled.TryGetValue(metric, out var p)
             || !CompetitionMetrics.TryParseGroup(group, out var variant, out var regime)
             || !result.Variants.Contains(variant) || !result.RegimeNames.Contains(regime)) return null;
-        return result.Profile.Seeds.Select(s => (IReadOnlyList<double>)[m.Read(result.Curve(variant, regime, s))]).ToList();
+        return p.Read(result, result.Curve(variant, regime));
     }
 
     public override IReadOnlyList<string> Devices => result is null ? [] : [result.Device];

@@ -77,12 +77,16 @@ public sealed class GradientCompetitionProtocol : Protocol
 
     public override IReadOnlySet<string> TableColumns { get; } = CompetitionMetrics.Columns.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase);
 
-    public override bool IsMetric(string metric) => CompetitionMetrics.Known.ContainsKey(metric);
+    public override bool IsMetric(string metric) => CompetitionMetrics.IsMetric(metric);
 
-    public override IEnumerable<string> Metrics => CompetitionMetrics.Known.Keys;
+    public override IEnumerable<string> Metrics =>
+        CompetitionMetrics.Known.Keys.Concat(CompetitionMetrics.AtBatchSize.Keys.Select(k => k + "@B")).Concat(CompetitionMetrics.Pooled.Keys);
 
     public override MetricDisplay Display(string metric) =>
-        CompetitionMetrics.Known.TryGetValue(metric, out var m) ? m.Display : MetricDisplay.For(metric);
+        CompetitionMetrics.Known.TryGetValue(metric, out var m) ? m.Display
+        : CompetitionMetrics.Split(metric) is { } at && CompetitionMetrics.AtBatchSize.TryGetValue(at.Name, out var a)
+            ? a.Display with { Metric = metric, Label = $"{a.Display.Label} at B = {at.BatchSize}" }
+        : CompetitionMetrics.Pooled.TryGetValue(metric, out var p) ? p.Display : MetricDisplay.For(metric);
 
     public override Experiment Bind(ProtocolSection section) => new CompetitionExperiment(this, BindProfile(section));
 

@@ -105,6 +105,9 @@ public abstract class Experiment
     public abstract Measured Measure(IReadOnlyList<Work> plan, IReadOnlyList<object?> results, string trainCommand);
 }
 
+/// <summary>A statistic of all seeds' data together: its estimate, its 95% interval (NaN ends where it has none) and the points it is formed over.</summary>
+public sealed record PooledStatistic(double Estimate, double Low, double High, int Points);
+
 /// <summary>One group of measurements: its name, the setting it ran with (phases, protocol variant) and its devices.</summary>
 public sealed record MeasuredGroup(string Name, string Setting, IReadOnlyList<string> Devices);
 
@@ -143,6 +146,15 @@ public abstract class Measured
     /// layerCosines); null when the group or metric is not measured.
     /// </summary>
     public abstract IReadOnlyList<IReadOnlyList<double>>? Values(string group, string metric);
+
+    /// <summary>
+    /// A statistic formed over all seeds' data together (a fit over batch sizes with its 95% interval, a rank correlation
+    /// over points), for claims on pooled data; null when the protocol has none of that name.
+    /// </summary>
+    public virtual PooledStatistic? Pooled(string group, string metric) => null;
+
+    /// <summary>A metric's value at every epoch, per seed (for claims on how it moves); null when the protocol keeps no history.</summary>
+    public virtual IReadOnlyList<IReadOnlyList<double>>? History(string group, string metric) => null;
 
     /// <summary>Every device the stored results came from (described).</summary>
     public abstract IReadOnlyList<string> Devices { get; }

@@ -21,9 +21,12 @@ public sealed class TrainingProtocol : Protocol
 
     public override IReadOnlyList<string> DefaultMetrics { get; } = ["trainAccuracy", "testAccuracy", "generalizationGap"];
 
-    public override bool IsMetric(string metric) => MetricNames.IsKnown(metric);
+    public override bool IsMetric(string metric) => MetricNames.IsKnown(metric) || RunMetrics.Known.ContainsKey(metric);
 
-    public override IEnumerable<string> Metrics => MetricNames.All;
+    public override IEnumerable<string> Metrics => MetricNames.All.Concat(RunMetrics.Known.Keys);
+
+    public override MetricDisplay Display(string metric) =>
+        RunMetrics.Known.TryGetValue(metric, out var m) ? m.Display : MetricDisplay.For(metric);
 
     public override Experiment Bind(ProtocolSection section)
     {
@@ -117,13 +120,22 @@ public sealed class TrainingMeasured(TrainingExperiment experiment, TrainingRuns
 
     public override string SettingHeading => "phases (epochs x batch @ lr)";
 
+    /// <summary>A final-epoch metric of <see cref="EpochMetrics"/>, or a metric of the whole run (<see cref="RunMetrics"/>), per seed.</summary>
     public override IReadOnlyList<IReadOnlyList<double>>? Values(string group, string metric)
     {
-        if (!runs.Runs.TryGetValue(group, out var records) || !MetricNames.IsKnown(metric)) return null;
+        if (!runs.Runs.TryGetValue(group, out var records)) return null;
+        if (RunMetrics.Known.TryGetValue(metric, out var run)) return records.Select(r => (IReadOnlyList<double>)[run.Read(r)]).ToList();
+        if (!MetricNames.IsKnown(metric)) return null;
         return records.Select(r => (IReadOnlyList<double>)(MetricDisplay.IsPerLayer(metric)
             ? MetricNames.Vector(r.Final, metric).ToArray()
             : [MetricNames.Scalar(r.Final, metric)])).ToList();
     }
+
+    /// <summary>A scalar metric of <see cref="EpochMetrics"/> at every epoch, per seed.</summary>
+    public override IReadOnlyList<IReadOnlyList<double>>? History(string group, string metric) =>
+        runs.Runs.TryGetValue(group, out var records) && MetricNames.IsKnown(metric) && !MetricDisplay.IsPerLayer(metric)
+            ? records.Select(r => (IReadOnlyList<double>)r.Epochs.Select(e => MetricNames.Scalar(e, metric)).ToList()).ToList()
+            : null;
 
     public override IReadOnlyList<string> Devices =>
         runs.Runs.Values.SelectMany(r => r).Select(r => r.DeviceDetail).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -141,6 +153,36 @@ public sealed class TrainingMeasured(TrainingExperiment experiment, TrainingRuns
 
     public override IReadOnlyList<FigureSection> DrawFigures(ReportSpec spec, FigureTarget target) =>
         spec.Figures.Select((f, i) => ReportFigures.Render(f, i + 1, runs, target)).ToList();
+}
+
+/// <summary>
+/// Metrics of a whole training run rather than of one epoch: how the distance from init grows over the run (R^2 of a
+/// straight line against epochs, steps or log steps, MathNet's least squares), the weight norm's change from init,
+/// and the layers' cosines to init taken together.
+/// </summary>
+public static class RunMetrics
+{
+    public sealed record Metric(MetricDisplay Display, Func<RunRecord, double> Read);
+
+    private static double R2(RunRecord r, Func<EpochMetrics, double> x)
+    {
+        var xs = r.Epochs.Select(x).ToArray();
+        var ys = r.Epochs.Select(e => e.WeightDistance).ToArray();
+        if (xs.Length < 3) return double.NaN;
+        var (a, b) = MathNet.Numerics.Fit.Line(xs, ys);
+        return MathNet.Numerics.GoodnessOfFit.RSquared(xs.Select(v => a + b * v), ys);
+    }
+
+    public static readonly IReadOnlyDictionary<string, Metric> Known = new Dictionary<string, Metric>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["r2DistanceVsEpoch"] = new(new("r2DistanceVsEpoch", "R^2 of weight distance against epoch (a straight line)", "", 1), r => R2(r, e => e.Epoch)),
+        ["r2DistanceVsSteps"] = new(new("r2DistanceVsSteps", "R^2 of weight distance against steps (a straight line)", "", 1), r => R2(r, e => e.Steps)),
+        ["r2DistanceVsLogSteps"] = new(new("r2DistanceVsLogSteps", "R^2 of weight distance against log(steps)", "", 1), r => R2(r, e => Math.Log(e.Steps))),
+        ["weightNormChange"] = new(new("weightNormChange", "final / initial weight norm - 1", "", 1), r => r.Final.WeightNorm / r.InitialWeightNorm - 1),
+        ["initialWeightNorm"] = new(new("initialWeightNorm", "weight norm at init", "L2 norm to the origin", 1), r => r.InitialWeightNorm),
+        ["minLayerCosine"] = new(new("minLayerCosine", "lowest layer cosine of final to initial weights", "unitless", 1), r => r.Final.LayerCosines.Min()),
+        ["meanLayerCosine"] = new(new("meanLayerCosine", "mean layer cosine of final to initial weights", "unitless", 1), r => r.Final.LayerCosines.Average()),
+    };
 }
 
 /// <summary>One training run of one seed: the unit the store keeps for the training protocol.</summary>

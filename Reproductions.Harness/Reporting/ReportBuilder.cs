@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Reproductions.Harness.Claims;
 using Reproductions.Harness.Findings;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Protocols;
@@ -14,8 +15,8 @@ public sealed record ReportResult(string Folder, string MarkdownPath, string Jso
 
 /// <summary>
 /// Builds the report of one profile from the store alone (it never runs anything), for findings of every protocol: for
-/// each finding, its claim, what the profile changes in full, the verdicts its tests left in the
-/// <see cref="VerdictStore"/>, a table of its measured groups (runs; protocol variants) with their metrics (mean ± std
+/// each finding, its claim, what the profile changes in full, the verdict of each of its claims (decided from the
+/// stored results by <see cref="ClaimEvaluator"/>, the evaluation the tests assert), a table of its measured groups (runs; protocol variants) with their metrics (mean ± std
 /// over seeds) beside the paper's numbers, the protocol's further tables, and its figures. Writes <c>REPORT.md</c>,
 /// <c>report.json</c> (every number shown) and the PNG figures into one folder, each file atomically.
 /// On the full profile, a paper's number that lies outside our mean ± max(2 std, its stated precision) is listed as
@@ -23,20 +24,18 @@ public sealed record ReportResult(string Folder, string MarkdownPath, string Jso
 /// </summary>
 public sealed partial class ReportBuilder
 {
-    public ReportBuilder(string profile, ExperimentStore? store = null, VerdictStore? verdicts = null, string? configsFolder = null, ProtocolCatalog? catalog = null)
+    public ReportBuilder(string profile, ExperimentStore? store = null, string? configsFolder = null, ProtocolCatalog? catalog = null)
     {
         if (!FindingProfile.Profiles.Contains(profile))
             throw new ArgumentException($"profile '{profile}': expected one of {string.Join(", ", FindingProfile.Profiles)}.", nameof(profile));
         Profile = profile;
         Store = store ?? ExperimentStore.Default;
-        Verdicts = verdicts ?? VerdictStore.Default;
         ConfigsFolder = configsFolder;
         Catalog = catalog ?? ProtocolCatalog.Default;
     }
 
     public string Profile { get; }
     public ExperimentStore Store { get; }
-    public VerdictStore Verdicts { get; }
     /// <summary>Where the finding configs are read from; null: the repository's configs/.</summary>
     public string? ConfigsFolder { get; }
     public ProtocolCatalog Catalog { get; }
@@ -72,7 +71,12 @@ public sealed partial class ReportBuilder
                 .Where(m => m.Check.Agreement == Agreement.Disagrees)
                 .Select(m => new Disagreement(s.Id, r.Name, m.Metric, m.Label, m.Reference ?? "", $"{m.Text} ({r.Seeds.Count} seeds)", Explain(m)))))
             .ToList();
-        var data = new ReportData(ReportData.CurrentFormat, Profile, DateTime.UtcNow, ComparesWithPaper, Store.Root, sections, disagreements);
+        var claimDisagreements = sections.SelectMany(s => s.Claims
+                .Where(c => c.Against is not null || c.Outcome == ClaimOutcome.DoesNotHold)
+                .Select(c => new ClaimDisagreement(s.Id, c.Id, c.Statement,
+                    c.Against ?? "the paper's claim, as stated", ClaimVerdict.Describe(c.Outcome), c.Summary)))
+            .ToList();
+        var data = new ReportData(ReportData.CurrentFormat, Profile, DateTime.UtcNow, ComparesWithPaper, Store.Root, sections, disagreements, claimDisagreements);
 
         var json = Path.Combine(output, "report.json");
         AtomicFile.WriteAllText(json, JsonSerializer.Serialize(data, JsonDefaults.Options));
@@ -98,11 +102,12 @@ public sealed partial class ReportBuilder
         }
         catch (Exception e) when (e is ConfigException or InvalidDataException or IOException or JsonException)
         {
-            return new FindingSection(id, "", "", "", "", [], [], null, Verdict(id, null), "", "", [], [], [], [], [], [], 0,
+            return new FindingSection(id, "", "", "", "", [], [], null, ClaimsSummary.Of([]), [], [], "", "", [], [], [], [], [], [], 0, new Dictionary<string, string>(),
                 $"could not be read: {e.Message}");
         }
 
         var runSections = Rows(profile, measured);
+        var claims = profile.Evaluate(measured);
         var groups = profile.Experiment.Groups;
         var notes = profile.Reference
             .Where(r => !groups.Contains(r.Key, StringComparer.OrdinalIgnoreCase))
@@ -111,9 +116,11 @@ public sealed partial class ReportBuilder
         var target = new FigureTarget(output, $"{id}-{profile.Dataset}", id, Profile, ComparesWithPaper, profile.ReferenceFor);
         return new FindingSection(
             id, profile.Dataset, profile.Protocol.Name, profile.Claim, profile.Description, profile.Changes,
-            profile.Seeds, profile.Bands, Verdict(id, measured.Newest), measured.GroupHeading, measured.SettingHeading, runSections, notes,
+            profile.Seeds, profile.Bands, ClaimsSummary.Of(claims), claims,
+            profile.ClaimsLeftOut.Select(c => new LeftOutClaim(c.Claim.Id, c.Claim.Statement, c.Reason)).ToList(),
+            measured.GroupHeading, measured.SettingHeading, runSections, notes,
             measured.Tables(profile.Report), measured.Missing, measured.DrawFigures(profile.Report, target),
-            measured.Devices, measured.Seconds, null);
+            measured.Devices, measured.Seconds, profile.BaselineLeftOut, null);
     }
 
     /// <summary>The measured groups with the metrics of the finding's <c>report.metrics</c>: the report's table, and the console's.</summary>
@@ -172,49 +179,6 @@ public sealed partial class ReportBuilder
         });
         return string.Join("; ", parts);
     }
-
-    private VerdictSummary Verdict(string id, DateTime? newestRun)
-    {
-        FindingVerdicts? stored;
-        try
-        {
-            stored = Verdicts.Load(Profile, id);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            return new VerdictSummary(VerdictStatus.Unreadable, "unreadable verdicts", [],
-                $"the verdict file could not be read ({FirstLine(e.Message)}); re-run `{TestCommand(Profile, id)}` to record them again.");
-        }
-        var checks = (stored?.Checks ?? []).Where(c => c is not null).Select(c => new CheckLine(
-            c.Name ?? "(unnamed)", Outcome(c.Outcome), c.Outcome ?? "", FirstLine(c.Message), c.Utc)).ToList();
-        if (checks.Count == 0)
-            return new VerdictSummary(VerdictStatus.NotChecked, "not checked yet", [], $"not checked yet: run `{TestCommand(Profile, id)}`");
-
-        int pass = checks.Count(c => c.Outcome == CheckOutcome.Pass), fail = checks.Count(c => c.Outcome == CheckOutcome.Fail),
-            skipped = checks.Count(c => c.Outcome == CheckOutcome.Skipped), n = checks.Count;
-        var plural = n == 1 ? "check" : "checks";
-        var (status, text) = (pass, fail, skipped) switch
-        {
-            _ when fail > 0 => (VerdictStatus.Fail, $"fail ({fail} of {n} {plural})"),
-            _ when pass == n => (VerdictStatus.Pass, $"pass ({n} {plural})"),
-            _ when skipped == n => (VerdictStatus.Skipped, $"skipped ({n} {plural})"),
-            _ => (VerdictStatus.Mixed, $"pass {pass}, skipped {skipped}, other {n - pass - skipped} (of {n} {plural})"),
-        };
-        string? note = null;
-        if (newestRun is { } newest && checks.Min(c => c.Utc) < newest)
-            note = string.Create(CultureInfo.InvariantCulture,
-                $"some checks ran before the newest stored run (completed {newest:yyyy-MM-dd HH:mm} UTC): re-run `{TestCommand(Profile, id)}` to refresh them.");
-        return new VerdictSummary(status, text, checks, note);
-    }
-
-    private static CheckOutcome Outcome(string? outcome) => (outcome ?? "").Trim().ToLowerInvariant() switch
-    {
-        var o when o.StartsWith("pass", StringComparison.Ordinal) || o == "success" => CheckOutcome.Pass,
-        var o when o.StartsWith("fail", StringComparison.Ordinal) || o.StartsWith("error", StringComparison.Ordinal) => CheckOutcome.Fail,
-        var o when o.StartsWith("skip", StringComparison.Ordinal) || o.StartsWith("ignore", StringComparison.Ordinal)
-                   || o.StartsWith("inconclusive", StringComparison.Ordinal) => CheckOutcome.Skipped,
-        _ => CheckOutcome.Other,
-    };
 
     /// <summary>
     /// The first non-empty line, trimmed, at most 400 characters: room for a passing check's measured numbers (a paired

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Reproductions.Harness.Claims;
 
 namespace Reproductions.Harness.Reporting;
 
@@ -23,7 +24,10 @@ public static class ReportMarkdown
         md.AppendLine();
 
         md.AppendLine("## Summary").AppendLine();
-        md.AppendLine(data.ComparedWithPaper ? "| finding | dataset | claim | verdict | runs stored | vs paper |" : "| finding | dataset | claim | verdict | runs stored |");
+        md.AppendLine("Each finding's claims are decided from the stored runs by the same evaluation its tests assert: **holds** (every seed, " +
+                      "and the 95% interval, on the claim's side), **does not hold** (the 95% interval excludes it), **inconclusive** " +
+                      "(too weak to decide at this spread and number of seeds; never counted as a pass), or **not measured**.").AppendLine();
+        md.AppendLine(data.ComparedWithPaper ? "| finding | dataset | claim | claims | runs stored | vs paper |" : "| finding | dataset | claim | claims | runs stored |");
         md.AppendLine(data.ComparedWithPaper ? "|---|---|---|---|---|---|" : "|---|---|---|---|---|");
         foreach (var f in data.Findings)
         {
@@ -33,9 +37,17 @@ public static class ReportMarkdown
         }
         md.AppendLine();
 
+        md.AppendLine("## Claims that disagree with the paper").AppendLine();
+        md.AppendLine("Claims that state what we measured against the paper's reading, and the paper's own claims that do not hold here. " +
+                      "Each is a finding of its own; the test asserts what we measured.").AppendLine();
+        if (data.ClaimDisagreements.Count == 0) md.AppendLine("None.").AppendLine();
+        foreach (var d in data.ClaimDisagreements)
+            md.AppendLine($"- [{d.Finding}](#{Anchor(d.Finding)}) `{d.Claim}`: {Line(d.Statement)} **{d.Outcome}**. The paper: {Line(d.Paper)}. Measured: {Line(d.Measured)}.");
+        if (data.ClaimDisagreements.Count > 0) md.AppendLine();
+
         if (data.ComparedWithPaper)
         {
-            md.AppendLine("## Where we disagree with the paper").AppendLine();
+            md.AppendLine("## Where our numbers disagree with the paper's").AppendLine();
             md.AppendLine("A paper's number (or range) disagrees with ours when it lies outside our mean ± max(2 std over seeds, the precision " +
                           "it is stated to: \"98%\" means ±0.5%, \"6.71\" means ±0.005). Texts that are not numbers, and approximate ones (\"about 6\"), are shown, never compared.");
             md.AppendLine();
@@ -82,15 +94,23 @@ public static class ReportMarkdown
             md.AppendLine();
         }
 
-        md.AppendLine($"**Verdict: {f.Verdict.Text}.**");
+        md.AppendLine($"**Claims: {f.Verdict.Text}.** Checked by `{ReportBuilder.TestCommand(profile, f.Id)}`, which asserts the same verdicts.");
         md.AppendLine();
-        foreach (var c in f.Verdict.Checks)
+        if (f.Claims.Count > 0)
         {
-            var outcome = c.Outcome == CheckOutcome.Other ? c.RawOutcome : c.Outcome.ToString().ToLowerInvariant();
-            md.AppendLine(Invariant($"- {outcome}: `{c.Name}`{(c.Message.Length > 0 ? " - " + Line(c.Message) : "")} (checked {c.Utc:yyyy-MM-dd HH:mm} UTC)"));
+            md.AppendLine("| claim | verdict | measured | decided by |");
+            md.AppendLine("|---|---|---|---|");
+            foreach (var c in f.Claims)
+            {
+                var verdict = ClaimVerdict.Describe(c.Outcome) + (c.SeedsNeeded is { } n ? $" (its interval needs about {n} seeds to be narrower than the margin)" : "");
+                var statement = $"`{c.Id}`: {Line(c.Statement)}" + (c.Against is { } against ? $" *Against the paper: {Line(against)}.*" : "");
+                md.AppendLine($"| {Cell(statement)} | **{verdict}** | {Cell(c.Summary)} | {Cell(c.Yardstick)} |");
+            }
+            md.AppendLine();
         }
-        if (f.Verdict.Checks.Count > 0) md.AppendLine();
-        if (f.Verdict.Note is { } note) md.AppendLine(Sentence(Capital(note))).AppendLine();
+        foreach (var c in f.ClaimsLeftOut)
+            md.AppendLine($"- Not asserted in `{profile}`: `{c.Id}` ({Line(c.Statement)}): {Line(c.Reason)}.");
+        if (f.ClaimsLeftOut.Count > 0) md.AppendLine();
 
         if (f.PaperNotes.Count > 0)
         {
@@ -158,6 +178,8 @@ public static class ReportMarkdown
 
         md.AppendLine($"Seeds: {string.Join(", ", f.Seeds)}. Device: {(f.Devices.Count > 0 ? string.Join("; ", f.Devices) : "n/a")}. " +
                       Invariant($"Training time of the stored runs: {f.TrainingSeconds:F0} s."));
+        foreach (var (metric, why) in f.BaselineLeftOut)
+            md.AppendLine($"Left out of the baseline: `{metric}`: {Line(why)}.");
         if (f.Bands is { } b)
             md.AppendLine(
                 $"Bands come from the spread across seeds: the baseline check allows max({MetricDisplay.Setting(b.StdMultiplier)} × std over seeds, " +

@@ -1,4 +1,5 @@
 using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Claims;
 
 namespace Reproductions.Harness.Reporting;
 
@@ -16,19 +17,23 @@ public sealed record ReportData(
     bool ComparedWithPaper,
     string RunStore,
     IReadOnlyList<FindingSection> Findings,
-    IReadOnlyList<Disagreement> Disagreements)
+    IReadOnlyList<Disagreement> Disagreements,
+    IReadOnlyList<ClaimDisagreement> ClaimDisagreements)
 {
-    public const int CurrentFormat = 2;
+    public const int CurrentFormat = 3;
 }
 
 /// <summary>One finding's section. <paramref name="Error"/> is set when its config or stored results could not be read.</summary>
 /// <param name="Dataset">The dataset its experiment reads.</param>
+/// <param name="Verdict">Its claims taken together; <paramref name="Claims"/> each claim's verdict, decided from the stored
+/// results by the same evaluation the tests assert.</param>
 /// <param name="Protocol">Its protocol kind (training, gradient-competition, ...).</param>
 /// <param name="ScaledDown">For a profile other than full: what it changes in full, as its config declares it, with the
 /// full values replaced (e.g. "base.trainSamples: 10000 (full: not set)").</param>
 /// <param name="GroupHeading">The heading of the runs table's first column ("run", "variant/regime").</param>
 /// <param name="SettingHeading">The heading of the runs table's setting column ("phases (epochs x batch @ lr)", "protocol variant").</param>
 /// <param name="PaperNotes">The paper's statements that belong to no one group ("name: text").</param>
+/// <param name="BaselineLeftOut">Metrics this profile leaves out of its baseline, with why (e.g. a band that would reach its claim's null value).</param>
 /// <param name="Tables">The protocol's further tables (the gradient competition's per-batch-size numbers).</param>
 public sealed record FindingSection(
     string Id,
@@ -39,7 +44,9 @@ public sealed record FindingSection(
     IReadOnlyList<string> ScaledDown,
     IReadOnlyList<long> Seeds,
     BandSettings? Bands,
-    VerdictSummary Verdict,
+    ClaimsSummary Verdict,
+    IReadOnlyList<ClaimVerdict> Claims,
+    IReadOnlyList<LeftOutClaim> ClaimsLeftOut,
     string GroupHeading,
     string SettingHeading,
     IReadOnlyList<RunSection> Runs,
@@ -49,24 +56,31 @@ public sealed record FindingSection(
     IReadOnlyList<FigureSection> Figures,
     IReadOnlyList<string> Devices,
     double TrainingSeconds,
+    IReadOnlyDictionary<string, string> BaselineLeftOut,
     string? Error);
 
 /// <summary>A table of text cells with a title and a caption.</summary>
 public sealed record ReportTable(string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows, string Caption);
 
-/// <summary>The outcome of one check (test case) as the verdict store holds it.</summary>
-public enum CheckOutcome { Pass, Fail, Skipped, Other }
+/// <summary>A finding's claims taken together: how many hold, do not hold, are inconclusive or not measured.</summary>
+/// <param name="Text">What the summary table shows, e.g. "3 hold, 1 inconclusive".</param>
+public sealed record ClaimsSummary(int Holds, int DoesNotHold, int Inconclusive, int NotMeasured, string Text)
+{
+    public static ClaimsSummary Of(IReadOnlyList<ClaimVerdict> claims)
+    {
+        int Count(ClaimOutcome o) => claims.Count(c => c.Outcome == o);
+        var parts = new List<string>();
+        if (Count(ClaimOutcome.Holds) > 0) parts.Add($"{Count(ClaimOutcome.Holds)} hold");
+        if (Count(ClaimOutcome.DoesNotHold) > 0) parts.Add($"{Count(ClaimOutcome.DoesNotHold)} do not hold");
+        if (Count(ClaimOutcome.Inconclusive) > 0) parts.Add($"{Count(ClaimOutcome.Inconclusive)} inconclusive");
+        if (Count(ClaimOutcome.NotMeasured) > 0) parts.Add($"{Count(ClaimOutcome.NotMeasured)} not measured");
+        return new ClaimsSummary(Count(ClaimOutcome.Holds), Count(ClaimOutcome.DoesNotHold), Count(ClaimOutcome.Inconclusive),
+            Count(ClaimOutcome.NotMeasured), parts.Count == 0 ? "no claims" : string.Join(", ", parts));
+    }
+}
 
-/// <summary>A finding's checks taken together.</summary>
-public enum VerdictStatus { Pass, Fail, Skipped, Mixed, NotChecked, Unreadable }
-
-/// <summary>One check: its name, outcome, the first line of its message, and when it ran.</summary>
-public sealed record CheckLine(string Name, CheckOutcome Outcome, string RawOutcome, string Message, DateTime Utc);
-
-/// <summary>A finding's verdict: <paramref name="Text"/> is what the summary table shows.</summary>
-/// <param name="Note">Why there is no verdict (not checked yet, unreadable file) or a warning that the checks are older
-/// than the stored runs.</param>
-public sealed record VerdictSummary(VerdictStatus Status, string Text, IReadOnlyList<CheckLine> Checks, string? Note);
+/// <summary>A claim of the finding that this profile leaves to another, and why.</summary>
+public sealed record LeftOutClaim(string Id, string Statement, string Reason);
 
 /// <summary>One measured group (a run, all its seeds; a protocol variant in a regime): its setting and its metrics over seeds.</summary>
 public sealed record RunSection(string Name, string Setting, IReadOnlyList<long> Seeds, IReadOnlyList<string> Devices, IReadOnlyList<MetricSection> Metrics);
@@ -93,6 +107,12 @@ public sealed record MissingRun(string Run, int StoredSeeds, int Seeds, string C
 
 /// <summary>A flagged difference from the paper (full profile), reported as a finding of its own.</summary>
 public sealed record Disagreement(string Finding, string Run, string Metric, string Label, string Reference, string Ours, string Detail);
+
+/// <summary>
+/// A claim that disagrees with the paper: one that states what we measured against the paper's reading
+/// (<see cref="ClaimVerdict.Against"/>), or one of the paper's own that does not hold here.
+/// </summary>
+public sealed record ClaimDisagreement(string Finding, string Claim, string Statement, string Paper, string Outcome, string Measured);
 
 /// <summary>One figure: the PNG's file name (beside REPORT.md) and every number drawn in it.</summary>
 /// <param name="File">The PNG's file name, or null when nothing could be drawn (see <paramref name="Note"/>).</param>

@@ -80,6 +80,26 @@ public sealed class GradientHistogram(LogBins bins)
         return Bins.Bins + 1;
     }
 
+    /// <summary>
+    /// The <paramref name="q"/>-quantile of the non-zero finite |values| (those in the bins and the overflow slot; zeros
+    /// and values below the first edge are left out), as the geometric middle of the bin it falls in: a resolution of
+    /// one bin (1 / binsPerDecade of a decade). NaN when there are none.
+    /// </summary>
+    public double NonZeroQuantile(double q)
+    {
+        long total = 0;
+        for (var i = 1; i <= Bins.Bins + 1; i++) total += counts[i];
+        if (total == 0) return double.NaN;
+        var target = q * total;
+        long cumulative = 0;
+        for (var slot = 1; slot <= Bins.Bins + 1; slot++)
+        {
+            cumulative += counts[slot];
+            if (cumulative >= target) return Bins.LowerEdge(slot) * Math.Pow(10, 0.5 / Bins.BinsPerDecade);
+        }
+        return Bins.LowerEdge(Bins.Bins + 1);
+    }
+
     public static GradientHistogram FromCounts(LogBins bins, IReadOnlyList<long> counts)
     {
         if (counts.Count != bins.Slots) throw new ArgumentException($"Expected {bins.Slots} counts, got {counts.Count}.");

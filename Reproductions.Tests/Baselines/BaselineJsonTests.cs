@@ -98,7 +98,7 @@ public sealed class BaselineJsonTests
 
         FluentActions.Invoking(() => BaselineJson.Parse(json, File))
             .Should().Throw<BaselineFormatException>()
-            .WithMessage($"Baseline file '{File}': field 'metrics.accuracy.absolutBand' is not a known field; expected only: value, samples, absoluteBand, relativeBand, rule.");
+            .WithMessage($"Baseline file '{File}': field 'metrics.accuracy.absolutBand' is not a known field; expected only: value, samples, absoluteBand, relativeBand, rule, claimNull.");
     }
 
     [TestCase("\"schemaVersion\": 1", "\"schemaVersion\": 2", "schemaVersion", "*is 2; expected 1*")]

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Claims;
 using Reproductions.Harness.Data;
 using Reproductions.Harness.Findings;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Protocols;
-using Reproductions.Harness.Reporting;
 using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
 
@@ -68,31 +68,22 @@ public static class FindingContext
     {
         var samples = new MetricSamples(profile.Finding, profile.Profile, profile.Dataset, profile.Seeds.Select(s => checked((int)s)));
         addMetrics(samples);
+        // How narrow each margin claim's deciding interval is at this spread: the accept step refuses one that could never be decided.
+        foreach (var claim in profile.Evaluate(measured).Where(v => v.Margin is not null))
+        {
+            var widest = claim.Parts.Where(p => p.HalfWidth is not null).MaxBy(p => p.HalfWidth!.Value);
+            if (widest is null || !double.IsFinite(widest.HalfWidth!.Value)) continue;
+            var level = claim.Kind == "matches" ? 0.90 : 0.95;
+            samples.AddClaimPower(new ClaimPower(claim.Id, claim.Margin!.Value, widest.HalfWidth.Value, widest.PerSeed.Count,
+                Intervals.SeedsNeeded(MathNet.Numerics.Statistics.Statistics.StandardDeviation(widest.PerSeed), claim.Margin.Value, level)));
+        }
         var device = string.Join("; ", measured.Devices);
         if (FindingRunner.RunDevice() is not null)
             device += " (stored results made on another machine; the OS, CPU and runtime recorded are the checking machine's)";
         var verdict = BaselineGate.Check(new BaselineStore(RepoPaths.Baselines), samples, profile.Bands.ToPolicy(), device);
-        Measured(verdict.Message);
+        TestContext.Out.WriteLine(verdict.Message);
         if (!verdict.Passed) Assert.Fail(verdict.Message);
     }
-
-    private static readonly AsyncLocal<List<string>?> MeasuredLines = new();
-
-    /// <summary>
-    /// Writes what a check measured (the per-seed values, the interval it compared) to the test output and keeps it, so that
-    /// a passing check's verdict in the report shows its numbers, not only its name.
-    /// </summary>
-    public static void Measured(string line)
-    {
-        TestContext.Out.WriteLine(line);
-        MeasuredLines.Value?.Add(ReportBuilder.FirstLine(line));
-    }
-
-    /// <summary>Starts collecting <see cref="Measured"/> lines for the current test.</summary>
-    public static void BeginMeasuring() => MeasuredLines.Value = [];
-
-    /// <summary>The lines measured since <see cref="BeginMeasuring"/>, joined on one line.</summary>
-    public static string MeasuredSummary() => string.Join("; ", MeasuredLines.Value ?? []);
 
     public static string Describe(IEnumerable<double> values) =>
         string.Join(", ", values.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)));

@@ -1,62 +1,87 @@
 using System.Reflection;
-using NUnit.Framework.Interfaces;
 using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Claims;
+using Reproductions.Harness.Findings;
 using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Reporting;
-using Reproductions.Harness.Training;
 
 namespace Reproductions.Tests.Findings;
 
 /// <summary>
-/// Base of every finding fixture: gives access to the finding's measurements per profile and records each check's outcome
-/// (the test method, per profile) in the verdict store, which the report reads: why it failed, or what it measured.
+/// Base of every finding fixture. Its claims are the finding's config's: one test case per claim and profile
+/// (<see cref="ClaimCasesAttribute"/>), each decided by the harness's <see cref="ClaimEvaluator"/>, the same evaluation
+/// the report shows; a claim that holds passes, one that does not hold fails, an inconclusive one is reported as
+/// inconclusive. The fixture adds its baseline metrics (the drift check of the same seeds) and the figures check.
 /// </summary>
 public abstract class FindingFixture
 {
-    protected const string FullReason = "full profile: the paper's setup on a GPU; select with --filter Category=Gpu";
+    public const string FullReason = "full profile: the paper's setup on a GPU; select with --filter Category=Gpu";
 
     /// <summary>The finding's id, e.g. "F01", from the fixture's [Finding] attribute.</summary>
     protected string Finding => GetType().GetCustomAttribute<FindingAttribute>()?.Id
                                 ?? throw new InvalidOperationException($"{GetType().Name} has no [Finding(\"Fxx\")] attribute.");
 
-    /// <summary>The stored runs of a training finding's profile (trained through the store on first use).</summary>
-    protected TrainingRuns Runs(string profile) => ((TrainingMeasured)FindingContext.Measure(Finding, profile).Measured).Runs;
-
-    /// <summary>Checks the metrics <paramref name="addMetrics"/> adds against the finding's baseline for <paramref name="profile"/>.</summary>
-    protected void AssertBaseline(string profile, Action<MetricSamples> addMetrics)
+    [ClaimCases]
+    public void Claim(string profile, string claim)
     {
-        var (p, measured) = FindingContext.Measure(Finding, profile);
-        FindingContext.AssertBaseline(p, measured, addMetrics);
-    }
-
-    [SetUp]
-    public void BeginMeasuring() => FindingContext.BeginMeasuring();
-
-    [TearDown]
-    public void RecordVerdict()
-    {
-        var context = TestContext.CurrentContext;
-        if (context.Test.Arguments.FirstOrDefault() is not string profile) return;
-        var outcome = context.Result.Outcome.Status switch
+        var (finding, measured) = FindingContext.Measure(Finding, profile);
+        var spec = finding.Claims.SingleOrDefault(c => c.Id == claim)
+                   ?? throw new InvalidOperationException($"{Finding} ({profile}) has no claim '{claim}'.");
+        var verdict = ClaimEvaluator.Evaluate(spec, measured);
+        TestContext.Out.WriteLine($"{verdict.Statement}\nDecided by: {verdict.Yardstick}");
+        foreach (var part in verdict.Parts)
+            TestContext.Out.WriteLine($"  {(part.Label.Length > 0 ? part.Label + ": " : "")}{ClaimVerdict.Describe(part.Outcome)}: {part.Text}");
+        var message = $"{ClaimVerdict.Describe(verdict.Outcome)}: {verdict.Summary}" +
+                      (verdict.SeedsNeeded is { } n ? $" (its interval would need about {n} seeds to be narrower than the margin)" : "");
+        switch (verdict.Outcome)
         {
-            TestStatus.Passed => "passed",
-            TestStatus.Skipped => "skipped",
-            TestStatus.Inconclusive => "inconclusive",
-            _ => "failed",
-        };
-        // A failure says why; a pass says what it measured (the report shows the first line of either).
-        var message = outcome == "passed" ? FindingContext.MeasuredSummary() : context.Result.Message ?? "";
-        VerdictStore.Default.Record(profile, Finding, context.Test.MethodName ?? context.Test.Name, outcome, message, ChecksOf(GetType(), profile));
+            case ClaimOutcome.Holds:
+                return;
+            case ClaimOutcome.Inconclusive:
+                Assert.Inconclusive(message);
+                return;
+            default:
+                Assert.Fail(message);
+                return;
+        }
     }
 
-    /// <summary>The fixture's test methods that have a case for <paramref name="profile"/>: the finding's checks in that profile.</summary>
-    public static IReadOnlyCollection<string> ChecksOf(Type fixture, string profile) =>
-        fixture.GetMethods(BindingFlags.Public | BindingFlags.Instance)
-            .Where(m => m.GetCustomAttributes<TestCaseAttribute>().Any(c => c.Arguments.Length > 0 && Equals(c.Arguments[0], profile)))
-            .Select(m => m.Name)
-            .ToHashSet(StringComparer.Ordinal);
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
+    public void Matches_its_baseline(string profile)
+    {
+        var (finding, measured) = FindingContext.Measure(Finding, profile);
+        FindingContext.AssertBaseline(finding, measured, samples => AddBaselineMetrics(samples, finding, measured));
+    }
 
-    /// <summary>Adds the final-epoch value of each metric for each run as "{run}.{metric}" (per seed) to the baseline samples.</summary>
+    /// <summary>Every figure of the finding's report is drawn from the measurements (a PNG of real size, named by the finding).</summary>
+    [TestCase("quick", Category = "Quick")]
+    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
+    public void Draws_its_figures(string profile)
+    {
+        var (finding, measured) = FindingContext.Measure(Finding, profile);
+        var folder = Path.Combine(Path.GetTempPath(), "repro-figures-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var figures = measured.DrawFigures(finding.Report, new FigureTarget(folder, $"{Finding}-{finding.Dataset}", Finding, profile, false, finding.ReferenceFor));
+            figures.Should().HaveCountGreaterThanOrEqualTo(finding.Report.Figures.Count);
+            foreach (var f in figures)
+            {
+                f.File.Should().NotBeNull($"figure {f.Index} ({f.Title}) is drawn: {f.Note}").And.StartWith($"{Finding}-{finding.Dataset}-");
+                new FileInfo(Path.Combine(folder, f.File!)).Length.Should().BeGreaterThan(10_000, $"{f.File} is a rendered PNG");
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>The numbers the baseline keeps for this finding, one value per seed each.</summary>
+    protected abstract void AddBaselineMetrics(MetricSamples samples, FindingProfile finding, Measured measured);
+
+    /// <summary>The final-epoch value of each metric for each run as "{run}.{metric}" (per seed); layer cosines as "{run}.layer{i}_cosine".</summary>
     protected static void AddFinal(MetricSamples samples, TrainingRuns runs, IEnumerable<string> runNames, params string[] metrics)
     {
         foreach (var run in runNames)
@@ -73,8 +98,29 @@ public abstract class FindingFixture
                 }
                 else
                 {
-                    samples.Add($"{run}.{metric}", runs.Final(run, m => MetricNames.Scalar(m, metric)));
+                    samples.Add($"{run}.{metric}", runs.Final(run, m => Harness.Training.MetricNames.Scalar(m, metric)));
                 }
             }
     }
+
+    /// <summary>
+    /// Adds a metric unless the profile's config leaves it out of the baseline (baseline.leftOut, with the reason the report
+    /// shows: e.g. a band that would reach its claim's null value).
+    /// </summary>
+    protected static void AddUnlessLeftOut(MetricSamples samples, FindingProfile finding, string metric, IEnumerable<double> values, double? claimNull = null)
+    {
+        if (finding.BaselineLeftOut.TryGetValue(metric, out var why))
+        {
+            TestContext.Out.WriteLine($"{metric}: left out of the baseline ({why})");
+            return;
+        }
+        samples.Add(metric, values, claimNull);
+    }
+
+    /// <summary>The stored runs of a training finding.</summary>
+    protected static TrainingRuns Runs(Measured measured) => ((TrainingMeasured)measured).Runs;
+
+    /// <summary>A measured metric of a group, one value per seed (the first component).</summary>
+    protected static double[] Values(Measured measured, string group, string metric) =>
+        (measured.Values(group, metric) ?? throw new InvalidOperationException($"{group}.{metric} is not measured.")).Select(v => v[0]).ToArray();
 }

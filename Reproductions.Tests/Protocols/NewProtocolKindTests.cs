@@ -75,7 +75,7 @@ public sealed class NewProtocolKindTests
     [Test]
     public void Its_findings_are_reported_from_the_store_with_the_harnesss_own_report()
     {
-        var builder = new ReportBuilder("quick", store, new VerdictStore(Path.Combine(root, "verdicts")), configs, catalog);
+        var builder = new ReportBuilder("quick", store, configs, catalog);
         var empty = builder.Build(["F95"], Path.Combine(root, "report", "quick"));
         empty.Data.Findings[0].Missing.Select(m => m.Run).Should().Equal("seed 1", "seed 2");
         CoinWork.Runs.Should().Be(0, "the report runs nothing");
@@ -83,7 +83,7 @@ public sealed class NewProtocolKindTests
         FindingRunner.Run(FindingProfile.Load("F95", "quick", configs, catalog), store);
         FindingRunner.Run(FindingProfile.Load("F95", "full", configs, catalog), store);
         var quick = builder.Build(["F95"], Path.Combine(root, "report", "quick"));
-        var full = new ReportBuilder("full", store, new VerdictStore(Path.Combine(root, "verdicts")), configs, catalog)
+        var full = new ReportBuilder("full", store, configs, catalog)
             .Build(["F95"], Path.Combine(root, "report", "full"));
 
         var section = quick.Data.Findings[0];

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Reproductions.Harness.Claims;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Reporting;
 
@@ -17,16 +18,9 @@ public sealed class ReportBuilderTests
 
     private const string F = ReportFakes.Finding;
 
-    private void RecordVerdicts(string profile)
-    {
-        _fakes.Verdicts.Record(profile, F, "Test_accuracy_falls", "Passed", "bs64 > bs1024 for every seed\nseed 1: ...");
-        _fakes.Verdicts.Record(profile, F, "Matches_its_baseline", "Failed", "\n  Baseline mismatch: 2 metrics outside their band\n| metric | baseline |");
-    }
-
     private ReportResult QuickWithOneSeedMissing()
     {
         _fakes.StoreRuns("quick", skip: ("bs1024_lr01", 3));
-        RecordVerdicts("quick");
         return _fakes.Build("quick");
     }
 
@@ -49,7 +43,7 @@ public sealed class ReportBuilderTests
     {
         var md = File.ReadAllText(QuickWithOneSeedMissing().MarkdownPath);
 
-        md.Should().Contain("| [F90](#f90) | mnist | Smaller batches reach higher test accuracy. | fail (1 of 2 checks) | 3 of 4 |");
+        md.Should().Contain("| [F90](#f90) | mnist | Smaller batches reach higher test accuracy. | 2 hold, 1 do not hold, 1 not measured | 3 of 4 |");
         md.Should().Contain("<a id=\"f90\"></a>");
         md.IndexOf("## Summary", StringComparison.Ordinal).Should().BeLessThan(md.IndexOf("## F90", StringComparison.Ordinal));
     }
@@ -78,58 +72,47 @@ public sealed class ReportBuilderTests
     }
 
     [Test]
-    public void Verdicts_show_their_outcome_the_first_line_of_their_message_and_when_they_were_checked()
+    public void Each_claim_is_decided_from_the_stored_runs_with_its_numbers_and_yardstick()
     {
-        var md = File.ReadAllText(QuickWithOneSeedMissing().MarkdownPath);
+        _fakes.StoreRuns("quick");
+        var result = _fakes.Build("quick");
+        var md = File.ReadAllText(result.MarkdownPath);
+        var claims = result.Data.Findings[0].Claims.ToDictionary(c => c.Id);
 
-        md.Should().Contain("**Verdict: fail (1 of 2 checks).**");
-        md.Should().MatchRegex(@"- pass: `Test_accuracy_falls` - bs64 > bs1024 for every seed \(checked \d{4}-\d\d-\d\d \d\d:\d\d UTC\)");
-        md.Should().MatchRegex(@"- fail: `Matches_its_baseline` - Baseline mismatch: 2 metrics outside their band \(checked \d{4}-\d\d-\d\d \d\d:\d\d UTC\)");
-        md.Should().NotContain("seed 1: ...").And.NotContain("| metric | baseline |");
+        claims.Keys.Should().Equal("test_accuracy_falls", "bs64_beats_bs1024", "lr_0_1_reaches_bs64", "bs64_stays_near_init");
+        claims["test_accuracy_falls"].Outcome.Should().Be(ClaimOutcome.Holds);
+        claims["bs64_beats_bs1024"].Outcome.Should().Be(ClaimOutcome.Holds);
+        claims["bs64_beats_bs1024"].Parts.Single().PerSeed.Zip([0.07, 0.078, 0.086], (a, b) => a - b).Should().OnlyContain(d => Math.Abs(d) < 1e-12);
+        // 0, -0.005, -0.01: mean -0.005, 95% interval -0.005 ± 4.303 x 0.005 / sqrt(3) = [-0.0174, 0.0074], which reaches below -0.005.
+        claims["lr_0_1_reaches_bs64"].Outcome.Should().Be(ClaimOutcome.Inconclusive);
+        claims["lr_0_1_reaches_bs64"].Parts.Single().Low.Should().BeApproximately(-0.0174, 1e-4);
+        claims["lr_0_1_reaches_bs64"].SeedsNeeded.Should().BeGreaterThan(3);
+        claims["bs64_stays_near_init"].Outcome.Should().Be(ClaimOutcome.DoesNotHold);
+        result.Data.Findings[0].Verdict.Text.Should().Be("2 hold, 1 do not hold, 1 inconclusive");
+
+        md.Should().Contain("**Claims: 2 hold, 1 do not hold, 1 inconclusive.** Checked by `dotnet test --filter Finding=F90`");
+        md.Should().Contain("| `bs64_beats_bs1024`: bs 64 beats bs 1024 in test accuracy. | **holds** | bs64.testAccuracy - bs1024.testAccuracy per seed 0.07, 0.078, 0.086;");
+        md.Should().Contain("| **inconclusive (its interval needs about");
+        md.Should().Contain("non-inferiority: the lower end of the 95% interval of a - b above -margin, margin 0.005 (the paper's 98%: ±0.5 points)");
     }
 
     [Test]
-    public void A_finding_without_verdicts_says_how_to_check_it()
+    public void A_claim_left_to_another_profile_says_why_and_claims_against_the_paper_are_listed()
     {
         _fakes.StoreRuns("quick");
         var result = _fakes.Build("quick");
         var md = File.ReadAllText(result.MarkdownPath);
 
-        result.Data.Findings[0].Verdict.Status.Should().Be(VerdictStatus.NotChecked);
-        md.Should().Contain("Not checked yet: run `dotnet test --filter Finding=F90`.");
-        md.Should().Contain("| not checked yet |");
-    }
+        result.Data.Findings[0].ClaimsLeftOut.Should().ContainSingle().Which.Should().Be(
+            new LeftOutClaim("full_only", "A claim of the full profile alone.", "three epochs are too few"));
+        md.Should().Contain("- Not asserted in `quick`: `full_only` (A claim of the full profile alone.): three epochs are too few.");
+        result.Data.ClaimDisagreements.Should().ContainSingle().Which.Claim.Should().Be("bs64_stays_near_init");
+        md.Should().Contain("## Claims that disagree with the paper");
+        md.Should().Contain("- [F90](#f90) `bs64_stays_near_init`: Measured: bs 64 stays within 1 of its init. **does not hold**. The paper: the paper says it travels far.");
 
-    [Test]
-    public void A_corrupt_verdict_file_is_reported_with_a_clear_message_and_the_rest_of_the_report_is_built()
-    {
-        _fakes.StoreRuns("quick");
-        Directory.CreateDirectory(Path.GetDirectoryName(_fakes.Verdicts.PathOf("quick", F))!);
-        File.WriteAllText(_fakes.Verdicts.PathOf("quick", F), "{ \"finding\": \"F90\", \"checks\": [ { not json");
-
-        var result = _fakes.Build("quick");
-        var md = File.ReadAllText(result.MarkdownPath);
-
-        var verdict = result.Data.Findings[0].Verdict;
-        verdict.Status.Should().Be(VerdictStatus.Unreadable);
-        verdict.Note.Should().Contain(_fakes.Verdicts.PathOf("quick", F)).And.Contain("could not be read")
-            .And.Contain("re-run `dotnet test --filter Finding=F90`");
-        md.Should().Contain("| unreadable verdicts |").And.Contain("98.00% ± 1.00");
-    }
-
-    [Test]
-    public void Checks_older_than_the_newest_stored_run_are_flagged_as_stale()
-    {
-        _fakes.StoreRuns("quick");
-        Directory.CreateDirectory(Path.GetDirectoryName(_fakes.Verdicts.PathOf("quick", F))!);
-        File.WriteAllText(_fakes.Verdicts.PathOf("quick", F), """
-            { "finding": "F90", "profile": "quick", "checks": [ { "name": "A", "outcome": "Passed", "message": "ok", "utc": "2024-06-01T00:00:00Z" } ] }
-            """);
-
-        var md = File.ReadAllText(_fakes.Build("quick").MarkdownPath);
-
-        md.Should().Contain("**Verdict: pass (1 check).**");
-        md.Should().Contain("Some checks ran before the newest stored run (completed 2025-01-02 03:04 UTC)");
+        var full = _fakes.Build("full");
+        full.Data.Findings[0].Claims.Select(c => c.Id).Should().Contain("full_only");
+        full.Data.Findings[0].Claims.Single(c => c.Id == "full_only").Outcome.Should().Be(ClaimOutcome.NotMeasured, "no full run is stored");
     }
 
     [Test]
@@ -199,8 +182,8 @@ public sealed class ReportBuilderTests
 
         result.Data.ComparedWithPaper.Should().BeTrue();
         result.Data.Disagreements.Select(d => (d.Run, d.Metric)).Should().Equal(("bs64", "layerCosines"), ("bs1024", "testAccuracy"));
-        md.Should().Contain("| [F90](#f90) | mnist | Smaller batches reach higher test accuracy. | not checked yet | 4 of 4 | **2 of 4 disagree** |");
-        md.Should().Contain("## Where we disagree with the paper");
+        md.Should().Contain("| [F90](#f90) | mnist | Smaller batches reach higher test accuracy. | 3 hold, 1 do not hold, 1 inconclusive | 4 of 4 | **2 of 4 disagree** |");
+        md.Should().Contain("## Where our numbers disagree with the paper's");
         md.Should().Contain("### D1: F90 `bs64`, cosine of final to initial weights, per layer");
         md.Should().Contain("### D2: F90 `bs1024`, test accuracy");
         // 95-96% against 90.20% ± 0.20 (3 seeds): tolerance max(2 x 0.20, 0.5) = 0.50 points; 95 - 90.70 = 4.30 points.
@@ -301,7 +284,6 @@ public sealed class ReportBuilderTests
     public void Report_json_round_trips_and_is_written_beside_the_markdown()
     {
         _fakes.StoreRuns("full", skip: ("bs256", 2));
-        RecordVerdicts("full");
         var result = _fakes.Build("full");
 
         Path.GetDirectoryName(result.JsonPath).Should().Be(Path.GetDirectoryName(result.MarkdownPath));
@@ -346,7 +328,7 @@ public sealed class ReportBuilderTests
     [Test]
     public void An_unknown_profile_is_refused()
     {
-        var act = () => new ReportBuilder("auto", _fakes.Store, _fakes.Verdicts, _fakes.Configs);
+        var act = () => new ReportBuilder("auto", _fakes.Store, _fakes.Configs);
         act.Should().Throw<ArgumentException>().WithMessage("*expected one of quick, full*");
     }
 

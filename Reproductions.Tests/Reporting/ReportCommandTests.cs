@@ -28,7 +28,8 @@ public sealed class ReportCommandTests
             var markdown = Path.Combine(output, "REPORT.md");
             File.Exists(markdown).Should().BeTrue();
             File.Exists(Path.Combine(output, "report.json")).Should().BeTrue();
-            writer.ToString().Should().Contain($"Report: {markdown}").And.Contain("F01 (quick, mnist):");
+            writer.ToString().Should().Contain($"Report: {markdown}").And.Contain("Claims (quick profile), decided from the stored runs")
+                .And.Contain("test_accuracy_falls_as_batch_size_grows").And.Contain("claims in 1 finding(s), quick profile:");
             File.ReadAllText(markdown).Should().Contain("## F01: Higher batch size gives lower asymptotic test (and train) accuracy.");
         }
         finally

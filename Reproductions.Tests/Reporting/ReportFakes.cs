@@ -10,7 +10,8 @@ namespace Reproductions.Tests.Reporting;
 /// <summary>
 /// A throw-away repository for report tests: a fake finding F90 (configs with quick and full profiles and a report
 /// section with every figure kind), a run store holding hand-made run records (no training), a verdict store and an
-/// output folder. The numbers are chosen so that means and stds are easy to state by hand.
+/// output folder. Its claims come out: test_accuracy_falls and bs64_beats_bs1024 hold, lr_0_1_reaches_bs64 is inconclusive
+/// (paired differences 0, -0.005, -0.01 against a margin of 0.005), bs64_stays_near_init does not hold (6.0, 6.5, 7.0 against 1). The numbers are chosen so that means and stds are easy to state by hand.
 /// </summary>
 internal sealed class ReportFakes : IDisposable
 {
@@ -24,16 +25,14 @@ internal sealed class ReportFakes : IDisposable
         File.Copy(Path.Combine(RepoPaths.Configs, "defaults.json"), Path.Combine(Configs, "defaults.json"));
         File.WriteAllText(Path.Combine(Configs, $"{Finding}.json"), Config);
         Store = new ExperimentStore(Path.Combine(Root, "runs"));
-        Verdicts = new VerdictStore(Path.Combine(Root, "verdicts"));
     }
 
     public string Root { get; }
     public string Configs => Path.Combine(Root, "configs");
     public string Output => Path.Combine(Root, "report");
     public ExperimentStore Store { get; }
-    public VerdictStore Verdicts { get; }
 
-    public ReportBuilder Builder(string profile) => new(profile, Store, Verdicts, Configs);
+    public ReportBuilder Builder(string profile) => new(profile, Store, Configs);
 
     public ReportResult Build(string profile, params string[] findings) =>
         Builder(profile).Build(findings.Length > 0 ? findings : [Finding], Path.Combine(Output, profile));
@@ -72,6 +71,17 @@ internal sealed class ReportFakes : IDisposable
               { "kind": "bars", "metric": "weightNorm", "title": "Weight norm after training" }
             ]
           },
+          "claims": [
+            { "id": "test_accuracy_falls", "statement": "Test accuracy falls as the batch size grows.", "kind": "ordered",
+              "values": ["bs64.testAccuracy", "bs256.testAccuracy", "bs1024.testAccuracy"] },
+            { "id": "bs64_beats_bs1024", "statement": "bs 64 beats bs 1024 in test accuracy.", "kind": "exceeds", "a": "bs64.testAccuracy", "b": "bs1024.testAccuracy" },
+            { "id": "lr_0_1_reaches_bs64", "statement": "bs 1024 at lr 0.1 reaches bs 64.", "kind": "reaches", "a": "bs1024_lr01.testAccuracy", "b": "bs64.testAccuracy",
+              "margin": 0.005, "marginSource": "the paper's 98%: ±0.5 points" },
+            { "id": "bs64_stays_near_init", "statement": "Measured: bs 64 stays within 1 of its init.", "kind": "threshold", "value": "bs64.weightDistance", "below": 1,
+              "thresholdSource": "a fake bound", "against": "the paper says it travels far" },
+            { "id": "full_only", "statement": "A claim of the full profile alone.", "kind": "exceeds", "a": "bs64.testAccuracy", "b": "bs256.testAccuracy",
+              "profiles": ["full"], "leftOut": { "quick": "three epochs are too few" } }
+          ],
           "profiles": {
             "quick": {
               "description": "1,000 of the 60,000 training samples, 3 of 30 epochs.",
