@@ -32,7 +32,7 @@ public static class BaselineAcceptance
     {
         var problems = Problems(baseline);
         if (problems.Count > 0)
-            throw new InvalidOperationException(
+            throw new Infrastructure.CheckFailedException(
                 $"Refusing to accept '{path}' ({baseline.Finding}, {baseline.Profile}): {problems.Count} problem(s):\n  - " + string.Join("\n  - ", problems));
     }
 }

@@ -27,7 +27,7 @@ public static class BaselineEnvironment
     internal static void ThrowIfCi(string action)
     {
         if (IsCi)
-            throw new InvalidOperationException(
+            throw new Infrastructure.BadInputException(
                 $"Refusing to {action}: the {CiVariable} environment variable is set ('{CiValue}'). Baselines change only by an " +
                 "explicit accept on a developer machine: run the finding there, review baselines/<profile>/<dataset>/<finding>.received.json, " +
                 "accept it with 'dotnet run --project Reproductions.Harness -- baselines accept', and commit the result.");

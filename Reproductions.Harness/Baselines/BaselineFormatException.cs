@@ -5,8 +5,10 @@ namespace Reproductions.Harness.Baselines;
 /// The message names the file, the field (a path such as <c>metrics.test_accuracy.absoluteBand</c>) and what was
 /// expected.
 /// </summary>
-public sealed class BaselineFormatException : Exception
+public sealed class BaselineFormatException : Infrastructure.UserError
 {
+    public override int ExitCode => Infrastructure.ExitCodes.CorruptState;
+
     public BaselineFormatException(string filePath, string field, string problem, Exception? inner = null)
         : base($"Baseline file '{filePath}': field '{field}' {problem}", inner)
     {

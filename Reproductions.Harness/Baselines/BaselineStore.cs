@@ -122,9 +122,9 @@ public sealed class BaselineStore
     /// (names compared without regard to case). Every selected received file is read and checked before any is promoted.
     /// </summary>
     /// <returns>What was promoted, in profile, dataset, then finding order; empty when nothing waited.</returns>
-    /// <exception cref="InvalidOperationException">CI is set.</exception>
+    /// <exception cref="Infrastructure.BadInputException">CI is set.</exception>
     /// <exception cref="BaselineFormatException">A received file is malformed (nothing is promoted).</exception>
-    /// <exception cref="InvalidOperationException">A received file is refused by <see cref="BaselineAcceptance"/> (nothing is promoted).</exception>
+    /// <exception cref="Infrastructure.CheckFailedException">A received file is refused by <see cref="BaselineAcceptance"/> (nothing is promoted).</exception>
     public IReadOnlyList<AcceptedBaseline> Accept(string? profile = null, string? finding = null, string? dataset = null)
     {
         BaselineEnvironment.ThrowIfCi("accept baselines");

@@ -6,7 +6,7 @@ namespace Reproductions.Harness.Baselines;
 /// Checks for the names that become folder and file names under baselines/: a profile ("quick", "full") and a
 /// finding id ("F01"). Only letters, digits, '-' and '_' are allowed, so a name can never escape its folder.
 /// </summary>
-internal static partial class Identifiers
+public static partial class Identifiers
 {
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex SafeName();

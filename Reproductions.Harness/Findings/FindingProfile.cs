@@ -98,11 +98,11 @@ public sealed record FindingProfile(
             foreach (var (key, value) in section)
                 if (protocol.Keys.Contains(key)) protocolSection[key] = value?.DeepClone();
             ConfigFiles.RejectUnknownKeys(section, where, ownKeys);
-            bound = protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(protocolSection), where, profile, folder));
+            bound = protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(protocolSection, where), where, profile, folder));
         }
 
-        var configuration = ConfigFiles.ToConfiguration(section);
-        var topLevel = ConfigFiles.ToConfiguration(file);
+        var configuration = ConfigFiles.ToConfiguration(section, where);
+        var topLevel = ConfigFiles.ToConfiguration(ConfigFiles.Select(file, "reference", "report"), source);
         var report = configuration.GetSection("report").Exists()
             ? ReportSpec.Read($"{where}:report", configuration.GetSection("report"), bound)
             : ReportSpec.Read($"{source} report", topLevel.GetSection("report"), bound);
@@ -150,7 +150,7 @@ public sealed record FindingProfile(
         var where = $"{source} profiles:{profile}";
         ConfigFiles.RejectUnknownKeys(section, where, protocol.Keys.Append("description"));
         section.Remove("description");
-        return (protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(section), where, profile, folder)), changes);
+        return (protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(section, where), where, profile, folder)), changes);
     }
 
     /// <summary>

@@ -49,11 +49,41 @@ public static class ConfigFiles
         return node as JsonObject ?? throw new ConfigException($"{name}: expected a JSON object at the top level, found {Describe(node)}.");
     }
 
-    /// <summary>A JSON object as configuration (keys "runs:bs64:phases:0:epochs"), for binding.</summary>
-    public static IConfigurationRoot ToConfiguration(JsonObject json)
+    /// <summary>
+    /// A JSON object as configuration (keys "runs:bs64:phases:0:epochs"), for binding. A null value or an empty list is an
+    /// error naming <paramref name="where"/> and the key: configuration would drop either silently, leaving an earlier
+    /// layer's value (the defaults' 30-epoch phase for "phases": []) in its place.
+    /// </summary>
+    public static IConfigurationRoot ToConfiguration(JsonObject json, string where)
     {
+        RejectNullsAndEmptyLists(json, where, "");
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json.ToJsonString()));
         return new ConfigurationBuilder().AddJsonStream(stream).Build();
+    }
+
+    private static void RejectNullsAndEmptyLists(JsonNode? node, string where, string path)
+    {
+        switch (node)
+        {
+            case null:
+                throw new ConfigException($"{where}: {(path.Length == 0 ? "the file" : path)} is null: give a value, or leave the key out to keep the default.");
+            case JsonObject o:
+                foreach (var (key, value) in o) RejectNullsAndEmptyLists(value, where, path.Length == 0 ? key : $"{path}:{key}");
+                break;
+            case JsonArray a:
+                if (a.Count == 0) throw new ConfigException($"{where}: {path} is an empty list: give at least one element, or leave the key out to keep the default.");
+                for (var i = 0; i < a.Count; i++) RejectNullsAndEmptyLists(a[i], where, $"{path}:{i}");
+                break;
+        }
+    }
+
+    /// <summary>The members <paramref name="keys"/> of <paramref name="json"/> (those present), as a new object.</summary>
+    public static JsonObject Select(JsonObject json, params string[] keys)
+    {
+        var result = new JsonObject();
+        foreach (var key in keys)
+            if (json[key] is { } value) result[key] = value.DeepClone();
+        return result;
     }
 
     /// <summary>

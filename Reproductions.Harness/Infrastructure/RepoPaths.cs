@@ -24,7 +24,7 @@ public static class RepoPaths
                 if (File.Exists(Path.Combine(dir.FullName, "Reproductions.sln")))
                     return dir.FullName;
         }
-        throw new InvalidOperationException(
+        throw new BadInputException(
             "Could not find the repository root (a folder holding Reproductions.sln) above the working directory " +
             $"'{Directory.GetCurrentDirectory()}' or '{AppContext.BaseDirectory}'. Run from inside the checkout or set REPRO_ROOT.");
     }

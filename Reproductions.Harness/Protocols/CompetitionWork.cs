@@ -133,6 +133,8 @@ public sealed class CompetitionWork(CompetitionProfile profile, IReadOnlyList<Tr
             {
                 var name = profile.Regimes[i].Name;
                 var record = context.Read(regimes[i]);
+                if (record.Status != RunStatus.Finished)
+                    throw new RunDivergedException($"{Label}: regime {name} ({regimes[i].Label}) diverged at epoch {record.Divergence?.Epoch}: {record.Divergence?.Reason}; trials need a finished regime.");
                 infos.Add(new RegimeInfo(name, record.Hash, record.Epochs.Count, record.Final.TrainAccuracy, record.Final.TestAccuracy, record.Final.TrainLoss));
                 weights[name] = RegimeWeights.Load(name, Path.Combine(context.FolderOf(regimes[i]), TrainingWork.WeightsFile), widths, device);
             }
@@ -157,7 +159,7 @@ public sealed class CompetitionWork(CompetitionProfile profile, IReadOnlyList<Tr
                     foreach (var b in profile.BatchSizes)
                     {
                         options.Cancel.ThrowIfCancellationRequested();
-                        var block = checkpoint.TryLoad(seed, b);
+                        var block = checkpoint.TryLoad(seed, b, options.Log);
                         if (block is not null)
                         {
                             options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
@@ -447,11 +449,31 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
     public string PathOf(long seed, int batchSize) =>
         Path.Combine(Folder, string.Create(CultureInfo.InvariantCulture, $"seed-{seed}-b-{batchSize}.json"));
 
-    /// <summary>The stored block, or null when it has not been finished.</summary>
-    public CompetitionBlock? TryLoad(long seed, int batchSize)
+    /// <summary>
+    /// The stored block, or null when it has not been finished. A block file that cannot be used (unreadable, failing its
+    /// SHA-256, or another run's, seed's or batch size's) is moved aside with its path logged, never used, and null is
+    /// returned so that the block runs again.
+    /// </summary>
+    public CompetitionBlock? TryLoad(long seed, int batchSize, Action<string>? log = null)
     {
         var path = PathOf(seed, batchSize);
         if (!File.Exists(path)) return null;
+        try
+        {
+            return Read(path, seed, batchSize);
+        }
+        catch (CorruptStateException e)
+        {
+            var aside = SetAside.Move(path);
+            log?.Invoke($"{e.Message} Moved aside to {aside}; the block runs again.");
+            return null;
+        }
+    }
+
+    /// <summary>Reads one block file, checking it belongs here; a <see cref="CorruptStateException"/> names the file and why not.</summary>
+    public CompetitionBlock Read(string path, long seed, int batchSize)
+    {
+        CorruptStateException Bad(string why, Exception? inner = null) => new($"{path}: not a usable block of gradient-competition trials: {why}.", inner);
         StoredBlock stored;
         try
         {
@@ -459,17 +481,26 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
         }
         catch (Exception e) when (e is JsonException or InvalidDataException)
         {
-            throw new InvalidDataException($"{path}: stored block of gradient-competition trials is unreadable ({e.Message}). Delete the file to run that block again.", e);
+            throw Bad($"unreadable ({e.Message})", e);
         }
         if (stored.FormatVersion != CompetitionWork.FormatVersion || stored.Hash != Hash || stored.Seed != seed || stored.BatchSize != batchSize)
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"{path}: holds format {stored.FormatVersion}, hash {stored.Hash}, seed {stored.Seed}, B={stored.BatchSize}; expected format {CompetitionWork.FormatVersion}, hash {Hash}, seed {seed}, B={batchSize}. Delete the file to run that block again."));
+            throw Bad(string.Create(CultureInfo.InvariantCulture,
+                $"it holds format {stored.FormatVersion}, hash {stored.Hash}, seed {stored.Seed}, B={stored.BatchSize}; expected format {CompetitionWork.FormatVersion}, hash {Hash}, seed {seed}, B={batchSize}"));
+        if (stored.Sha256 != Checksum(stored.Cells)) throw Bad("its cells do not match its SHA-256");
         var cells = new Dictionary<CellKey, CellData>();
         foreach (var c in stored.Cells)
         {
-            var (key, cell) = c.ToCell(profile.Histogram, path);
-            if (key.BatchSize != batchSize)
-                throw new InvalidDataException($"{path}: a cell of B={key.BatchSize} in the block of B={batchSize}.");
+            CellKey key;
+            CellData cell;
+            try
+            {
+                (key, cell) = c.ToCell(profile.Histogram, path);
+            }
+            catch (InvalidDataException e)
+            {
+                throw Bad(e.Message, e);
+            }
+            if (key.BatchSize != batchSize) throw Bad($"a cell of B={key.BatchSize} in the block of B={batchSize}");
             cells[key] = cell;
         }
         return new CompetitionBlock(seed, batchSize, cells, stored.Seconds);
@@ -477,6 +508,7 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
 
     public void Save(CompetitionBlock block)
     {
+        var cells = block.Cells.Select(c => StoredCell.From(c.Key, c.Value)).ToList();
         var stored = new StoredBlock
         {
             FormatVersion = CompetitionWork.FormatVersion,
@@ -484,10 +516,14 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
             Seed = block.Seed,
             BatchSize = block.BatchSize,
             Seconds = block.Seconds,
-            Cells = block.Cells.Select(c => StoredCell.From(c.Key, c.Value)).ToList(),
+            Sha256 = Checksum(cells),
+            Cells = cells,
         };
         AtomicFile.WriteAllText(PathOf(block.Seed, block.BatchSize), JsonSerializer.Serialize(stored, JsonDefaults.Options));
     }
+
+    private static string Checksum(List<StoredCell> cells) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(cells, JsonDefaults.Options)));
 
     /// <summary>Removes the block files once the whole result is stored.</summary>
     public void Delete()
@@ -502,6 +538,7 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
         public long Seed { get; set; }
         public int BatchSize { get; set; }
         public double Seconds { get; set; }
+        public string Sha256 { get; set; } = "";
         public List<StoredCell> Cells { get; set; } = [];
     }
 }

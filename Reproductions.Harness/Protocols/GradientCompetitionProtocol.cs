@@ -95,12 +95,7 @@ public sealed class GradientCompetitionProtocol : Protocol
         var where = section.Where;
         var seeds = section.Seeds();
         var regimeSeed = ConfigFiles.Integer(where, "regimeSeed", section["regimeSeed"] ?? "1", 0);
-        var defaults = section.Defaults;
-        var baseLayer = ConfigLayer.FromSection($"{where}:base", section.GetSection("base"));
-        var regimes = section.GetSection("regimes").GetChildren()
-            .Select(r => new RunDefinition(r.Key, [defaults, baseLayer, ConfigLayer.FromSection($"{where}:regimes:{r.Key}", r)]))
-            .ToList();
-        if (regimes.Count == 0) throw new ConfigException($"{where}: regimes is empty or missing; define at least one (e.g. early and late).");
+        var regimes = section.Runs("regimes", "at least one regime (e.g. early and late)");
         var configs = regimes.Select(r => r.ForSeed(regimeSeed)).ToList(); // validates every regime now
         var first = configs[0];
         foreach (var (regime, config) in regimes.Zip(configs))

@@ -62,6 +62,21 @@ public sealed record ProtocolSection(IConfiguration Section, string Where, strin
 
     public IConfigurationSection GetSection(string key) => Section.GetSection(key);
 
+    /// <summary>
+    /// The named training runs under <paramref name="key"/> (a finding's runs, the gradient competition's regimes), each a
+    /// config layered over configs/defaults.json and the section's <c>base</c>; at least one. <paramref name="what"/>
+    /// says what to define when there is none.
+    /// </summary>
+    public IReadOnlyList<RunDefinition> Runs(string key, string what)
+    {
+        var defaults = Defaults;
+        var baseLayer = ConfigLayer.FromSection($"{Where}:base", GetSection("base"));
+        var runs = GetSection(key).GetChildren()
+            .Select(r => new RunDefinition(r.Key, [defaults, baseLayer, ConfigLayer.FromSection($"{Where}:{key}:{r.Key}", r)]))
+            .ToList();
+        return runs.Count > 0 ? runs : throw new ConfigException($"{Where}: {key} is empty or missing; define {what}.");
+    }
+
     /// <summary>A list of seeds: present, non-empty, non-negative integers, no repeats.</summary>
     public IReadOnlyList<long> Seeds(string key = "seeds")
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Reproductions.Harness.Reporting;
 using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
@@ -31,12 +32,7 @@ public sealed class TrainingProtocol : Protocol
     public override Experiment Bind(ProtocolSection section)
     {
         var seeds = section.Seeds();
-        var defaults = section.Defaults;
-        var baseLayer = ConfigLayer.FromSection($"{section.Where}:base", section.GetSection("base"));
-        var runs = section.GetSection("runs").GetChildren()
-            .Select(r => new RunDefinition(r.Key, [defaults, baseLayer, ConfigLayer.FromSection($"{section.Where}:runs:{r.Key}", r)]))
-            .ToList();
-        if (runs.Count == 0) throw new ConfigException($"{section.Where}: runs is empty or missing; define at least one run.");
+        var runs = section.Runs("runs", "at least one run");
         var configs = runs.Select(r => r.ForSeed(seeds[0])).ToList(); // validates every run's layers now, with the file named
         var datasets = configs.Select(c => c.Dataset).Distinct().ToList();
         if (datasets.Count > 1)
@@ -81,11 +77,15 @@ public sealed class TrainingExperiment(TrainingProtocol protocol, IReadOnlyList<
         for (var r = 0; r < runs.Count; r++)
         {
             var records = Enumerable.Range(0, seeds.Count).Select(s => results[r * seeds.Count + s] as RunRecord).ToList();
-            var count = records.Count(x => x is not null);
+            // A diverged run is an outcome, not a result: the run is measured only when every seed finished.
+            var diverged = records.Where(x => x is { Status: RunStatus.Diverged })
+                .Select(x => string.Create(CultureInfo.InvariantCulture, $"seed {x!.Config.Seed} at epoch {x.Divergence!.Epoch}: {x.Divergence.Reason}")).ToList();
+            var count = records.Count(x => x is { Status: RunStatus.Finished });
             if (count == seeds.Count) stored[runs[r].Name] = records.Select(x => x!).ToList();
-            else missing.Add(new MissingRun(runs[r].Name, count, seeds.Count, trainCommand));
+            else missing.Add(new MissingRun(runs[r].Name, count, seeds.Count, trainCommand, diverged.Count > 0 ? diverged : null));
         }
-        return new TrainingMeasured(this, new TrainingRuns(this, stored), missing.OrderBy(m => m.Run, NaturalOrder.Instance).ToList());
+        var outcomes = results.OfType<RunRecord>().Where(x => x.Status == RunStatus.Diverged).ToList();
+        return new TrainingMeasured(this, new TrainingRuns(this, stored), missing.OrderBy(m => m.Run, NaturalOrder.Instance).ToList(), outcomes);
     }
 }
 
@@ -102,9 +102,13 @@ public sealed record TrainingRuns(TrainingExperiment Experiment, IReadOnlyDictio
 }
 
 /// <summary>What a training experiment measured: every metric of each stored run's final epoch, per seed.</summary>
-public sealed class TrainingMeasured(TrainingExperiment experiment, TrainingRuns runs, IReadOnlyList<MissingRun> missing) : Measured
+public sealed class TrainingMeasured(TrainingExperiment experiment, TrainingRuns runs, IReadOnlyList<MissingRun> missing, IReadOnlyList<RunRecord> diverged)
+    : Measured
 {
     public override Experiment Experiment => experiment;
+
+    /// <summary>The runs stored as diverged: outcomes that a finding expecting divergence (a learning-rate sweep) can read.</summary>
+    public IReadOnlyList<RunRecord> Diverged => diverged;
 
     /// <summary>The stored runs themselves (per-epoch histories), for what final values do not show.</summary>
     public TrainingRuns Runs => runs;
@@ -216,29 +220,32 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     {
         var options = context.Options;
         var data = (options.Data ?? Data.DataSets.Get)(Config.Dataset);
-        Directory.CreateDirectory(context.Scratch);
-        var checkpoint = Path.Combine(context.Scratch, "checkpoint.bin");
         using var session = new TrainingSession(Config, data);
-        var resumedFrom = 0;
-        if (File.Exists(checkpoint))
-        {
-            session.LoadCheckpoint(checkpoint);
-            resumedFrom = session.CompletedEpochs;
-        }
+        if (Devices.TypeName(session.Device) != DeviceType)
+            throw new InvalidOperationException($"{Label}: planned for {DeviceType}, but this machine resolves its device to {Devices.TypeName(session.Device)}.");
+        var checkpoints = new RunCheckpoints(context.Scratch, Key.Hash, options.Log);
+        var resumedFrom = checkpoints.Restore(session);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var earlier = session.History.Sum(e => e.TrainSeconds + e.EvalSeconds);
         options.Progress?.Report(new TrainingProgress(Key.Hash, Label, session.CompletedEpochs, Config.TotalEpochs, session.History.LastOrDefault(),
             TimeSpan.Zero, resumedFrom > 0 ? $"resumed at epoch {resumedFrom}" : "training"));
+        var bound = Config.DivergenceLossFactor ?? TrainingConfig.DefaultDivergenceLossFactor;
+        Divergence? diverged = null;
         while (!session.Finished)
         {
             options.Cancel.ThrowIfCancellationRequested();
             var metrics = session.RunEpoch();
-            session.SaveCheckpoint(checkpoint);
+            diverged = Diverged(session.History, bound);
+            if (diverged is not null) break;
+            checkpoints.Save(session);
             options.Progress?.Report(new TrainingProgress(Key.Hash, Label, metrics.Epoch, Config.TotalEpochs, metrics, clock.Elapsed, "training"));
         }
-        session.SaveWeights(Path.Combine(context.Folder, WeightsFile));
+        if (diverged is null) session.SaveWeights(Path.Combine(context.Folder, WeightsFile));
+        else options.Log?.Invoke($"{Label}: diverged at epoch {diverged.Epoch}: {diverged.Reason}. Stored as an outcome, not a result.");
         return new RunRecord
         {
+            Status = diverged is null ? RunStatus.Finished : RunStatus.Diverged,
+            Divergence = diverged,
             Hash = Key.Hash,
             FormatVersion = FormatVersion,
             Config = Config,
@@ -252,4 +259,28 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
             ResumedFromEpoch = resumedFrom,
         };
     }
+
+    /// <summary>
+    /// Whether the run has diverged at its last epoch: its weights became non-finite, or (on an evaluated epoch) its training
+    /// loss became non-finite or rose above <paramref name="bound"/> times its first evaluated epoch's.
+    /// </summary>
+    public static Divergence? Diverged(IReadOnlyList<EpochMetrics> history, double bound)
+    {
+        var m = history[^1];
+        var finiteLosses = history.Select(e => e.TrainLoss).Where(double.IsFinite).ToList();
+        var lastFinite = finiteLosses.Count > 0 ? finiteLosses[^1] : double.NaN;
+        if (!double.IsFinite(m.WeightNorm) || !double.IsFinite(m.BiasNorm))
+            return new Divergence(m.Epoch, "its weights became non-finite", lastFinite);
+        var evaluated = double.IsFinite(m.TrainAccuracy);
+        if (evaluated && !double.IsFinite(m.TrainLoss))
+            return new Divergence(m.Epoch, "its training loss became non-finite", lastFinite);
+        var first = history.Select(e => e.TrainLoss).FirstOrDefault(double.IsFinite, double.NaN);
+        if (evaluated && m.TrainLoss > bound * first)
+            return new Divergence(m.Epoch, string.Create(CultureInfo.InvariantCulture,
+                $"its training loss rose to {m.TrainLoss:G4}, more than {bound:G4} times its first epoch's {first:G4}"), lastFinite);
+        return null;
+    }
+
+    public override string? Problem(object result) =>
+        result is RunRecord record ? record.Problem(Config, Key.Hash) : $"it holds a {result.GetType().Name}, not a run record";
 }

@@ -11,7 +11,18 @@ using Reproductions.Harness.Training;
 namespace Reproductions.Harness.Reporting;
 
 /// <summary>Where a report was written and what it holds.</summary>
-public sealed record ReportResult(string Folder, string MarkdownPath, string JsonPath, IReadOnlyList<string> FigurePaths, ReportData Data);
+public sealed record ReportResult(string Folder, string MarkdownPath, string JsonPath, IReadOnlyList<string> FigurePaths, ReportData Data)
+{
+    /// <summary>
+    /// The exit code the report stands for: a finding that could not be read (5 a stored result, 2 its config), else a
+    /// run that diverged (4), else a claim that does not hold or is not measured (6), else 0. Inconclusive claims pass.
+    /// </summary>
+    public int ExitCode =>
+        Data.Findings.Where(f => f.ErrorCode is not null).Select(f => f.ErrorCode!.Value).DefaultIfEmpty(0).Max() is > 0 and var error ? error
+        : Data.Findings.Any(f => f.Missing.Any(m => m.Diverged is { Count: > 0 })) ? ExitCodes.Diverged
+        : Data.Findings.SelectMany(f => f.Claims).Any(c => c.Outcome is ClaimOutcome.DoesNotHold or ClaimOutcome.NotMeasured) ? ExitCodes.CheckFailed
+        : ExitCodes.Ok;
+}
 
 /// <summary>
 /// Builds the report of one profile from the store alone (it never runs anything), for findings of every protocol: for
@@ -100,10 +111,11 @@ public sealed partial class ReportBuilder
             profile = FindingProfile.Load(id, Profile, ConfigsFolder, Catalog);
             measured = FindingRunner.Stored(profile, Store, FindingRunner.RunDevice());
         }
-        catch (Exception e) when (e is ConfigException or InvalidDataException or IOException or JsonException)
+        catch (Exception e) when (e is UserError or IOException or JsonException)
         {
+            var code = e is UserError user ? user.ExitCode : ExitCodes.CorruptState;
             return new FindingSection(id, "", "", "", "", [], [], null, ClaimsSummary.Of([]), [], [], "", "", [], [], [], [], [], [], 0, new Dictionary<string, string>(),
-                $"could not be read: {e.Message}");
+                $"{(code == ExitCodes.CorruptState ? "a stored result" : "its config")} could not be read: {e.Message}", code);
         }
 
         var runSections = Rows(profile, measured);

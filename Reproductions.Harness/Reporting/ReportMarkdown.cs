@@ -32,7 +32,7 @@ public static class ReportMarkdown
         foreach (var f in data.Findings)
         {
             var runs = f.Error is null ? $"{f.Runs.Count} of {f.Runs.Count + f.Missing.Count}" : "n/a";
-            var row = $"| [{f.Id}](#{Anchor(f.Id)}) | {Cell(f.Dataset)} | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : "config unreadable")} | {runs} |";
+            var row = $"| [{f.Id}](#{Anchor(f.Id)}) | {Cell(f.Dataset)} | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : f.ErrorCode == Infrastructure.ExitCodes.CorruptState ? "stored result unreadable" : "config unreadable")} | {runs} |";
             md.AppendLine(data.ComparedWithPaper ? row + $" {VersusPaper(f)} |" : row);
         }
         md.AppendLine();
@@ -156,7 +156,9 @@ public static class ReportMarkdown
         {
             md.AppendLine("Runs not in the store (left out of the table and figures):").AppendLine();
             foreach (var m in f.Missing)
-                md.AppendLine($"- `{m.Run}`: {m.StoredSeeds} of {m.Seeds} seeds stored. Train with `{m.Command}`.");
+                md.AppendLine(m.Diverged is { Count: > 0 } d
+                    ? $"- `{m.Run}`: diverged, so not a result: {string.Join("; ", d.Select(Line))}."
+                    : $"- `{m.Run}`: {m.StoredSeeds} of {m.Seeds} seeds stored. Train with `{m.Command}`.");
             md.AppendLine();
         }
 

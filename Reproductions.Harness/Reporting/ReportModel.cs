@@ -23,7 +23,10 @@ public sealed record ReportData(
     public const int CurrentFormat = 3;
 }
 
-/// <summary>One finding's section. <paramref name="Error"/> is set when its config or stored results could not be read.</summary>
+/// <summary>
+/// One finding's section. <paramref name="Error"/> is set when its config or stored results could not be read, with the
+/// exit code that failure maps to (<paramref name="ErrorCode"/>: 2 a config, 5 a stored result).
+/// </summary>
 /// <param name="Dataset">The dataset its experiment reads.</param>
 /// <param name="Verdict">Its claims taken together; <paramref name="Claims"/> each claim's verdict, decided from the stored
 /// results by the same evaluation the tests assert.</param>
@@ -57,7 +60,8 @@ public sealed record FindingSection(
     IReadOnlyList<string> Devices,
     double TrainingSeconds,
     IReadOnlyDictionary<string, string> BaselineLeftOut,
-    string? Error);
+    string? Error,
+    int? ErrorCode = null);
 
 /// <summary>A table of text cells with a title and a caption.</summary>
 public sealed record ReportTable(string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows, string Caption);
@@ -103,7 +107,8 @@ public sealed record MetricSection(
     ReferenceCheck Check);
 
 /// <summary>A run (or unit) of the profile that the store lacks (or holds for only some seeds), and the command that runs it.</summary>
-public sealed record MissingRun(string Run, int StoredSeeds, int Seeds, string Command);
+/// <param name="Diverged">Seeds whose run is stored as diverged (an outcome, not a result), with where and why.</param>
+public sealed record MissingRun(string Run, int StoredSeeds, int Seeds, string Command, IReadOnlyList<string>? Diverged = null);
 
 /// <summary>A flagged difference from the paper (full profile), reported as a finding of its own.</summary>
 public sealed record Disagreement(string Finding, string Run, string Metric, string Label, string Reference, string Ours, string Detail);

@@ -9,14 +9,18 @@ namespace Reproductions.Harness.Store;
 /// The one store of every protocol's results: <c>&lt;root&gt;/&lt;dataset&gt;/&lt;kind&gt;/&lt;hash&gt;/result.json</c>, keyed by
 /// the unit's content hash. A unit asked for twice runs once (a file lock keeps two processes from running it at once);
 /// what it reads is run first; the result is written atomically, with its key, so a torn or misplaced file is never
-/// taken for a result. While a unit runs, its resumable state lives in <c>&lt;hash&gt;/work/</c> (a training run's
-/// checkpoint, the gradient competition's finished blocks): a killed run resumes from there, and the folder is removed
-/// once the result is stored.
+/// taken for a result: each result carries its unit's key and the SHA-256 of its content, and a file that fails either
+/// check (or the unit's own, <see cref="Work.Problem"/>) is moved aside, never used; <see cref="GetOrRun{T}"/> then runs
+/// the unit again, <see cref="TryLoadUntyped"/> reports it (<see cref="CorruptStateException"/>). While a unit runs, its
+/// resumable state lives in <c>&lt;hash&gt;/work/</c> (a training run's checkpoints, the gradient competition's finished
+/// blocks): a killed run resumes from there, and the folder is removed once the result is stored.
 /// </summary>
 public sealed class ExperimentStore(string root)
 {
     /// <summary>Bump when the stored envelope changes shape.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
+    /// <summary>The oldest store format still read: format 1 results (no checksum) stay usable, so no run is repeated.</summary>
+    public const int OldestReadableFormat = 1;
 
     public const string ResultFile = "result.json";
     public const string ScratchFolder = "work";
@@ -38,8 +42,9 @@ public sealed class ExperimentStore(string root)
     public T? TryLoad<T>(Work<T> work) where T : class => (T?)TryLoadUntyped(work);
 
     /// <summary>
-    /// The stored result of <paramref name="work"/>, or null when none is stored. A file that cannot be read, or that
-    /// belongs to another unit, is an error naming the file: it is never used, and never silently replaced.
+    /// The stored result of <paramref name="work"/>, or null when none is stored. A file that cannot be read, fails its
+    /// checksum, belongs to another unit, or that the unit finds wrong is a <see cref="CorruptStateException"/> naming the
+    /// file: it is never used, and never silently replaced.
     /// </summary>
     public object? TryLoadUntyped(Work work)
     {
@@ -48,22 +53,29 @@ public sealed class ExperimentStore(string root)
         var written = File.GetLastWriteTimeUtc(path);
         if (Cache.TryGetValue(path, out var cached) && cached.Written == written && work.ResultType.IsInstanceOfType(cached.Result))
             return cached.Result;
+        CorruptStateException Corrupt(string why, Exception? inner = null) =>
+            new($"{path}: the stored result of {work.Label} {why}; it is not used.", inner);
         Envelope envelope;
         object result;
         try
         {
             envelope = JsonSerializer.Deserialize<Envelope>(File.ReadAllBytes(path), JsonDefaults.Options)
                        ?? throw new InvalidDataException("the file holds null");
+            if (envelope.FormatVersion is < OldestReadableFormat or > FormatVersion)
+                throw Corrupt($"was written in store format {envelope.FormatVersion}; this harness reads formats {OldestReadableFormat} to {FormatVersion}");
             result = envelope.Result.Deserialize(work.ResultType, JsonDefaults.Options) ?? throw new InvalidDataException("its result is null");
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or NotSupportedException)
         {
-            throw new InvalidDataException($"{path}: the stored result of {work.Label} is unreadable ({e.Message}). Move the folder aside to run it again.", e);
+            throw Corrupt($"is unreadable ({e.Message})", e);
         }
-        if (envelope.FormatVersion != FormatVersion || envelope.Kind != work.Key.Kind || envelope.Hash != work.Key.Hash || envelope.Dataset != work.Key.Dataset)
-            throw new InvalidDataException(
-                $"{path}: holds {envelope.Dataset}/{envelope.Kind}/{envelope.Hash} (store format {envelope.FormatVersion}), not {work.Key} (format {FormatVersion}): " +
-                "a result of another unit in this folder is never used. Move the folder aside to run it again.");
+        if (envelope.Kind != work.Key.Kind || envelope.Hash != work.Key.Hash || envelope.Dataset != work.Key.Dataset)
+            throw Corrupt($"holds {envelope.Dataset}/{envelope.Kind}/{envelope.Hash}, not {work.Key}: a result of another unit is never used");
+        // The unit's own checks come first: a result they refuse may not even serialise back for its checksum.
+        if (work.Problem(result) is { } problem) throw Corrupt($"is not its result: {problem}");
+        // Format 1 (before checksums) is read as it was: its key and the unit's own checks still apply.
+        if (envelope.FormatVersion >= 2 && !string.Equals(Checksum(result, work.ResultType), envelope.Sha256, StringComparison.Ordinal))
+            throw Corrupt("does not match its SHA-256 (its content changed after it was written)");
         Cache[path] = (written, result);
         return result;
     }
@@ -71,28 +83,63 @@ public sealed class ExperimentStore(string root)
     /// <summary>Returns the stored result of <paramref name="work"/>, running it (and what it reads) first if needed.</summary>
     public T GetOrRun<T>(Work<T> work, RunOptions? options = null) where T : class => (T)GetOrRunUntyped(work, options);
 
+    /// <summary>
+    /// Returns the stored result of <paramref name="work"/>, running it (and what it reads) first if needed. A stored result
+    /// that cannot be used is moved aside (its path logged) and the unit runs again.
+    /// </summary>
     public object GetOrRunUntyped(Work work, RunOptions? options = null)
     {
         options ??= RunOptions.Default;
         var folder = Folder(work.Key);
         lock (InProcessLocks.GetOrAdd(folder, _ => new object()))
         {
-            if (TryLoadUntyped(work) is { } stored)
+            if (TryLoadUsable(work, options) is { } stored)
             {
                 options.Progress?.Report(new Training.TrainingProgress(work.Key.Hash, work.Label, 1, 1, null, TimeSpan.Zero, "stored", "unit"));
                 return stored;
             }
             foreach (var read in work.Reads) GetOrRunUntyped(read, options);
+            var existed = Directory.Exists(folder);
             Directory.CreateDirectory(folder);
-            using var fileLock = AcquireFileLock(Path.Combine(folder, ".lock"), options.Cancel);
-            if (TryLoadUntyped(work) is { } finished) return finished; // another process stored it while we waited
-            var result = work.RunUntyped(new WorkContext(this, work, options));
-            Save(work, result);
-            var scratch = Path.Combine(folder, ScratchFolder);
-            if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
-            return result;
+            try
+            {
+                object result;
+                using (AcquireFileLock(Path.Combine(folder, ".lock"), options.Cancel))
+                {
+                    if (TryLoadUsable(work, options) is { } finished) return finished; // another process stored it while we waited
+                    result = work.RunUntyped(new WorkContext(this, work, options));
+                    Save(work, result);
+                }
+                var scratch = Path.Combine(folder, ScratchFolder);
+                if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
+                return result;
+            }
+            finally
+            {
+                // A unit that failed before writing anything (its data could not be loaded, say) leaves no empty folder behind.
+                if (!existed && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+                    Directory.Delete(folder);
+            }
         }
     }
+
+    /// <summary>The stored result, or null when none is stored or the stored one cannot be used (then it is moved aside).</summary>
+    private object? TryLoadUsable(Work work, RunOptions options)
+    {
+        try
+        {
+            return TryLoadUntyped(work);
+        }
+        catch (CorruptStateException e)
+        {
+            var aside = SetAside.Move(ResultPath(work.Key));
+            options.Log?.Invoke($"{e.Message} Moved aside to {aside}; {work.Label} runs again.");
+            return null;
+        }
+    }
+
+    private static string Checksum(object result, Type type) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(result, type, JsonDefaults.Options)));
 
     /// <summary>Writes the result of <paramref name="work"/> atomically, with its key and the keys of what it read.</summary>
     public string Save(Work work, object result)
@@ -107,6 +154,7 @@ public sealed class ExperimentStore(string root)
             Label = work.Label,
             Reads = work.Reads.Select(r => r.Key.ToString()).ToList(),
             CreatedUtc = DateTime.UtcNow,
+            Sha256 = Checksum(result, work.ResultType),
             Result = JsonSerializer.SerializeToElement(result, work.ResultType, JsonDefaults.Options),
         };
         var path = ResultPath(work.Key);
@@ -142,6 +190,8 @@ public sealed class ExperimentStore(string root)
         public string Label { get; set; } = "";
         public List<string> Reads { get; set; } = [];
         public DateTime CreatedUtc { get; set; }
+        /// <summary>SHA-256 of the result's canonical JSON (as the harness serialises it).</summary>
+        public string Sha256 { get; set; } = "";
         [JsonRequired]
         public JsonElement Result { get; set; }
     }

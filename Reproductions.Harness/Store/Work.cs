@@ -40,6 +40,9 @@ public abstract class Work
     /// <summary>Runs the work (resuming from <see cref="WorkContext.Scratch"/> when an earlier run was stopped) and returns its result.</summary>
     public abstract object RunUntyped(WorkContext context);
 
+    /// <summary>What is wrong with <paramref name="result"/> as this unit's stored result (another unit's, incomplete), or null.</summary>
+    public virtual string? Problem(object result) => null;
+
     /// <summary>The first 16 hex digits of the SHA-256 of <paramref name="canonical"/> as JSON: the content hash of a unit.</summary>
     public static string ContentHash(object canonical) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(canonical, JsonDefaults.Options))))[..16];
@@ -82,6 +85,9 @@ public sealed class WorkContext(ExperimentStore store, Work work, RunOptions opt
     /// <summary>The stored result of a unit this one reads.</summary>
     public T Read<T>(Work<T> read) where T : class =>
         Store.TryLoad(read) ?? throw new InvalidOperationException($"{read.Label}: read before it was stored ({read.Key}).");
+
+    /// <summary>Where the running unit's log lines go.</summary>
+    public void Log(string line) => Options.Log?.Invoke(line);
 
     /// <summary>The folder of a unit this one reads (for files kept beside its result).</summary>
     public string FolderOf(Work read) => Store.Folder(read.Key);

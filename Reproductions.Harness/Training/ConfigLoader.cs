@@ -6,7 +6,10 @@ using Microsoft.Extensions.Configuration;
 namespace Reproductions.Harness.Training;
 
 /// <summary>A configuration error: names the source (file and section), the key and what was expected.</summary>
-public sealed class ConfigException(string message) : Exception(message);
+public sealed class ConfigException(string message) : Infrastructure.UserError(message)
+{
+    public override int ExitCode => Infrastructure.ExitCodes.BadInput;
+}
 
 /// <summary>One layer of settings: flat keys ("phases:0:batchSize") relative to <see cref="TrainingConfig"/>, and where they came from.</summary>
 /// <param name="PatchesArrays">
@@ -37,19 +40,12 @@ public static class ConfigLoader
 
     private static readonly BinderOptions Strict = new() { ErrorOnUnknownConfiguration = true };
 
-    public static IConfigurationRoot ReadJson(string path)
-    {
-        var full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new ConfigException($"{path}: file not found.");
-        try
-        {
-            return new ConfigurationBuilder().AddJsonFile(full, optional: false, reloadOnChange: false).Build();
-        }
-        catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
-        {
-            throw new ConfigException($"{path}: not valid JSON: {e.InnerException?.Message ?? e.Message}");
-        }
-    }
+    /// <summary>
+    /// A JSON config file as configuration. A missing file, a syntax error (with its line and position), a null value or an
+    /// empty list (either would silently leave an earlier layer's value in place) is an error naming the file.
+    /// </summary>
+    public static IConfigurationRoot ReadJson(string path) =>
+        Infrastructure.ConfigFiles.ToConfiguration(Infrastructure.ConfigFiles.ReadObject(path), Infrastructure.ConfigFiles.Relative(path));
 
     /// <summary>Throws, naming <paramref name="where"/> and the known keys, if <paramref name="section"/> has a key outside <paramref name="known"/>.</summary>
     public static void RejectUnknownKeys(IConfiguration section, string where, IReadOnlySet<string> known)
@@ -130,11 +126,30 @@ public static class ConfigLoader
         foreach (var (key, value) in layer.Values)
         {
             var type = CheckKey(layer.Source, key);
-            values[key] = type.IsEnum && value is not null ? EnumValue(layer.Source, key, type, value) : value;
+            values[key] = type.IsEnum && value is not null ? EnumValue(layer.Source, key, type, value) : CheckValue(layer.Source, key, type, value);
         }
         var checkedLayer = layer with { Values = values };
         Bind(checkedLayer.Values, layer.Source);
         return checkedLayer;
+    }
+
+    /// <summary>A scalar's text checked against its type, so that a conversion error says the key and what was expected in plain words.</summary>
+    private static string? CheckValue(string source, string key, Type type, string? value)
+    {
+        if (value is null) return null;
+        var ok = type switch
+        {
+            _ when type == typeof(int) => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+            _ when type == typeof(long) => long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+            _ when type == typeof(double) => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d),
+            _ when type == typeof(bool) => bool.TryParse(value, out _),
+            _ => true,
+        };
+        if (ok) return value;
+        var expected = type == typeof(int) || type == typeof(long) ? "a whole number"
+            : type == typeof(double) ? "a finite number (NaN and infinities are not allowed)"
+            : type == typeof(bool) ? "true or false" : type.Name;
+        throw new ConfigException($"{source}: {key} = '{value}': expected {expected}.");
     }
 
     private static string EnumValue(string source, string key, Type type, string value)
@@ -203,35 +218,45 @@ public static class ConfigLoader
 
     private static string JsonName(string property) => char.ToLowerInvariant(property[0]) + property[1..];
 
-    /// <summary>Rejects impossible values, naming the sources, the key and what was expected.</summary>
+    /// <summary>
+    /// Rejects impossible values, naming the sources, the key and what was expected. Every number must be finite and in its
+    /// range (NaN fails every range), every batch must fit in the (sub)set it draws from.
+    /// </summary>
     public static void Validate(TrainingConfig c, string source)
     {
         void Fail(string key, object? value, string expected) =>
             throw new ConfigException($"{source}: {key} = {Convert.ToString(value, CultureInfo.InvariantCulture) ?? "(missing)"}: {expected}.");
 
         if (c.Dataset is not ("mnist" or "fashion-mnist")) Fail("dataset", c.Dataset, "expected 'mnist' or 'fashion-mnist'");
+        var available = Data.DatasetSpecs.Get(c.Dataset).TrainCount;
+        if (c.TrainSamples is { } n && n is < 1 || c.TrainSamples > available)
+            Fail("trainSamples", c.TrainSamples, $"must be between 1 and {available} (the training split of {c.Dataset})");
+        var setSize = c.TrainSamples ?? available;
         if (c.Phases.Count == 0) Fail("phases", "[]", "at least one phase is needed");
         for (var i = 0; i < c.Phases.Count; i++)
         {
             var p = c.Phases[i];
             if (p.Epochs < 1) Fail($"phases:{i}:epochs", p.Epochs, "must be at least 1");
             if (p.BatchSize < 1) Fail($"phases:{i}:batchSize", p.BatchSize, "must be at least 1");
-            if (!(p.LearningRate > 0) || double.IsInfinity(p.LearningRate)) Fail($"phases:{i}:learningRate", p.LearningRate, "must be a positive, finite number");
-            if (p.WarmupEpochs < 0 || p.WarmupEpochs > p.Epochs) Fail($"phases:{i}:warmupEpochs", p.WarmupEpochs, $"must be between 0 and the phase's {p.Epochs} epochs");
+            if (p.BatchSize > setSize)
+                Fail($"phases:{i}:batchSize", p.BatchSize, $"larger than the {setSize} training samples it draws from ({(c.TrainSamples is null ? $"the whole training split of {c.Dataset}" : "trainSamples")}); a batch may hold at most all of them");
+            if (!(p.LearningRate > 0 && double.IsFinite(p.LearningRate))) Fail($"phases:{i}:learningRate", p.LearningRate, "must be a positive, finite number");
+            if (!(p.WarmupEpochs >= 0 && p.WarmupEpochs <= p.Epochs)) Fail($"phases:{i}:warmupEpochs", p.WarmupEpochs, $"must be between 0 and the phase's {p.Epochs} epochs");
         }
         var w = c.Model.Widths;
         if (w.Length < 2) Fail("model:widths", $"[{string.Join(", ", w)}]", "at least an input and an output width");
         if (w.Length >= 1 && w[0] != 784) Fail("model:widths:0", w[0], "must be 784 (28 x 28 pixels)");
         if (w.Length >= 2 && w[^1] != 10) Fail($"model:widths:{w.Length - 1}", w[^1], "must be 10 (classes)");
         for (var i = 0; i < w.Length; i++) if (w[i] < 1) Fail($"model:widths:{i}", w[i], "must be at least 1");
-        if (c.Optimizer.Momentum is < 0 or >= 1) Fail("optimizer:momentum", c.Optimizer.Momentum, "must be in [0, 1)");
-        if (c.Optimizer.Beta1 is < 0 or >= 1) Fail("optimizer:beta1", c.Optimizer.Beta1, "must be in [0, 1)");
-        if (c.Optimizer.Beta2 is < 0 or >= 1) Fail("optimizer:beta2", c.Optimizer.Beta2, "must be in [0, 1)");
-        if (!(c.Optimizer.Epsilon > 0)) Fail("optimizer:epsilon", c.Optimizer.Epsilon, "must be positive");
-        if (c.TrainSamples is { } n && n is < 1 or > 60000) Fail("trainSamples", n, "must be between 1 and 60000");
+        if (!(c.Optimizer.Momentum >= 0 && c.Optimizer.Momentum < 1)) Fail("optimizer:momentum", c.Optimizer.Momentum, "must be in [0, 1)");
+        if (!(c.Optimizer.Beta1 >= 0 && c.Optimizer.Beta1 < 1)) Fail("optimizer:beta1", c.Optimizer.Beta1, "must be in [0, 1)");
+        if (!(c.Optimizer.Beta2 >= 0 && c.Optimizer.Beta2 < 1)) Fail("optimizer:beta2", c.Optimizer.Beta2, "must be in [0, 1)");
+        if (!(c.Optimizer.Epsilon > 0 && double.IsFinite(c.Optimizer.Epsilon))) Fail("optimizer:epsilon", c.Optimizer.Epsilon, "must be a positive, finite number");
         if (c.Evaluation.ChunkSize < 1) Fail("evaluation:chunkSize", c.Evaluation.ChunkSize, "must be at least 1");
         if (c.Evaluation.Interval < 1) Fail("evaluation:interval", c.Evaluation.Interval, "must be at least 1");
         if (c.Evaluation.TrainSubset is { } m && m < 1) Fail("evaluation:trainSubset", m, "must be at least 1");
+        if (c.DivergenceLossFactor is { } f && !(f > 1 && double.IsFinite(f)))
+            Fail("divergenceLossFactor", f, "must be a finite number above 1 (the training loss may rise to this many times its first epoch's before the run counts as diverged)");
         if (c.Seed < 0) Fail("seed", c.Seed, "must be zero or positive");
     }
 }

@@ -22,7 +22,7 @@ public static class Devices
     {
         DeviceChoice.Cpu => CPU,
         DeviceChoice.Cuda when CudaAvailable => CUDA,
-        DeviceChoice.Cuda => throw new InvalidOperationException(
+        DeviceChoice.Cuda => throw new Infrastructure.BadInputException(
             "The config asks for device 'cuda', but TorchSharp finds no CUDA device (build with -p:TorchBackend=cuda on a machine with an NVIDIA GPU)."),
         _ => CudaAvailable ? CUDA : CPU,
     };

@@ -1,8 +1,29 @@
 namespace Reproductions.Harness.Training;
 
-/// <summary>A finished run as stored: its config, the device it ran on, and its per-epoch metrics.</summary>
+/// <summary>How a stored run ended.</summary>
+public enum RunStatus
+{
+    /// <summary>Every epoch of its config trained: a result.</summary>
+    Finished,
+    /// <summary>Stopped when its loss or weights became non-finite or its loss rose past its bound: an outcome, never a result.</summary>
+    Diverged,
+}
+
+/// <summary>Where and why a run diverged.</summary>
+/// <param name="Epoch">The epoch (1-based) after which it was stopped.</param>
+/// <param name="LastFiniteLoss">The last finite training loss it measured (NaN when none was).</param>
+public sealed record Divergence(int Epoch, string Reason, double LastFiniteLoss);
+
+/// <summary>
+/// A run as stored: its config, the device it ran on, its per-epoch metrics, and how it ended (<see cref="Status"/>:
+/// finished, or diverged at <see cref="Divergence"/>). Only a finished run is a result; every consumer but one that asks
+/// for divergence refuses a diverged one.
+/// </summary>
 public sealed record RunRecord
 {
+    public RunStatus Status { get; init; } = RunStatus.Finished;
+    public Divergence? Divergence { get; init; }
+
     public required string Hash { get; init; }
     public required int FormatVersion { get; init; }
     public required TrainingConfig Config { get; init; }
@@ -18,7 +39,20 @@ public sealed record RunRecord
     /// <summary>Epochs that were restored from a checkpoint rather than trained in the final session.</summary>
     public required int ResumedFromEpoch { get; init; }
 
-    public EpochMetrics Final => Epochs[^1];
+    public EpochMetrics Final => Epochs.Count > 0 ? Epochs[^1] : throw new InvalidOperationException($"run {Hash} has no epochs.");
+
+    /// <summary>What is wrong with this record as the stored result of <paramref name="config"/> (null: nothing).</summary>
+    public string? Problem(TrainingConfig config, string hash)
+    {
+        if (Hash != hash) return $"it holds run {Hash}, not {hash}";
+        if (Epochs.Count == 0) return "it holds no epochs";
+        if (Status == RunStatus.Finished && Epochs.Count != config.TotalEpochs)
+            return $"it holds {Epochs.Count} epochs of a finished run, the config has {config.TotalEpochs}";
+        if (Status == RunStatus.Diverged && Divergence is null) return "it is marked diverged without saying where";
+        for (var i = 0; i < Epochs.Count; i++)
+            if (Epochs[i].Epoch != i + 1) return $"its epoch {i + 1} is numbered {Epochs[i].Epoch}";
+        return null;
+    }
 }
 
 /// <summary>

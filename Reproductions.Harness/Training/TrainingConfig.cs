@@ -79,5 +79,14 @@ public sealed class TrainingConfig
     public long Seed { get; set; }
     public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
 
+    /// <summary>
+    /// A run whose evaluated training loss rises above this many times its first evaluated epoch's is stopped as diverged
+    /// (as is one whose loss or weights become non-finite). Null: the default, <see cref="DefaultDivergenceLossFactor"/>
+    /// (left out of the run's hash when not set, so runs without it keep theirs).
+    /// </summary>
+    public double? DivergenceLossFactor { get; set; }
+
+    public const double DefaultDivergenceLossFactor = 10;
+
     public int TotalEpochs => Phases.Sum(p => p.Epochs);
 }

@@ -17,7 +17,7 @@ namespace Reproductions.Harness.Training;
 public sealed class TrainingSession : IDisposable
 {
     public const double MnistMean = 0.1307, MnistStd = 0.3081;
-    private const int CheckpointMagic = 0x52504331; // "RPC1"
+    private const int CheckpointMagic = 0x52504332; // "RPC2": with the run's hash and the payload's SHA-256
 
     private readonly TrainingConfig config;
     private readonly Tensor trainX, trainY, testX, testY, evalTrainX, evalTrainY;
@@ -278,49 +278,85 @@ public sealed class TrainingSession : IDisposable
         return new GeometryValues(Math.Sqrt(wd), Math.Sqrt(bd), Math.Sqrt(wn), Math.Sqrt(bn), cos);
     }
 
-    /// <summary>Writes the model, optimiser state and history so far as one file, atomically.</summary>
-    public void SaveCheckpoint(string path)
+    /// <summary>
+    /// Writes the model, optimiser state and history so far as one file, atomically: a header (magic, the run's hash, the
+    /// epochs and steps done, the payload's length and SHA-256) then the payload, so that a torn, corrupted or misplaced
+    /// checkpoint is recognised before anything of it is used.
+    /// </summary>
+    public void SaveCheckpoint(string path, string runHash)
     {
-        var historyJson = JsonSerializer.SerializeToUtf8Bytes(history, JsonDefaults.Options);
-        AtomicFile.Write(path, stream =>
+        using var payload = new MemoryStream();
+        using (var writer = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            writer.Write(CheckpointMagic);
-            writer.Write(CompletedEpochs);
-            writer.Write(steps);
+            var historyJson = JsonSerializer.SerializeToUtf8Bytes(history, JsonDefaults.Options);
             writer.Write(historyJson.Length);
             writer.Write(historyJson);
             Model.save(writer);
             Optimizer.save_state_dict(writer);
+        }
+        var bytes = payload.ToArray();
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(CheckpointMagic);
+            writer.Write(runHash);
+            writer.Write(CompletedEpochs);
+            writer.Write(steps);
+            writer.Write(bytes.LongLength);
+            writer.Write(System.Security.Cryptography.SHA256.HashData(bytes));
+            writer.Write(bytes);
         });
     }
 
-    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> for the same config.</summary>
-    public void LoadCheckpoint(string path)
+    /// <summary>
+    /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> for run <paramref name="runHash"/>. The whole file is
+    /// checked first (magic, run hash, length, SHA-256 of the payload, epochs within the config's); a file that fails is
+    /// a <see cref="CorruptStateException"/> naming it and why, and leaves this session untouched.
+    /// </summary>
+    public void LoadCheckpoint(string path, string runHash)
     {
-        using var stream = File.OpenRead(path);
-        using var reader = new BinaryReader(stream);
+        CorruptStateException Bad(string why) => new($"{path}: not a usable checkpoint of run {runHash}: {why}.");
+        byte[] payload;
+        int completed;
+        long savedSteps;
         try
         {
-            if (reader.ReadInt32() != CheckpointMagic)
-                throw new InvalidDataException($"{path}: not a run checkpoint (wrong magic number).");
-            var completed = reader.ReadInt32();
-            var savedSteps = reader.ReadInt64();
-            var json = reader.ReadBytes(reader.ReadInt32());
-            var saved = JsonSerializer.Deserialize<List<EpochMetrics>>(json, JsonDefaults.Options)
-                        ?? throw new InvalidDataException($"{path}: the checkpoint holds no history.");
-            if (saved.Count != completed || completed > config.TotalEpochs)
-                throw new InvalidDataException($"{path}: history has {saved.Count} epochs, header says {completed}, the config has {config.TotalEpochs}.");
-            Model.load(reader);
-            Optimizer.load_state_dict(reader);
-            history.Clear();
-            history.AddRange(saved);
-            steps = savedSteps;
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream);
+            if (reader.ReadInt32() != CheckpointMagic) throw Bad("wrong magic number (not a checkpoint of this format)");
+            var hash = reader.ReadString();
+            if (hash != runHash) throw Bad($"it belongs to run {hash}");
+            completed = reader.ReadInt32();
+            savedSteps = reader.ReadInt64();
+            var length = reader.ReadInt64();
+            var checksum = reader.ReadBytes(32);
+            if (length < 0 || length != stream.Length - stream.Position) throw Bad($"its payload should hold {length} bytes, the file has {stream.Length - stream.Position}");
+            payload = reader.ReadBytes((int)length);
+            if (!System.Security.Cryptography.SHA256.HashData(payload).AsSpan().SequenceEqual(checksum)) throw Bad("its SHA-256 does not match its content");
         }
         catch (EndOfStreamException)
         {
-            throw new InvalidDataException($"{path}: checkpoint is truncated.");
+            throw Bad("it is truncated");
         }
+        if (completed < 1 || completed > config.TotalEpochs) throw Bad($"it holds {completed} epochs, the config has {config.TotalEpochs}");
+        using var payloadStream = new MemoryStream(payload);
+        using var payloadReader = new BinaryReader(payloadStream);
+        List<EpochMetrics> saved;
+        try
+        {
+            saved = JsonSerializer.Deserialize<List<EpochMetrics>>(payloadReader.ReadBytes(payloadReader.ReadInt32()), JsonDefaults.Options)
+                    ?? throw Bad("it holds no history");
+        }
+        catch (JsonException e)
+        {
+            throw Bad($"its history is unreadable ({e.Message})");
+        }
+        if (saved.Count != completed) throw Bad($"its history has {saved.Count} epochs, its header {completed}");
+        Model.load(payloadReader);
+        Optimizer.load_state_dict(payloadReader);
+        history.Clear();
+        history.AddRange(saved);
+        steps = savedSteps;
     }
 
     /// <summary>Saves the model's weights alone (TorchSharp's format), atomically.</summary>

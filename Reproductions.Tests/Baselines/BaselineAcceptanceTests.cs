@@ -1,3 +1,4 @@
+using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Baselines;
 
 namespace Reproductions.Tests.Baselines;
@@ -45,7 +46,7 @@ public sealed class BaselineAcceptanceTests : BaselineFolderFixture
         Store.WriteReceived(good, "mnist");
 
         var act = () => Store.Accept();
-        act.Should().Throw<InvalidOperationException>().Which.Message.Should().Contain("F98").And.Contain("rho: its band");
+        act.Should().Throw<CheckFailedException>().Which.Message.Should().Contain("F98").And.Contain("rho: its band");
         Store.Exists("quick", "mnist", "F99").Should().BeFalse("nothing is promoted when one file is refused");
 
         Store.DeleteReceived("quick", "mnist", "F98");

@@ -1,3 +1,4 @@
+using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Baselines;
 
 namespace Reproductions.Tests.Baselines;
@@ -88,7 +89,7 @@ public sealed class BaselineStoreTests : BaselineFolderFixture
         Variables.Set(BaselineEnvironment.CiVariable, "true");
 
         FluentActions.Invoking(() => Store.Accept())
-            .Should().Throw<InvalidOperationException>()
+            .Should().Throw<BadInputException>()
             .WithMessage("Refusing to accept baselines: the CI environment variable is set ('true')*");
 
         File.Exists(received).Should().BeTrue();

@@ -1,3 +1,4 @@
+using Reproductions.Harness.Infrastructure;
 using System.CommandLine;
 using Reproductions.Harness.Baselines;
 using Reproductions.Harness.Cli;
@@ -48,7 +49,7 @@ public sealed class BaselinesCommandTests : BaselineFolderFixture
 
         var (exit, _, error) = Run("baselines", "accept", "--root", FolderPath);
 
-        exit.Should().Be(1);
+        exit.Should().Be(ExitCodes.BadInput);
         error.Should().Contain("Refusing to accept baselines");
         Store.Exists("quick", "mnist", "F99").Should().BeFalse();
     }

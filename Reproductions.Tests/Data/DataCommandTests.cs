@@ -1,3 +1,4 @@
+using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Cli;
 
 namespace Reproductions.Tests.Data;
@@ -32,13 +33,30 @@ public sealed class DataCommandTests
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        var exit = DataCommand.Run("mnist", temp.Sub("empty"), temp.Sub("cache"), offline: true, output, error);
+        var exit = DataCommand.Run("mnist", temp.Sub("empty"), temp.Sub("cache"), offline: true, output, error, allowFallback: true);
 
-        exit.Should().Be(1);
+        exit.Should().Be(ExitCodes.DataUnavailable);
         output.ToString().Should().BeEmpty();
         error.ToString().Should().Contain("MNIST could not be loaded").And.Contain("No source yielded a verified train-images-idx3-ubyte")
             .And.Contain($"folder {temp.Sub("empty")}: neither train-images-idx3-ubyte nor train-images-idx3-ubyte.gz")
             .And.Contain("cache ");
+    }
+
+    [Test]
+    public void A_named_folder_that_fails_verification_stops_the_load_unless_fallback_is_allowed()
+    {
+        using var temp = new TempFolder();
+        Directory.CreateDirectory(temp.Sub("empty"));
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = DataCommand.Run("mnist", temp.Sub("empty"), temp.Sub("cache"), offline: true, output, error);
+
+        exit.Should().Be(ExitCodes.DataUnavailable);
+        output.ToString().Should().BeEmpty();
+        error.ToString().Should().Contain($"the folder {temp.Sub("empty")} you named failed verification (4 of 4 files)")
+            .And.Contain("t10k-labels-idx1-ubyte").And.Contain("--allow-fallback").And.NotContain("cache ");
+        Directory.Exists(temp.Sub("cache")).Should().BeFalse("no other source is tried");
     }
 
     [Test]
@@ -47,7 +65,7 @@ public sealed class DataCommandTests
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        DataCommand.Run("all", "/some/folder", null, offline: true, output, error).Should().Be(2);
+        DataCommand.Run("all", "/some/folder", null, offline: true, output, error).Should().Be(ExitCodes.BadInput);
         error.ToString().Should().Contain("--dataset mnist");
     }
 

@@ -127,7 +127,7 @@ public class CompetitionResumeTests
     }
 
     [Test]
-    public void A_stored_block_that_does_not_fit_is_refused_with_the_file_named()
+    public void A_stored_block_that_does_not_fit_is_moved_aside_with_the_file_named_and_run_again()
     {
         var checkpoint = new CompetitionCheckpoint(Path.Combine(root, "blocks"), profile, "hash-a");
         var cells = new Dictionary<CellKey, CellData>
@@ -140,13 +140,26 @@ public class CompetitionResumeTests
         checkpoint.TryLoad(1, 4).Should().BeNull("that block has not been run");
 
         var other = new CompetitionCheckpoint(Path.Combine(root, "blocks"), profile, "hash-b");
-        var wrongHash = () => other.TryLoad(1, 2);
-        wrongHash.Should().Throw<InvalidDataException>().Which.Message.Should()
-            .Contain(checkpoint.PathOf(1, 2)).And.Contain("hash hash-a").And.Contain("expected").And.Contain("Delete the file");
+        var wrongHash = () => other.Read(checkpoint.PathOf(1, 2), 1, 2);
+        wrongHash.Should().Throw<CorruptStateException>().Which.Message.Should()
+            .Contain(checkpoint.PathOf(1, 2)).And.Contain("hash hash-a").And.Contain("expected");
+        var logs = new List<string>();
+        other.TryLoad(1, 2, logs.Add).Should().BeNull("a block of other trials is never used: it runs again");
+        File.Exists(checkpoint.PathOf(1, 2)).Should().BeFalse();
+        Directory.GetFiles(Path.Combine(root, "blocks"), "seed-1-b-2.json.corrupt-*").Should().ContainSingle("it is moved aside, never deleted");
+        logs.Should().ContainSingle().Which.Should().Contain("Moved aside");
 
-        File.WriteAllText(checkpoint.PathOf(1, 2), File.ReadAllText(checkpoint.PathOf(1, 2))[..40]); // truncated
-        var truncated = () => checkpoint.TryLoad(1, 2);
-        truncated.Should().Throw<InvalidDataException>().Which.Message.Should().Contain(checkpoint.PathOf(1, 2)).And.Contain("unreadable");
+        checkpoint.Save(new CompetitionBlock(1, 2, cells, 0.5));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(checkpoint.PathOf(1, 2)))!;
+        var norms = json["cells"]![0]!["norms"]!.AsArray();
+        norms[1] = 3.0; // one trial's norm edited after the block was written
+        File.WriteAllText(checkpoint.PathOf(1, 2), json.ToJsonString());
+        var edited = () => checkpoint.Read(checkpoint.PathOf(1, 2), 1, 2);
+        edited.Should().Throw<CorruptStateException>().Which.Message.Should().Contain("SHA-256");
+
+        File.WriteAllText(checkpoint.PathOf(1, 2), "{ \"formatVersion\": 3, ");
+        var truncated = () => checkpoint.Read(checkpoint.PathOf(1, 2), 1, 2);
+        truncated.Should().Throw<CorruptStateException>().Which.Message.Should().Contain(checkpoint.PathOf(1, 2)).And.Contain("unreadable");
     }
 
     [Test]

@@ -32,7 +32,7 @@ public sealed class ReportBuilderTests
         md.Should().Contain("## F90: Smaller batches reach higher test accuracy. A second sentence that the summary leaves out.");
         md.Should().Contain("**Profile `quick`, dataset `mnist`, protocol `training`.** 1,000 of the 60,000 training samples, 3 of 30 epochs.");
         md.Should().Contain("What `quick` changes in `full`, as its config declares it (`*`: every entry):");
-        md.Should().Contain("- base.trainSamples: 1000 (full: not set)");
+        md.Should().Contain("- base.trainSamples: 2000 (full: not set)");
         md.Should().Contain("- runs.*.phases[0].epochs: 3 (full: 30)");
         md.Should().Contain("- runs.bs1024_lr01.optimizer.kind: sgd (full: adam)");
         md.Should().Contain("- bands.stdMultiplier: 4 (full: 3)");
@@ -241,7 +241,7 @@ public sealed class ReportBuilderTests
 
         var loss = figures[2];
         loss.Series.Select(s => s.Name).Should().Equal("bs64", "bs1024");
-        loss.Series[0].X.Should().Equal(16, 48); // 1000 samples / 64 = 16 steps per epoch; epoch 2 not evaluated
+        loss.Series[0].X.Should().Equal(32, 96); // 2000 samples / 64 = 32 steps per epoch; epoch 2 not evaluated
         loss.XLabel.Should().Be("optimizer steps (count)");
     }
 
@@ -304,8 +304,8 @@ public sealed class ReportBuilderTests
         var md = File.ReadAllText(result.MarkdownPath);
 
         result.Data.Findings.Select(f => f.Id).Should().Equal("F90", "F91");
-        result.Data.Findings[1].Error.Should().StartWith("could not be read:").And.Contain("F91.json");
-        md.Should().Contain("| [F91](#f91) |  |  | config unreadable | n/a |").And.Contain("**Not reported**: could not be read:");
+        result.Data.Findings[1].Error.Should().StartWith("its config could not be read:").And.Contain("F91.json");
+        md.Should().Contain("| [F91](#f91) |  |  | config unreadable | n/a |").And.Contain("**Not reported**: its config could not be read:");
         md.Should().Contain("98.00% ± 1.00");
     }
 

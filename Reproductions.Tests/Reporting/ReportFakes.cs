@@ -86,7 +86,7 @@ internal sealed class ReportFakes : IDisposable
             "quick": {
               "description": "1,000 of the 60,000 training samples, 3 of 30 epochs.",
               "changes": {
-                "base": { "trainSamples": 1000 },
+                "base": { "trainSamples": 2000 },
                 "runs": { "*": { "phases": [ { "epochs": 3 } ] }, "bs1024_lr01": { "optimizer": { "kind": "sgd" } } },
                 "bands": { "stdMultiplier": 4, "minAbsolute": 0.002 }
               }

@@ -1,3 +1,4 @@
+using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
@@ -91,7 +92,8 @@ public class ExperimentStoreTests
         var progress = new Inline(p => { if (p.Epoch == 2) cancel.Cancel(); });
         var act = () => store.GetOrRun(Work(config), Options(progress, cancel.Token));
         act.Should().Throw<OperationCanceledException>();
-        File.Exists(Path.Combine(store.Folder(Work(config).Key), ExperimentStore.ScratchFolder, "checkpoint.bin")).Should().BeTrue();
+        Directory.GetFiles(Path.Combine(store.Folder(Work(config).Key), ExperimentStore.ScratchFolder)).Select(Path.GetFileName)
+            .Should().BeEquivalentTo(["checkpoint-00001.bin", "checkpoint-00002.bin"], "the newest two checkpoints are kept");
 
         var resumed = store.GetOrRun(Work(config), Options());
         resumed.ResumedFromEpoch.Should().Be(2);
@@ -99,15 +101,48 @@ public class ExperimentStoreTests
     }
 
     [Test]
-    public void A_corrupt_stored_result_is_reported_with_its_path()
+    public void A_corrupt_stored_result_is_reported_with_its_path_moved_aside_and_run_again()
+    {
+        var store = new ExperimentStore(root);
+        var work = Work(SyntheticData.Config(epochs: 1));
+        var first = store.GetOrRun(work, Options());
+        var path = store.ResultPath(work.Key);
+        File.WriteAllText(path, "{ not json");
+        var read = () => store.TryLoad(work);
+        read.Should().Throw<CorruptStateException>().Which.Message.Should().Contain(path).And.Contain("unreadable");
+
+        var again = store.GetOrRun(Work(SyntheticData.Config(epochs: 1)), Options());
+        again.Epochs.Select(Numbers).Should().Equal(first.Epochs.Select(Numbers));
+        Directory.GetFiles(store.Folder(work.Key), "result.json.corrupt-*").Should().ContainSingle("the unreadable file is moved aside, never deleted");
+    }
+
+    [Test]
+    public void A_result_whose_content_changed_fails_its_checksum()
+    {
+        var store = new ExperimentStore(root);
+        var work = Work(SyntheticData.Config(epochs: 1));
+        var record = store.GetOrRun(work, Options());
+        var path = store.ResultPath(work.Key);
+        var text = File.ReadAllText(path);
+        var accuracy = record.Final.TestAccuracy.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        text.Should().Contain(accuracy);
+        File.WriteAllText(path, text.Replace(accuracy, "0.999", StringComparison.Ordinal));
+        var read = () => new ExperimentStore(root).TryLoad(work);
+        read.Should().Throw<CorruptStateException>().Which.Message.Should().Contain(path).And.Contain("SHA-256");
+    }
+
+    [Test]
+    public void A_run_record_without_epochs_is_not_a_result()
     {
         var store = new ExperimentStore(root);
         var work = Work(SyntheticData.Config(epochs: 1));
         store.GetOrRun(work, Options());
         var path = store.ResultPath(work.Key);
-        File.WriteAllText(path, "{ not json");
-        var act = () => store.GetOrRun(Work(SyntheticData.Config(epochs: 1)), Options());
-        act.Should().Throw<InvalidDataException>().Which.Message.Should().Contain(path).And.Contain("unreadable");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        json["result"]!["epochs"] = new System.Text.Json.Nodes.JsonArray();
+        File.WriteAllText(path, json.ToJsonString());
+        var read = () => new ExperimentStore(root).TryLoad(work);
+        read.Should().Throw<CorruptStateException>().Which.Message.Should().Contain("holds no epochs");
     }
 
     [Test]
@@ -120,8 +155,66 @@ public class ExperimentStoreTests
         Directory.CreateDirectory(store.Folder(other.Key));
         File.Copy(store.ResultPath(one.Key), store.ResultPath(other.Key));
         var act = () => store.TryLoad(other);
-        act.Should().Throw<InvalidDataException>().Which.Message.Should()
+        act.Should().Throw<CorruptStateException>().Which.Message.Should()
             .Contain(store.ResultPath(other.Key)).And.Contain(one.Key.Hash).And.Contain("never used");
+    }
+
+    [Test]
+    public void A_damaged_checkpoint_is_moved_aside_and_the_run_resumes_from_the_older_one_with_the_same_numbers()
+    {
+        var config = SyntheticData.Config(epochs: 4);
+        var uninterrupted = new ExperimentStore(Path.Combine(root, "straight")).GetOrRun(Work(config), Options());
+
+        var store = new ExperimentStore(Path.Combine(root, "damaged"));
+        using var cancel = new CancellationTokenSource();
+        var stop = () => store.GetOrRun(Work(config), Options(new Inline(p => { if (p.Epoch == 3) cancel.Cancel(); }), cancel.Token));
+        stop.Should().Throw<OperationCanceledException>();
+        var scratch = Path.Combine(store.Folder(Work(config).Key), ExperimentStore.ScratchFolder);
+        var newest = Path.Combine(scratch, "checkpoint-00003.bin");
+        var bytes = File.ReadAllBytes(newest);
+        Array.Clear(bytes, bytes.Length - 4096, 2048); // zeroed bytes in the weights
+        File.WriteAllBytes(newest, bytes);
+
+        var logs = new List<string>();
+        var resumed = store.GetOrRun(Work(config), Options() with { Log = logs.Add });
+        resumed.ResumedFromEpoch.Should().Be(2, "the damaged epoch-3 checkpoint is not used; the epoch-2 one is");
+        resumed.Epochs.Select(Numbers).Should().Equal(uninterrupted.Epochs.Select(Numbers));
+        logs.Should().Contain(l => l.Contains(newest, StringComparison.Ordinal) && l.Contains("SHA-256", StringComparison.Ordinal) && l.Contains("Moved aside", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public void A_checkpoint_of_another_run_is_never_used()
+    {
+        var config = SyntheticData.Config(epochs: 3);
+        var store = new ExperimentStore(root);
+        using var cancel = new CancellationTokenSource();
+        var stop = () => store.GetOrRun(Work(config), Options(new Inline(p => { if (p.Epoch == 2) cancel.Cancel(); }), cancel.Token));
+        stop.Should().Throw<OperationCanceledException>();
+        var other = Work(SyntheticData.Config(epochs: 3, seed: 7));
+        var otherScratch = Path.Combine(store.Folder(other.Key), ExperimentStore.ScratchFolder);
+        Directory.CreateDirectory(otherScratch);
+        File.Copy(Path.Combine(store.Folder(Work(config).Key), ExperimentStore.ScratchFolder, "checkpoint-00002.bin"), Path.Combine(otherScratch, "checkpoint-00002.bin"));
+
+        var logs = new List<string>();
+        var record = store.GetOrRun(other, Options() with { Log = logs.Add });
+        record.ResumedFromEpoch.Should().Be(0, "it starts over");
+        logs.Should().Contain(l => l.Contains("belongs to run", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public void Divergence_is_non_finite_weights_or_loss_or_a_loss_above_its_bound()
+    {
+        static EpochMetrics Epoch(int e, double loss, double norm = 44, double accuracy = 0.5) => new()
+        {
+            Epoch = e, Phase = 0, BatchSize = 64, LearningRate = 0.01, Steps = e, TrainLoss = loss, TrainAccuracy = accuracy,
+            TestLoss = loss, TestAccuracy = accuracy, WeightDistance = 1, BiasDistance = 0, WeightNorm = norm, BiasNorm = 0,
+            LayerCosines = [1], TrainSeconds = 0, EvalSeconds = 0,
+        };
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 1.0)], 10).Should().BeNull();
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 25.0)], 10)!.Reason.Should().Contain("rose to 25").And.Contain("10 times its first epoch's 2");
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, double.NaN)], 10)!.Reason.Should().Be("its training loss became non-finite");
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 1.5, norm: double.PositiveInfinity)], 10)!.Should().Be(new Divergence(2, "its weights became non-finite", 1.5));
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, double.NaN, accuracy: double.NaN)], 10).Should().BeNull("an epoch that was not evaluated has no loss to judge");
     }
 
     private sealed class Inline(Action<TrainingProgress> report) : IProgress<TrainingProgress>

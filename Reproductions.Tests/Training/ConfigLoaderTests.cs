@@ -48,10 +48,10 @@ public class ConfigLoaderTests
     public void Later_layers_replace_arrays_whole()
     {
         WriteFinding("""{ "phases": [ { "epochs": 1, "batchSize": 1024, "learningRate": 0.01 }, { "epochs": 30, "batchSize": 64, "learningRate": 0.01 } ] }""",
-                     """{ "trainSamples": 1000, "model": { "init": "torch-default" } }""");
+                     """{ "trainSamples": 2000, "model": { "init": "torch-default" } }""");
         var config = Run("a").ForSeed(1);
         config.Phases.Select(p => p.BatchSize).Should().Equal(1024, 64);
-        config.TrainSamples.Should().Be(1000);
+        config.TrainSamples.Should().Be(2000);
         config.Model.Init.Should().Be(InitScheme.TorchDefault);
         config.Model.Widths.Should().Equal(784, 1024, 1024, 10);
     }

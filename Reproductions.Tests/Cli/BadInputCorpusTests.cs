@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using Reproductions.Harness.Findings;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Store;
+
+namespace Reproductions.Tests.Cli;
+
+/// <summary>
+/// The project's corpus of bad input, run through the harness's own command line as a user would (a separate process,
+/// its own root and artifacts folders): every case ends with its documented exit code, one clear message on stderr, no
+/// stack trace, and nothing written outside the artifacts folder. Exit codes: 2 bad input, 3 data unavailable,
+/// 4 diverged, 5 corrupt stored state, 6 a failed check.
+/// </summary>
+[Unit, NonParallelizable]
+public sealed class BadInputCorpusTests
+{
+    private string root = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        root = Path.Combine(Path.GetTempPath(), "repro-corpus-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(root, "configs"));
+        foreach (var file in Directory.GetFiles(RepoPaths.Configs, "*.json")) File.Copy(file, Path.Combine(root, "configs", Path.GetFileName(file)));
+        CopyFolder(RepoPaths.Baselines, Path.Combine(root, "baselines"));
+        File.WriteAllText(Path.Combine(root, "Reproductions.sln"), "");
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to, StringComparison.Ordinal));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
+    }
+
+    private string Artifacts => Path.Combine(root, "artifacts");
+
+    /// <summary>Every file under the root but the artifacts folder, with its size and time, to see that nothing else was written.</summary>
+    private Dictionary<string, (long, DateTime)> Snapshot() =>
+        Directory.GetFiles(root, "*", SearchOption.AllDirectories)
+            .Where(f => !f.StartsWith(Artifacts + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            .ToDictionary(f => f, f => (new FileInfo(f).Length, File.GetLastWriteTimeUtc(f)));
+
+    private (int Exit, string Out, string Error) Run(string[] args, params (string Name, string Value)[] environment) =>
+        Run(args, null, environment);
+
+    /// <summary>Runs the harness; <paramref name="killWhen"/>, polled while it runs, kills it (SIGKILL) once it holds.</summary>
+    private (int Exit, string Out, string Error) Run(string[] args, Func<bool>? killWhen, params (string Name, string Value)[] environment)
+    {
+        var harness = Path.Combine(RepoPaths.Root, "Reproductions.Harness", "bin",
+            typeof(BadInputCorpusTests).Assembly.Location.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug",
+            "net10.0", "Reproductions.Harness.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
+        start.ArgumentList.Add(harness);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["REPRO_ROOT"] = root;
+        start.Environment["REPRO_ARTIFACTS"] = Artifacts;
+        start.Environment["REPRO_DEVICE"] = "cpu";
+        foreach (var (name, value) in environment) start.Environment[name] = value;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (!process.WaitForExit(TimeSpan.FromMilliseconds(20)))
+        {
+            if (DateTime.UtcNow > deadline || killWhen?.Invoke() == true) process.Kill(entireProcessTree: true);
+        }
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(root, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private void Expect((int Exit, string Out, string Error) run, int exit, params string[] message)
+    {
+        var all = run.Out + run.Error;
+        run.Exit.Should().Be(exit, all);
+        foreach (var m in message) run.Error.Should().Contain(m, "the message goes to stderr");
+        all.Should().NotContain("   at Reproductions", "an expected failure shows no stack trace").And.NotContain("Unhandled exception");
+    }
+
+    private void ExpectNothingWrittenOutsideArtifacts(Func<(int, string, string)> act, int exit, params string[] message)
+    {
+        var before = Snapshot();
+        Expect(act(), exit, message);
+        Snapshot().Should().Equal(before, "nothing is written outside the artifacts folder");
+    }
+
+    private const string Phase = """{ "epochs": 1, "batchSize": 100, "learningRate": 0.01 }""";
+
+    [TestCase("""{ "phases": [] }""", "phases is an empty list")]
+    [TestCase("""{ "phases": null }""", "phases is null")]
+    [TestCase("""{ "phases": [ { "epochs": 1, "batchSize": 100, "learningRate": "NaN" } ] }""", "expected a finite number")]
+    [TestCase("""{ "phases": [ { "epochs": 1, "batchSize": 100, "learningRate": "Infinity" } ] }""", "expected a finite number")]
+    [TestCase("""{ "optimizer": { "momentum": "NaN" } }""", "optimizer:momentum = 'NaN': expected a finite number")]
+    [TestCase("""{ "optimizer": { "kind": "adam", "beta1": 1.5 } }""", "optimizer:beta1 = 1.5: must be in [0, 1)")]
+    [TestCase("""{ "phases": [ { "epochs": 1, "batchSize": 70000, "learningRate": 0.01 } ] }""", "larger than the 60000 training samples")]
+    [TestCase("""{ "trainSamples": 1000, "phases": [ { "epochs": 1, "batchSize": 2000, "learningRate": 0.01 } ] }""", "larger than the 1000 training samples")]
+    [TestCase("""{ "phases": [ { "epochs": "many", "batchSize": 100, "learningRate": 0.01 } ] }""", "phases:0:epochs = 'many': expected a whole number")]
+    [TestCase("""{ "lernRate": 0.1 }""", "unknown key 'lernRate'")]
+    [TestCase("""{ "dataset": "cifar" }""", "expected 'mnist' or 'fashion-mnist'")]
+    [TestCase("""{ "divergenceLossFactor": 0.5 }""", "divergenceLossFactor = 0.5: must be a finite number above 1")]
+    [TestCase("""{ "phases": [ { "epochs": 1, """, "not valid JSON at line 1")]
+    [TestCase("""{ "optimizer": { "kind": "sgd", "moment": 0.9 } }""", "unknown key 'optimizer:moment'")]
+    [TestCase("""{ "optimizer": { "kind": "rmsprop" } }""", "optimizer:kind = 'rmsprop': expected one of sgd, adam")]
+    [TestCase("""{ "optimizer": { "kind": "adam", "beta2": "NaN" } }""", "optimizer:beta2 = 'NaN': expected a finite number")]
+    [TestCase("""{ "phases": [ { "epochs": 1, "batchSize": 100, "learningRate": -0.1 } ] }""", "phases:0:learningRate = -0.1: must be a positive, finite number")]
+    [TestCase("""{ "phases": [ { "epochs": 0, "batchSize": 100, "learningRate": 0.1 } ] }""", "phases:0:epochs = 0: must be at least 1")]
+    [TestCase("""{ "evaluation": { "chunkSize": -5 } }""", "evaluation:chunkSize = -5: must be at least 1")]
+    public void A_bad_training_config_is_refused_with_file_key_and_reason(string config, string message)
+    {
+        var file = Write("bad.json", config);
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["train", file]), ExitCodes.BadInput, "bad.json", message);
+        Directory.Exists(Path.Combine(Artifacts, "runs")).Should().BeFalse("a refused config stores nothing");
+    }
+
+    [Test]
+    public void Bad_command_line_values_are_refused()
+    {
+        var file = Write("ok.json", $$"""{ "trainSamples": 1000, "phases": [ {{Phase}} ] }""");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["train", file, "--set", "phases:0:epochs"]), ExitCodes.BadInput, "expected key=value");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["train", Path.Combine(root, "missing.json")]), ExitCodes.BadInput, "file not found");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["train", file, "--set", "phases:0:batchSize=0"]), ExitCodes.BadInput, "phases:0:batchSize = 0");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--gradient-competition", "--trials", "0"]), ExitCodes.BadInput, "--trials 0");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--batch-sizes", "0"]), ExitCodes.BadInput, "--batch-sizes: 0");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F99"]), ExitCodes.BadInput, "F99.json: file not found");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept", "--profile", "../x"]), ExitCodes.BadInput, "--profile '../x'");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept"], ("CI", "true")), ExitCodes.BadInput, "Refusing to accept baselines");
+    }
+
+    [Test]
+    public void A_finding_config_with_a_bad_claim_or_profile_is_refused()
+    {
+        var config = File.ReadAllText(Path.Combine(root, "configs", "F02.json"));
+        File.WriteAllText(Path.Combine(root, "configs", "F02.json"), config.Replace("\"kind\": \"exceeds\"", "\"kind\": \"beats\"", StringComparison.Ordinal));
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F02"]), ExitCodes.BadInput, "F02.json claims[0]", "kind = 'beats'");
+        File.WriteAllText(Path.Combine(root, "configs", "F02.json"), config.Replace("\"seeds\": [1, 2, 3, 4, 5]", "\"seeds\": []", StringComparison.Ordinal));
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F02"]), ExitCodes.BadInput, "F02.json", "seeds is an empty list");
+    }
+
+    [Test]
+    public void A_named_data_folder_that_fails_verification_is_binding_and_lists_every_bad_file()
+    {
+        var folder = Path.Combine(root, "my-mnist");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, "train-images-idx3-ubyte"), new byte[1000]);
+        File.WriteAllBytes(Path.Combine(folder, "t10k-labels-idx1-ubyte"), new byte[10]);
+
+        var run = Run(["data", "--dataset", "mnist"], ("REPRO_MNIST_DIR", folder));
+        Expect(run, ExitCodes.DataUnavailable, "failed verification (4 of 4 files)", "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "--allow-fallback");
+
+        var train = Write("ok.json", $$"""{ "trainSamples": 1000, "phases": [ {{Phase}} ] }""");
+        Expect(Run(["train", train], ("REPRO_MNIST_DIR", folder)), ExitCodes.DataUnavailable, "failed verification");
+        Directory.Exists(Path.Combine(Artifacts, "runs", "mnist", "training")).Should().BeTrue();
+        Directory.GetDirectories(Path.Combine(Artifacts, "runs", "mnist", "training")).Should().BeEmpty("a failed data load leaves no empty run folder");
+
+        Expect(Run(["data", "--dataset", "mnist", "--allow-fallback"], ("REPRO_MNIST_DIR", folder)), ExitCodes.Ok);
+    }
+
+    [Test]
+    public void A_diverging_run_is_an_outcome_stored_as_such_and_train_exits_4()
+    {
+        var file = Write("diverge.json", """{ "trainSamples": 1000, "phases": [ { "epochs": 3, "batchSize": 100, "learningRate": 1000000 } ] }""");
+        var run = Run(["train", file]);
+        Expect(run, ExitCodes.Diverged, "diverged at epoch", "stored as a diverged outcome");
+        var stored = Directory.GetFiles(Path.Combine(Artifacts, "runs"), ExperimentStore.ResultFile, SearchOption.AllDirectories);
+        stored.Should().ContainSingle();
+        File.ReadAllText(stored[0]).Should().Contain("\"status\": \"diverged\"").And.Contain("\"divergence\"");
+        Expect(Run(["train", file]), ExitCodes.Diverged, "diverged at epoch");
+    }
+
+    [Test]
+    public void A_stored_run_changed_after_it_was_written_is_moved_aside_and_trained_again_with_the_same_numbers()
+    {
+        var file = Write("ok.json", $$"""{ "trainSamples": 1000, "phases": [ {{Phase}} ] }""");
+        Expect(Run(["train", file]), ExitCodes.Ok);
+        var path = Directory.GetFiles(Path.Combine(Artifacts, "runs"), ExperimentStore.ResultFile, SearchOption.AllDirectories).Single();
+        static string Numbers(string file)
+        {
+            var epoch = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!["result"]!["epochs"]![0]!;
+            return string.Join(" ", new[] { "trainLoss", "testLoss", "testAccuracy", "weightNorm", "weightDistance" }.Select(k => epoch[k]!.ToJsonString()));
+        }
+        var original = Numbers(path);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        json["result"]!["epochs"]![0]!["testAccuracy"] = 0.999; // a number edited by hand
+        File.WriteAllText(path, json.ToJsonString());
+
+        var run = Run(["train", file]);
+        Expect(run, ExitCodes.Ok);
+        (run.Out + run.Error).Should().Contain(path).And.Contain("SHA-256").And.Contain("Moved aside");
+        Directory.GetFiles(Path.GetDirectoryName(path)!, "result.json.corrupt-*").Should().ContainSingle("it is kept aside, never deleted");
+        Numbers(path).Should().Be(original,
+            "the run trains again from its seed to the same numbers");
+    }
+
+    [Test]
+    public void A_run_killed_with_SIGKILL_resumes_to_byte_identical_final_weights()
+    {
+        var file = Write("long.json", """{ "trainSamples": 2000, "phases": [ { "epochs": 6, "batchSize": 100, "learningRate": 0.05 } ] }""");
+        var straight = Path.Combine(root, "straight");
+        Expect(Run(["train", file], ("REPRO_ARTIFACTS", straight)), ExitCodes.Ok);
+
+        var runs = Path.Combine(Artifacts, "runs");
+        bool SecondCheckpointWritten() => Directory.Exists(runs) &&
+            Directory.GetFiles(runs, "checkpoint-00002.bin", SearchOption.AllDirectories).Length > 0;
+        var killed = Run(["train", file], SecondCheckpointWritten);
+        killed.Exit.Should().NotBe(ExitCodes.Ok, "it was killed part way");
+        Directory.GetFiles(runs, ExperimentStore.ResultFile, SearchOption.AllDirectories).Should().BeEmpty();
+
+        var resumed = Run(["train", file]);
+        Expect(resumed, ExitCodes.Ok);
+        var weights = Directory.GetFiles(runs, "final.weights", SearchOption.AllDirectories).Single();
+        var reference = Directory.GetFiles(straight, "final.weights", SearchOption.AllDirectories).Single();
+        File.ReadAllBytes(weights).Should().Equal(File.ReadAllBytes(reference), "a resumed run ends with the same bytes as one never stopped");
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Path.GetDirectoryName(weights)!, ExperimentStore.ResultFile)))!
+            ["result"]!["resumedFromEpoch"]!.GetValue<int>().Should().BeGreaterThanOrEqualTo(2);
+    }
+
+    [Test]
+    public void The_report_exits_5_and_says_so_when_a_stored_run_it_needs_is_unreadable()
+    {
+        var finding = FindingProfile.Load("F01", "quick", Path.Combine(root, "configs"));
+        var work = finding.Experiment.Plan("cpu", "F01 quick")[0];
+        var store = new ExperimentStore(Path.Combine(Artifacts, "runs"));
+        Directory.CreateDirectory(store.Folder(work.Key));
+        File.WriteAllText(store.ResultPath(work.Key), "{ \"formatVersion\": 2, \"kind\": \"training\", garbage");
+
+        var run = Run(["report", "--profile", "quick", "--findings", "F01"]);
+        Expect(run, ExitCodes.CorruptState, store.ResultPath(work.Key), "unreadable");
+        File.ReadAllText(Path.Combine(Artifacts, "report", "quick", "REPORT.md")).Should().Contain("| stored result unreadable |");
+        File.Exists(store.ResultPath(work.Key)).Should().BeTrue("the report never moves or deletes what it cannot read");
+    }
+
+    [Test]
+    public void Baselines_list_exits_5_on_a_malformed_baseline()
+    {
+        File.WriteAllText(Path.Combine(root, "baselines", "quick", "mnist", "F01.json"), "{ \"schemaVersion\": 1, \"finding\": ");
+        Expect(Run(["baselines", "list"]), ExitCodes.CorruptState, "F01.json");
+    }
+}
