@@ -51,28 +51,26 @@ public static class BaselinesCommand
             var p = Name(parseResult.GetValue(profile), "--profile");
             var d = Name(parseResult.GetValue(dataset), "--dataset");
             var f = Name(parseResult.GetValue(finding), "--finding");
+            var store = Store(parseResult, root);
+            var accepted = store.Accept(p, f, d);
+            if (accepted.Count == 0)
             {
-                var store = Store(parseResult, root);
-                var accepted = store.Accept(p, f, d);
-                if (accepted.Count == 0)
+                var filter = (p, d, f) switch
                 {
-                    var filter = (p, d, f) switch
-                    {
-                        (null, null, null) => "",
-                        _ => $" for{(p is null ? "" : $" profile {p}")}{(d is null ? "" : $" dataset {d}")}{(f is null ? "" : $" finding {f}")}",
-                    };
-                    output.WriteLine($"Nothing to accept{filter}: no *{BaselineStore.ReceivedSuffix} files under '{store.Root}'.");
-                    return 0;
-                }
-                foreach (var a in accepted)
-                {
-                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"Accepted {a.Finding} ({a.Profile}, {a.Dataset}): {a.MetricCount} metric(s) -> {a.Path}{(a.Replaced ? " (replaced the previous baseline)" : " (new)")}"));
-                }
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{accepted.Count} baseline(s) accepted. Review the diff and commit the files."));
-                return ExitCodes.Ok;
+                    (null, null, null) => "",
+                    _ => $" for{(p is null ? "" : $" profile {p}")}{(d is null ? "" : $" dataset {d}")}{(f is null ? "" : $" finding {f}")}",
+                };
+                output.WriteLine($"Nothing to accept{filter}: no *{BaselineStore.ReceivedSuffix} files under '{store.Root}'.");
+                return 0;
             }
+            foreach (var a in accepted)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Accepted {a.Finding} ({a.Profile}, {a.Dataset}): {a.MetricCount} metric(s) -> {a.Path}{(a.Replaced ? " (replaced the previous baseline)" : " (new)")}"));
+            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{accepted.Count} baseline(s) accepted. Review the diff and commit the files."));
+            return ExitCodes.Ok;
         }));
         return accept;
     }
@@ -85,38 +83,36 @@ public static class BaselinesCommand
         list.SetAction(parseResult => CliErrors.Guard(parseResult, () =>
         {
             var output = parseResult.InvocationConfiguration.Output;
+            var store = Store(parseResult, root);
+            var entries = store.List();
+            if (entries.Count == 0)
             {
-                var store = Store(parseResult, root);
-                var entries = store.List();
-                if (entries.Count == 0)
-                {
-                    output.WriteLine($"No baselines under '{store.Root}'.");
-                    return 0;
-                }
-                output.WriteLine($"Baselines under '{store.Root}':");
-                var rows = new List<string[]> { new[] { "profile", "dataset", "finding", "metrics", "seeds", "received" } };
-                foreach (var e in entries)
-                {
-                    rows.Add([
-                        e.Profile,
-                        e.Dataset,
-                        e.Finding,
-                        e.MetricCount is { } n ? n.ToString(CultureInfo.InvariantCulture) : e.HasVerified ? "unreadable" : "-",
-                        e.Seeds is { } s ? string.Join(",", s.Select(x => x.ToString(CultureInfo.InvariantCulture))) : "-",
-                        e.ReceivedWaiting ? (e.HasVerified ? "waiting" : "waiting (no verified baseline yet)") : "-",
-                    ]);
-                }
-                var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-                foreach (var r in rows)
-                    output.WriteLine(string.Join("  ", r.Select((cell, c) => c == 3 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
-                foreach (var e in entries.Where(e => e.Error is not null))
-                    parseResult.InvocationConfiguration.Error.WriteLine($"error: {e.Error}");
-                var waiting = entries.Count(e => e.ReceivedWaiting);
-                if (waiting > 0)
-                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{waiting} received file(s) wait: review them, then run 'dotnet run --project Reproductions.Harness -- baselines accept'."));
-                return entries.Any(e => e.Error is not null) ? ExitCodes.CorruptState : ExitCodes.Ok;
+                output.WriteLine($"No baselines under '{store.Root}'.");
+                return 0;
             }
+            output.WriteLine($"Baselines under '{store.Root}':");
+            var rows = new List<string[]> { new[] { "profile", "dataset", "finding", "metrics", "seeds", "received" } };
+            foreach (var e in entries)
+            {
+                rows.Add([
+                    e.Profile,
+                    e.Dataset,
+                    e.Finding,
+                    e.MetricCount is { } n ? n.ToString(CultureInfo.InvariantCulture) : e.HasVerified ? "unreadable" : "-",
+                    e.Seeds is { } s ? string.Join(",", s.Select(x => x.ToString(CultureInfo.InvariantCulture))) : "-",
+                    e.ReceivedWaiting ? (e.HasVerified ? "waiting" : "waiting (no verified baseline yet)") : "-",
+                ]);
+            }
+            var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+            foreach (var r in rows)
+                output.WriteLine(string.Join("  ", r.Select((cell, c) => c == 3 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).TrimEnd());
+            foreach (var e in entries.Where(e => e.Error is not null))
+                parseResult.InvocationConfiguration.Error.WriteLine($"error: {e.Error}");
+            var waiting = entries.Count(e => e.ReceivedWaiting);
+            if (waiting > 0)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{waiting} received file(s) wait: review them, then run 'dotnet run --project Reproductions.Harness -- baselines accept'."));
+            return entries.Any(e => e.Error is not null) ? ExitCodes.CorruptState : ExitCodes.Ok;
         }));
         return list;
     }
