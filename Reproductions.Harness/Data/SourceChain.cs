@@ -1,4 +1,3 @@
-using System.Globalization;
 using Reproductions.Harness.Infrastructure;
 
 namespace Reproductions.Harness.Data;
@@ -101,11 +100,9 @@ public sealed class SourceChain(IReadOnlyList<IDatasetSource> sources, string? c
         switch (candidate.Origin)
         {
             case CandidateOrigin.Cache:
-                var aside = $"{candidate.Path}.corrupt-{UtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
-                if (File.Exists(aside)) aside += "-" + Guid.NewGuid().ToString("N")[..8];
                 try
                 {
-                    File.Move(candidate.Path, aside);
+                    var aside = SetAside.Move(candidate.Path, UtcNow());
                     return $"The cached file was moved aside to '{aside}'; trying the next source.";
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

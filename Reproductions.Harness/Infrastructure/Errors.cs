@@ -54,10 +54,33 @@ public sealed class CheckFailedException(string message) : UserError(message)
 /// <summary>Moves a file or folder that cannot be used aside (never deletes it), naming where it went.</summary>
 public static class SetAside
 {
-    /// <summary>Renames <paramref name="path"/> to "&lt;path&gt;.corrupt-&lt;UTC time&gt;" and returns the new path.</summary>
-    public static string Move(string path)
+    /// <summary>
+    /// Renames <paramref name="path"/> to "&lt;path&gt;.corrupt-&lt;UTC time&gt;" (a random suffix when that name is taken)
+    /// and returns the new path; <paramref name="utcNow"/> stands in for the clock in tests.
+    /// </summary>
+    /// <summary>
+    /// <paramref name="read"/>'s value; when it finds the file at <paramref name="path"/> unusable
+    /// (<see cref="CorruptStateException"/>), the file is moved aside, the reason and the new path are logged followed by
+    /// <paramref name="then"/> (what happens instead), and null is returned.
+    /// </summary>
+    public static T? ReadOrMove<T>(string path, Func<T?> read, Action<string>? log, string then) where T : class
     {
-        var aside = $"{path}.corrupt-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}";
+        try
+        {
+            return read();
+        }
+        catch (CorruptStateException e)
+        {
+            var aside = Move(path);
+            log?.Invoke($"{e.Message} Moved aside to {aside}; {then}");
+            return null;
+        }
+    }
+
+    public static string Move(string path, DateTime? utcNow = null)
+    {
+        var stamp = (utcNow ?? DateTime.UtcNow).ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var aside = $"{path}.corrupt-{stamp}";
         if (File.Exists(aside) || Directory.Exists(aside)) aside += "-" + Guid.NewGuid().ToString("N")[..8];
         if (Directory.Exists(path)) Directory.Move(path, aside);
         else File.Move(path, aside);

@@ -438,8 +438,8 @@ public sealed class StoredCell
 /// <summary>
 /// The finished (seed, batch size) blocks of one set of trials, one file each (<c>seed-&lt;s&gt;-b-&lt;B&gt;.json</c>,
 /// written atomically), so that a run killed part way loses at most the block it was in. A block file that does not
-/// belong to these trials (another hash), or cannot be read, stops the run with the file named: nothing is thrown away
-/// silently.
+/// belong to these trials (another hash), cannot be read or fails its SHA-256 is moved aside with its path logged (never
+/// deleted, never used) and the block runs again.
 /// </summary>
 public sealed class CompetitionCheckpoint(string folder, CompetitionProfile profile, string hash)
 {
@@ -457,17 +457,7 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
     public CompetitionBlock? TryLoad(long seed, int batchSize, Action<string>? log = null)
     {
         var path = PathOf(seed, batchSize);
-        if (!File.Exists(path)) return null;
-        try
-        {
-            return Read(path, seed, batchSize);
-        }
-        catch (CorruptStateException e)
-        {
-            var aside = SetAside.Move(path);
-            log?.Invoke($"{e.Message} Moved aside to {aside}; the block runs again.");
-            return null;
-        }
+        return File.Exists(path) ? SetAside.ReadOrMove(path, () => Read(path, seed, batchSize), log, "the block runs again.") : null;
     }
 
     /// <summary>Reads one block file, checking it belongs here; a <see cref="CorruptStateException"/> names the file and why not.</summary>
@@ -522,8 +512,7 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
         AtomicFile.WriteAllText(PathOf(block.Seed, block.BatchSize), JsonSerializer.Serialize(stored, JsonDefaults.Options));
     }
 
-    private static string Checksum(List<StoredCell> cells) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(cells, JsonDefaults.Options)));
+    private static string Checksum(List<StoredCell> cells) => Work.ContentSha256(cells, typeof(List<StoredCell>));
 
     /// <summary>Removes the block files once the whole result is stored.</summary>
     public void Delete()

@@ -267,8 +267,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     public static Divergence? Diverged(IReadOnlyList<EpochMetrics> history, double bound)
     {
         var m = history[^1];
-        var finiteLosses = history.Select(e => e.TrainLoss).Where(double.IsFinite).ToList();
-        var lastFinite = finiteLosses.Count > 0 ? finiteLosses[^1] : double.NaN;
+        var lastFinite = history.Select(e => e.TrainLoss).LastOrDefault(double.IsFinite, double.NaN);
         if (!double.IsFinite(m.WeightNorm) || !double.IsFinite(m.BiasNorm))
             return new Divergence(m.Epoch, "its weights became non-finite", lastFinite);
         var evaluated = double.IsFinite(m.TrainAccuracy);

@@ -74,7 +74,7 @@ public sealed class ExperimentStore(string root)
         // The unit's own checks come first: a result they refuse may not even serialise back for its checksum.
         if (work.Problem(result) is { } problem) throw Corrupt($"is not its result: {problem}");
         // Format 1 (before checksums) is read as it was: its key and the unit's own checks still apply.
-        if (envelope.FormatVersion >= 2 && !string.Equals(Checksum(result, work.ResultType), envelope.Sha256, StringComparison.Ordinal))
+        if (envelope.FormatVersion >= 2 && !string.Equals(Work.ContentSha256(result, work.ResultType), envelope.Sha256, StringComparison.Ordinal))
             throw Corrupt("does not match its SHA-256 (its content changed after it was written)");
         Cache[path] = (written, result);
         return result;
@@ -124,22 +124,8 @@ public sealed class ExperimentStore(string root)
     }
 
     /// <summary>The stored result, or null when none is stored or the stored one cannot be used (then it is moved aside).</summary>
-    private object? TryLoadUsable(Work work, RunOptions options)
-    {
-        try
-        {
-            return TryLoadUntyped(work);
-        }
-        catch (CorruptStateException e)
-        {
-            var aside = SetAside.Move(ResultPath(work.Key));
-            options.Log?.Invoke($"{e.Message} Moved aside to {aside}; {work.Label} runs again.");
-            return null;
-        }
-    }
-
-    private static string Checksum(object result, Type type) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(result, type, JsonDefaults.Options)));
+    private object? TryLoadUsable(Work work, RunOptions options) =>
+        SetAside.ReadOrMove<object>(ResultPath(work.Key), () => TryLoadUntyped(work), options.Log, $"{work.Label} runs again.");
 
     /// <summary>Writes the result of <paramref name="work"/> atomically, with its key and the keys of what it read.</summary>
     public string Save(Work work, object result)
@@ -154,7 +140,7 @@ public sealed class ExperimentStore(string root)
             Label = work.Label,
             Reads = work.Reads.Select(r => r.Key.ToString()).ToList(),
             CreatedUtc = DateTime.UtcNow,
-            Sha256 = Checksum(result, work.ResultType),
+            Sha256 = Work.ContentSha256(result, work.ResultType),
             Result = JsonSerializer.SerializeToElement(result, work.ResultType, JsonDefaults.Options),
         };
         var path = ResultPath(work.Key);

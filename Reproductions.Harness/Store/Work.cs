@@ -46,6 +46,10 @@ public abstract class Work
     /// <summary>The first 16 hex digits of the SHA-256 of <paramref name="canonical"/> as JSON: the content hash of a unit.</summary>
     public static string ContentHash(object canonical) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(canonical, JsonDefaults.Options))))[..16];
+
+    /// <summary>The full SHA-256 (hex) of <paramref name="value"/> serialised as <paramref name="type"/>: the checksum a stored file carries of its content.</summary>
+    public static string ContentSha256(object value, Type type) =>
+        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(value, type, JsonDefaults.Options)));
 }
 
 /// <summary>A unit of work whose stored result is a <typeparamref name="T"/>.</summary>

@@ -27,16 +27,12 @@ public sealed class RunCheckpoints(string folder, string runHash, Action<string>
     {
         foreach (var path in Files())
         {
-            try
+            var restored = SetAside.ReadOrMove(path, () =>
             {
                 session.LoadCheckpoint(path, runHash);
-                return session.CompletedEpochs;
-            }
-            catch (CorruptStateException e)
-            {
-                var aside = SetAside.Move(path);
-                log?.Invoke($"{e.Message} Moved aside to {aside}; trying an older checkpoint.");
-            }
+                return session;
+            }, log, "trying an older checkpoint.");
+            if (restored is not null) return session.CompletedEpochs;
         }
         return 0;
     }
