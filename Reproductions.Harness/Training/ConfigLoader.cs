@@ -84,8 +84,9 @@ public static class ConfigLoader
     {
         var list = layers.Select(CheckLayer).ToList();
         var merged = Merge(list);
-        var config = Bind(merged, string.Join(" + ", list.Where(l => l.Values.Count > 0).Select(l => l.Source)));
-        Validate(config, string.Join(" + ", list.Where(l => l.Values.Count > 0).Select(l => l.Source)));
+        var source = string.Join(" + ", list.Where(l => l.Values.Count > 0).Select(l => l.Source));
+        var config = Bind(merged, source);
+        Validate(config, source);
         return config;
     }
 
