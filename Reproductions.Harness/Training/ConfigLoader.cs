@@ -243,6 +243,14 @@ public static class ConfigLoader
                 Fail($"phases:{i}:batchSize", p.BatchSize, $"larger than the {setSize} training samples it draws from ({(c.TrainSamples is null ? $"the whole training split of {c.Dataset}" : "trainSamples")}); a batch may hold at most all of them");
             if (!(p.LearningRate > 0 && double.IsFinite(p.LearningRate))) Fail($"phases:{i}:learningRate", p.LearningRate, "must be a positive, finite number");
             if (!(p.WarmupEpochs >= 0 && p.WarmupEpochs <= p.Epochs)) Fail($"phases:{i}:warmupEpochs", p.WarmupEpochs, $"must be between 0 and the phase's {p.Epochs} epochs");
+            if (p.WarmupEpochs > 0 && p.WarmupFrom is null)
+                Fail($"phases:{i}:warmupFrom", null, "a warm-up needs the rate of its first step (Goyal et al.: the small-batch base rate, e.g. 0.01)");
+            if (p.WarmupFrom is { } from && !(from > 0 && from <= p.LearningRate))
+                Fail($"phases:{i}:warmupFrom", from, $"must be positive and at most the phase's learning rate {p.LearningRate.ToString(CultureInfo.InvariantCulture)}");
+            if (p.WarmupFrom is not null && p.WarmupEpochs <= 0)
+                Fail($"phases:{i}:warmupEpochs", p.WarmupEpochs, "warmupFrom is set, so the warm-up needs a positive number of epochs");
+            if (p.Accumulation is { } k && !(k >= 1 && k <= p.BatchSize))
+                Fail($"phases:{i}:accumulation", k, $"must be between 1 and the phase's batch size {p.BatchSize} (micro-batches of at least one row)");
         }
         var w = c.Model.Widths;
         if (w.Length < 2) Fail("model:widths", $"[{string.Join(", ", w)}]", "at least an input and an output width");

@@ -20,9 +20,10 @@ public static class SmallBatchSgd
     /// <summary>Part of the run hash of every run this step trains; change it when the step's arithmetic changes.</summary>
     public const string Kind = "tile-sgd-1";
 
-    /// <summary>Whether a phase of <paramref name="batchSize"/> of a run with <paramref name="config"/> on <paramref name="device"/> takes this step.</summary>
-    public static bool Takes(TrainingConfig config, TorchSharp.DeviceType device, int batchSize) =>
-        device == TorchSharp.DeviceType.CPU && TileKernels.Supported && batchSize <= TileKernels.MaxRows
+    /// <summary>Whether <paramref name="phase"/> of a run with <paramref name="config"/> on <paramref name="device"/> takes this step.
+    /// A phase with gradient accumulation never does: it forms each step from several micro-batches.</summary>
+    public static bool Takes(TrainingConfig config, TorchSharp.DeviceType device, PhaseConfig phase) =>
+        device == TorchSharp.DeviceType.CPU && TileKernels.Supported && phase.BatchSize <= TileKernels.MaxRows && phase.Accumulation is null or 1
         && config.Optimizer.Kind == OptimizerKind.Sgd && config.Optimizer.Momentum == 0;
 
     /// <summary>
@@ -30,7 +31,7 @@ public static class SmallBatchSgd
     /// "cuda") on this machine takes this step, else null: runs trained with it are keyed apart from autograd's.
     /// </summary>
     public static string? KindFor(TrainingConfig config, string device) =>
-        device == "cpu" && config.Phases.Any(p => Takes(config, TorchSharp.DeviceType.CPU, p.BatchSize)) ? Kind : null;
+        device == "cpu" && config.Phases.Any(p => Takes(config, TorchSharp.DeviceType.CPU, p)) ? Kind : null;
 
     /// <summary>
     /// One SGD step of the MLP with <paramref name="weights"/> [out, in] and <paramref name="biases"/> [out] (updated in

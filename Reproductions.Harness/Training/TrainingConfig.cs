@@ -28,8 +28,34 @@ public sealed class PhaseConfig
     public int Epochs { get; set; }
     public int BatchSize { get; set; }
     public double LearningRate { get; set; }
-    /// <summary>Linear learning-rate warm-up over this many epochs at the start of the phase (0: none).</summary>
+    /// <summary>
+    /// Gradual warm-up over this many epochs at the start of the phase (0: none), as Goyal et al. (2017) define it: per
+    /// step, the rate rises linearly from <see cref="WarmupFrom"/> at the first step to <see cref="LearningRate"/> at the
+    /// step after the warm-up.
+    /// </summary>
     public double WarmupEpochs { get; set; }
+
+    /// <summary>The rate of the warm-up's first step (Goyal et al.: the small-batch base rate, e.g. 0.01); required with a warm-up.</summary>
+    public double? WarmupFrom { get; set; }
+
+    /// <summary>
+    /// Gradient accumulation: each batch of <see cref="BatchSize"/> rows is formed as this many micro-batches of
+    /// ceil(batchSize / accumulation) rows (the epoch's last, partial batch into as many of that size as it needs), each
+    /// micro-batch's loss weighted by its share of the batch's rows, and one optimiser step per batch. Null or 1: none.
+    /// </summary>
+    public int? Accumulation { get; set; }
+
+    /// <summary>Rows per micro-batch: the batch size without accumulation.</summary>
+    public int MicroBatchSize => (BatchSize + (Accumulation ?? 1) - 1) / (Accumulation ?? 1);
+
+    /// <summary>The rate of step <paramref name="stepInPhase"/> (0-based within the phase), warm-up included.</summary>
+    public double RateAt(long stepInPhase, long stepsPerEpoch)
+    {
+        var warmupSteps = (long)Math.Round(WarmupEpochs * stepsPerEpoch);
+        if (warmupSteps <= 0 || stepInPhase >= warmupSteps) return LearningRate;
+        var from = WarmupFrom ?? throw new InvalidOperationException("a warm-up needs warmupFrom");
+        return from + (LearningRate - from) * stepInPhase / warmupSteps;
+    }
 }
 
 public sealed class ModelConfig

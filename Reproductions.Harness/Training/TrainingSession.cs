@@ -133,11 +133,9 @@ public sealed class TrainingSession : IDisposable
         var phase = config.Phases[phaseIndex];
         var n = trainX.shape[0];
         var stepsPerEpoch = (n + phase.BatchSize - 1) / phase.BatchSize;
-        var warmupSteps = (long)Math.Round(phase.WarmupEpochs * stepsPerEpoch);
-        var reduction = config.LossReduction == LossReduction.Sum ? nn.Reduction.Sum : nn.Reduction.Mean;
 
         // Plain SGD on batches of at most 16 rows on an AVX-512 CPU: the hand-formed step (same update, 5-10x faster).
-        var smallBatchStep = SmallBatchSgd.Takes(config, Device.type, phase.BatchSize);
+        var smallBatchStep = SmallBatchSgd.Takes(config, Device.type, phase);
         var weights = Model.Weights.ToArray();
         var biases = Model.Biases.ToArray();
 
@@ -145,21 +143,12 @@ public sealed class TrainingSession : IDisposable
         Model.train();
         using (var epochScope = NewDisposeScope())
         {
-            Tensor xs, ys;
-            using (var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Shuffle, epoch)))
-            {
-                var perm = randperm(n, generator: g).to(Device);
-                xs = trainX.index_select(0, perm);
-                ys = trainY.index_select(0, perm);
-            }
+            var (xs, ys) = Shuffled(epoch);
             for (long start = 0, step = 0; start < n; start += phase.BatchSize, step++)
             {
                 using var batchScope = NewDisposeScope();
                 var size = Math.Min(phase.BatchSize, n - start);
-                var stepInPhase = epochInPhase * stepsPerEpoch + step;
-                SetLearningRate(warmupSteps > 0 && stepInPhase < warmupSteps
-                    ? phase.LearningRate * (stepInPhase + 1) / warmupSteps
-                    : phase.LearningRate);
+                SetLearningRate(phase.RateAt(epochInPhase * stepsPerEpoch + step, stepsPerEpoch));
                 if (smallBatchStep)
                 {
                     SmallBatchSgd.Step(weights, biases, xs.narrow(0, start, size), ys.narrow(0, start, size),
@@ -167,10 +156,7 @@ public sealed class TrainingSession : IDisposable
                 }
                 else
                 {
-                    Optimizer.zero_grad();
-                    var logProbs = Model.forward(xs.narrow(0, start, size));
-                    var loss = nn.functional.nll_loss(logProbs, ys.narrow(0, start, size), reduction: reduction);
-                    loss.backward();
+                    Gradient(xs.narrow(0, start, size), ys.narrow(0, start, size), phase.MicroBatchSize);
                     Optimizer.step();
                 }
                 steps++;
@@ -212,6 +198,37 @@ public sealed class TrainingSession : IDisposable
         if (lr == currentLr) return;
         foreach (var group in lrGroups) group.LearningRate = lr;
         currentLr = lr;
+    }
+
+    /// <summary>The training set in epoch <paramref name="epoch"/>'s (0-based) seeded order: the order its batches are cut from.</summary>
+    public (Tensor X, Tensor Y) Shuffled(int epoch)
+    {
+        using var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Shuffle, epoch));
+        var perm = randperm(trainX.shape[0], generator: g).to(Device);
+        return (trainX.index_select(0, perm), trainY.index_select(0, perm));
+    }
+
+    /// <summary>
+    /// Sets every parameter's gradient to the loss gradient of the batch (<paramref name="x"/>, <paramref name="y"/>), formed
+    /// from micro-batches of at most <paramref name="microBatchSize"/> rows, one backward pass each: with mean reduction each
+    /// micro-batch's mean loss is weighted by its share of the batch's rows, so that the accumulated gradient is the
+    /// batch's mean-loss gradient (with sum reduction the micro-batches' sums add up).
+    /// </summary>
+    public void Gradient(Tensor x, Tensor y, int microBatchSize)
+    {
+        Optimizer.zero_grad();
+        var rows = x.shape[0];
+        var micro = Math.Max(1, microBatchSize);
+        var mean = config.LossReduction == LossReduction.Mean;
+        for (long start = 0; start < rows; start += micro)
+        {
+            using var scope = NewDisposeScope();
+            var size = Math.Min(micro, rows - start);
+            var logProbs = Model.forward(x.narrow(0, start, size));
+            var loss = nn.functional.nll_loss(logProbs, y.narrow(0, start, size), reduction: mean ? nn.Reduction.Mean : nn.Reduction.Sum);
+            if (mean && size != rows) loss = loss.mul((double)size / rows);
+            loss.backward();
+        }
     }
 
     /// <summary>Mean NLL and accuracy over (x, y), by forward passes of ChunkSize rows; one host read at the end.</summary>

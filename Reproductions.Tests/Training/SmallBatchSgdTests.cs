@@ -75,16 +75,18 @@ public class SmallBatchSgdTests
         RequireTiles();
         var cpu = DeviceType.CPU;
         var plain = SyntheticData.Config(batchSize: 2);
-        SmallBatchSgd.Takes(plain, cpu, 2).Should().BeTrue();
-        SmallBatchSgd.Takes(plain, cpu, TileKernels.MaxRows).Should().BeTrue();
-        SmallBatchSgd.Takes(plain, cpu, TileKernels.MaxRows + 1).Should().BeFalse("beyond 16 rows autograd's matrix products win");
-        SmallBatchSgd.Takes(plain, DeviceType.CUDA, 2).Should().BeFalse("the kernels are CPU code");
+        static PhaseConfig Phase(int batchSize, int? accumulation = null) => new() { Epochs = 1, BatchSize = batchSize, LearningRate = 0.01, Accumulation = accumulation };
+        SmallBatchSgd.Takes(plain, cpu, Phase(2)).Should().BeTrue();
+        SmallBatchSgd.Takes(plain, cpu, Phase(TileKernels.MaxRows)).Should().BeTrue();
+        SmallBatchSgd.Takes(plain, cpu, Phase(TileKernels.MaxRows + 1)).Should().BeFalse("beyond 16 rows autograd's matrix products win");
+        SmallBatchSgd.Takes(plain, cpu, Phase(8, accumulation: 2)).Should().BeFalse("accumulation forms a step from several micro-batches");
+        SmallBatchSgd.Takes(plain, DeviceType.CUDA, Phase(2)).Should().BeFalse("the kernels are CPU code");
         var momentum = SyntheticData.Config(batchSize: 2);
         momentum.Optimizer.Momentum = 0.9;
-        SmallBatchSgd.Takes(momentum, cpu, 2).Should().BeFalse("the step has no momentum buffer");
+        SmallBatchSgd.Takes(momentum, cpu, Phase(2)).Should().BeFalse("the step has no momentum buffer");
         var adam = SyntheticData.Config(batchSize: 2);
         adam.Optimizer.Kind = OptimizerKind.Adam;
-        SmallBatchSgd.Takes(adam, cpu, 2).Should().BeFalse();
+        SmallBatchSgd.Takes(adam, cpu, Phase(2)).Should().BeFalse();
 
         // The run hash says which step trained a run: small-batch CPU runs are keyed apart; others keep their keys.
         SmallBatchSgd.KindFor(plain, "cpu").Should().Be(SmallBatchSgd.Kind);
