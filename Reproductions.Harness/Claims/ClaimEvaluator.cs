@@ -17,7 +17,11 @@ public static class ClaimEvaluator
 
     public static ClaimVerdict Evaluate(ClaimSpec claim, Measured measured)
     {
-        var parts = claim.Parts.Select(p => EvaluatePart(claim, p, measured)).ToList();
+        var parts = claim.Parts.Select(p => claim.IsEstimate ? EstimateEvaluator.Evaluate(claim, p, measured) : EvaluatePart(claim, p, measured)).ToList();
+        if (claim.IsEstimate)
+            return new ClaimVerdict(claim.Id, claim.Statement, claim.Kind.ToString().ToLowerInvariant(),
+                parts.Any(p => p.Outcome == ClaimOutcome.NotMeasured) ? ClaimOutcome.NotMeasured : ClaimOutcome.Estimated, Yardstick(claim),
+                string.Join("; ", parts.Select(p => (p.Label.Length > 0 ? p.Label + ": " : "") + p.Text)), parts, claim.Against, claim.Yardstick.Margin, null);
         var outcome = parts.Any(p => p.Outcome == ClaimOutcome.NotMeasured) ? ClaimOutcome.NotMeasured
             : parts.Any(p => p.Outcome == ClaimOutcome.DoesNotHold) ? ClaimOutcome.DoesNotHold
             : parts.All(p => p.Outcome == ClaimOutcome.Holds) ? ClaimOutcome.Holds
@@ -63,11 +67,15 @@ public static class ClaimEvaluator
             ClaimKind.Threshold => $"{bounds} ({y.ThresholdSource}); every seed, and the 95% interval of the mean",
             ClaimKind.Closes => $"the share of the gap closed, (value - from) / (to - from), {bounds} ({y.ThresholdSource}) for every seed and the 95% interval",
             ClaimKind.Increasing => "the per-epoch values strictly increase for every seed",
+            ClaimKind.Difference => "estimate, not asserted: the paired difference a - b, its mean and 95% interval (Student t)",
+            ClaimKind.Value => "estimate, not asserted: the mean over seeds and its 95% interval (Student t)",
+            ClaimKind.CurveGap => "estimate, not asserted: the largest per-epoch gap between the two mean curves (means over seeds)",
+            ClaimKind.LargestEquivalent => $"estimate, not asserted: each setting against b by two one-sided tests at 95% (the 90% interval of the difference) within ±margin, margin {margin}",
             _ => claim.Kind.ToString(),
         };
     }
 
-    private static ClaimPart NotMeasured(ClaimPartSpec part, IEnumerable<MeasureRef> missing) =>
+    internal static ClaimPart NotMeasured(ClaimPartSpec part, IEnumerable<MeasureRef> missing) =>
         new(part.Label, ClaimOutcome.NotMeasured, double.NaN, double.NaN, double.NaN, [],
             $"not measured: {string.Join(", ", missing)}");
 
@@ -99,7 +107,7 @@ public static class ClaimEvaluator
     }
 
     /// <summary>One value per seed (the reference's component, or the only one); null when not measured. A per-layer metric without a component gives all layers, seed after seed.</summary>
-    private static IReadOnlyList<double>? PerSeed(Measured measured, MeasureRef r)
+    internal static IReadOnlyList<double>? PerSeed(Measured measured, MeasureRef r)
     {
         var values = measured.Values(r.Group, r.Metric);
         if (values is null || values.Count == 0) return null;
@@ -107,9 +115,9 @@ public static class ClaimEvaluator
         return values.All(v => v.Count == 1) ? values.Select(v => v[0]).ToList() : values.SelectMany(v => v).ToList();
     }
 
-    private static string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
-    private static string List(IEnumerable<double> values) => string.Join(", ", values.Select(F));
-    private static string Ci(double low, double high, string level = "95%") => double.IsNaN(low) ? "no interval (one seed)" : $"{level} CI [{F(low)}, {F(high)}]";
+    internal static string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+    internal static string List(IEnumerable<double> values) => string.Join(", ", values.Select(F));
+    internal static string Ci(double low, double high, string level = "95%") => double.IsNaN(low) ? "no interval (one seed)" : $"{level} CI [{F(low)}, {F(high)}]";
 
     private static ClaimPart Exceeds(ClaimSpec claim, ClaimPartSpec part, IReadOnlyList<double> a, IReadOnlyList<double> b)
     {

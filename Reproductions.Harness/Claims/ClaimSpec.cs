@@ -26,6 +26,17 @@ public enum ClaimKind
     Closes,
     /// <summary>A per-epoch history that strictly increases for every seed.</summary>
     Increasing,
+
+    // Estimates: numbers the harness measures and the report shows beside the claims, never asserted.
+
+    /// <summary>Estimate: the paired difference a - b, its mean and 95% interval, and its sign where the interval decides it.</summary>
+    Difference,
+    /// <summary>Estimate: a value per seed, its mean and 95% interval (e.g. update counts).</summary>
+    Value,
+    /// <summary>Estimate: the largest per-epoch gap between the mean curves (over seeds) of two histories, and where it falls.</summary>
+    CurveGap,
+    /// <summary>Estimate: which of an ordered list of settings stay equivalent to b (two one-sided tests within ±margin), and the largest that does.</summary>
+    LargestEquivalent,
 }
 
 /// <summary>A reference to measured values: "group.metric" or "group.metric[component]" (e.g. bs64.testAccuracy, bs64.layerCosines[1]).</summary>
@@ -61,6 +72,11 @@ public sealed record ClaimSpec(
 {
     public bool AppliesTo(string profile) => Profiles.Contains(profile, StringComparer.Ordinal);
 
+    /// <summary>Whether the kind is an estimate (measured and shown, never asserted) rather than a claim.</summary>
+    public bool IsEstimate => IsEstimateKind(Kind);
+
+    public static bool IsEstimateKind(ClaimKind kind) => kind >= ClaimKind.Difference;
+
     /// <summary>The test case's name: the id with its first letter capitalised.</summary>
     public string TestName => char.ToUpperInvariant(Id[0]) + Id[1..];
 
@@ -71,17 +87,25 @@ public sealed record ClaimSpec(
         "series", "profiles", "leftOut", "against",
     };
 
-    /// <summary>Reads the <c>claims</c> array of a finding file; <paramref name="profiles"/> are the profiles the file declares.</summary>
-    public static IReadOnlyList<ClaimSpec> ReadAll(JsonNode? claims, string source, IReadOnlyList<string> profiles)
+    /// <summary>
+    /// Reads the <c>claims</c> array of a finding file (or, with <paramref name="estimates"/>, its <c>estimates</c>: numbers
+    /// measured and shown but not asserted); <paramref name="profiles"/> are the profiles the file declares.
+    /// </summary>
+    public static IReadOnlyList<ClaimSpec> ReadAll(JsonNode? claims, string source, IReadOnlyList<string> profiles, bool estimates = false)
     {
+        var key = estimates ? "estimates" : "claims";
         if (claims is null) return [];
-        if (claims is not JsonArray array) throw new ConfigException($"{source}: claims must be a list of claims.");
+        if (claims is not JsonArray array) throw new ConfigException($"{source}: {key} must be a list.");
         var result = new List<ClaimSpec>();
         for (var i = 0; i < array.Count; i++)
         {
-            var where = $"{source} claims[{i}]";
+            var where = $"{source} {key}[{i}]";
             if (array[i] is not JsonObject claim) throw new ConfigException($"{where}: expected an object.");
             var spec = Read(claim, where, profiles);
+            if (spec.IsEstimate != estimates)
+                throw new ConfigException(estimates
+                    ? $"{where}: kind '{spec.Kind.ToString().ToLowerInvariant()}' is a claim; an estimate is one of difference, value, curvegap, largestequivalent."
+                    : $"{where}: kind '{spec.Kind.ToString().ToLowerInvariant()}' is an estimate (measured, not asserted); list it under estimates.");
             if (result.Any(c => c.Id == spec.Id)) throw new ConfigException($"{where}: id '{spec.Id}' is used by another claim.");
             result.Add(spec);
         }
@@ -133,7 +157,7 @@ public sealed record ClaimSpec(
         }
 
         var margin = Number("margin");
-        if (kind is ClaimKind.Reaches or ClaimKind.Matches && !(margin > 0))
+        if (kind is ClaimKind.Reaches or ClaimKind.Matches or ClaimKind.LargestEquivalent && !(margin > 0))
             throw new ConfigException($"{where}: a {kind.ToString().ToLowerInvariant()} claim needs a positive margin.");
         var factor = Number("factor");
         if (factor is { } f && !(f > 0)) throw new ConfigException($"{where}: factor must be positive.");
@@ -188,6 +212,10 @@ public sealed record ClaimSpec(
             ClaimKind.Threshold => new ClaimPartSpec(label, [Ref("value", true)!]),
             ClaimKind.Closes => new ClaimPartSpec(label, [Ref("value", true)!, Ref("from", true)!, Ref("to", true)!]),
             ClaimKind.Increasing => new ClaimPartSpec(label, [Ref("series", true)!]),
+            ClaimKind.Difference or ClaimKind.CurveGap => new ClaimPartSpec(label, [Ref("a", true)!, Ref("b", true)!]),
+            ClaimKind.Value => new ClaimPartSpec(label, [Ref("a", true)!]),
+            ClaimKind.LargestEquivalent => Refs("values") is { Count: >= 1 } sweep ? new ClaimPartSpec(label, [.. sweep, Ref("b", true)!])
+                : throw new ConfigException($"{where}: values needs at least one reference."),
             _ => throw new ConfigException($"{where}: kind {kind} is not supported."),
         };
     }

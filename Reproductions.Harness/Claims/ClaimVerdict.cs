@@ -11,6 +11,8 @@ public enum ClaimOutcome
     Inconclusive,
     /// <summary>What it needs is not measured (not stored, or not a metric of the protocol).</summary>
     NotMeasured,
+    /// <summary>An estimate that was measured: a number shown, not a verdict.</summary>
+    Estimated,
 }
 
 /// <summary>One comparison of a claim, with the numbers it measured.</summary>
@@ -39,6 +41,7 @@ public sealed record ClaimVerdict(
         ClaimOutcome.Holds => "holds",
         ClaimOutcome.DoesNotHold => "does not hold",
         ClaimOutcome.Inconclusive => "inconclusive",
+        ClaimOutcome.Estimated => "measured",
         _ => "not measured",
     };
 }

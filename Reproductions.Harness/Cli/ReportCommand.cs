@@ -47,8 +47,12 @@ public static class ReportCommand
                 table.AddRow(Markup.Escape(f.Id), Markup.Escape(c.Id), Colour(c.Outcome) + (c.Against is not null ? " [grey](measured, against the paper)[/]" : ""));
             foreach (var c in f.ClaimsLeftOut)
                 table.AddRow(Markup.Escape(f.Id), $"[grey]{Markup.Escape(c.Id)}[/]", $"[grey]not asserted in {Markup.Escape(result.Data.Profile)}[/]");
-            if (f.Missing.Count > 0)
-                table.AddRow(Markup.Escape(f.Id), "", $"[yellow]{f.Missing.Count} run(s) not stored[/]");
+            foreach (var e in f.Estimates ?? [])
+                table.AddRow(Markup.Escape(f.Id), $"[grey]{Markup.Escape(e.Id)}[/]", e.Outcome == ClaimOutcome.NotMeasured ? "[grey]estimate not measured[/]" : $"[grey]measured: {Markup.Escape(Short(e.Summary))}[/]");
+            if (f.Missing.Count(m => m.Expected is null) is > 0 and var notStored)
+                table.AddRow(Markup.Escape(f.Id), "", $"[yellow]{notStored} run(s) not stored[/]");
+            if (f.Missing.Count(m => m.Expected is not null) is > 0 and var expected)
+                table.AddRow(Markup.Escape(f.Id), "", $"[grey]{expected} run(s) diverged, as the profile allows[/]");
         }
         AnsiConsole.Write(table);
         var all = result.Data.Findings.SelectMany(f => f.Claims).ToList();
@@ -60,6 +64,8 @@ public static class ReportCommand
         AnsiConsole.MarkupLine($"Report: [bold]{Markup.Escape(result.MarkdownPath)}[/]");
         AnsiConsole.MarkupLine($"[grey]Numbers: {Markup.Escape(result.JsonPath)}; {result.FigurePaths.Count} figure(s) in {Markup.Escape(result.Folder)}[/]");
     }
+
+    private static string Short(string text) => text.Length <= 160 ? text : text[..157] + "...";
 
     private static string Colour(ClaimOutcome outcome) => outcome switch
     {

@@ -97,7 +97,9 @@ public static class ReproduceCommand
             table.AddRow(cells.ToArray());
         }
         foreach (var missing in measured.Missing)
-            table.AddRow(Markup.Escape(missing.Run), $"[yellow]not stored ({missing.StoredSeeds} of {missing.Seeds})[/]");
+            table.AddRow(Markup.Escape(missing.Run), missing.Diverged is { Count: > 0 }
+                ? missing.Expected is null ? "[red]diverged[/]" : "[yellow]diverged (an expected outcome)[/]"
+                : $"[yellow]not stored ({missing.StoredSeeds} of {missing.Seeds})[/]");
         return table;
     }
 }

@@ -24,8 +24,15 @@ namespace Reproductions.Harness.Findings;
 public sealed record FindingProfile(
     string Finding, string Profile, string Claim, string Description, string Source, Experiment Experiment, BandSettings Bands,
     ReportSpec Report, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Reference, IReadOnlyDictionary<string, double> Checks,
-    IReadOnlyList<string> Changes, IReadOnlyList<ClaimSpec> AllClaims, IReadOnlyDictionary<string, string> BaselineLeftOut)
+    IReadOnlyList<string> Changes, IReadOnlyList<ClaimSpec> AllClaims, IReadOnlyDictionary<string, string> BaselineLeftOut,
+    IReadOnlyList<ClaimSpec> AllEstimates)
 {
+    /// <summary>The estimates of this profile (numbers measured and shown, never asserted), in the config's order.</summary>
+    public IReadOnlyList<ClaimSpec> Estimates => AllEstimates.Where(c => c.AppliesTo(Profile)).ToList();
+
+    /// <summary>Every estimate of this profile measured on <paramref name="measured"/>.</summary>
+    public IReadOnlyList<ClaimVerdict> Estimate(Protocols.Measured measured) => ClaimEvaluator.EvaluateAll(Estimates, measured);
+
     /// <summary>The claims asserted in this profile, in the config's order.</summary>
     public IReadOnlyList<ClaimSpec> Claims => AllClaims.Where(c => c.AppliesTo(Profile)).ToList();
 
@@ -39,7 +46,7 @@ public sealed record FindingProfile(
     public const string FullProfile = "full";
     public static readonly string[] Profiles = ["quick", "full"];
 
-    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "protocol", "experiment", "reference", "report", "claims", "profiles" };
+    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "protocol", "experiment", "reference", "report", "claims", "estimates", "profiles" };
     private static readonly HashSet<string> ExperimentTopKeys = new(StringComparer.OrdinalIgnoreCase) { "protocol", "description", "profiles" };
     private static readonly HashSet<string> FindingKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "bands", "report", "checks", "baseline" };
     private static readonly HashSet<string> DeclaredKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "changes" };
@@ -114,7 +121,8 @@ public sealed record FindingProfile(
             .ToDictionary(c => c.Key, c => ConfigFiles.Number($"{where}:checks", c.Key, c.Value), StringComparer.OrdinalIgnoreCase);
         var profiles = (file["profiles"] as JsonObject)!.Select(p => p.Key).ToList();
         var claims = ClaimSpec.ReadAll(file["claims"], source, profiles);
-        foreach (var claim in claims.Where(c => c.AppliesTo(profile)))
+        var estimates = ClaimSpec.ReadAll(file["estimates"], source, profiles, estimates: true);
+        foreach (var claim in claims.Concat(estimates).Where(c => c.AppliesTo(profile)))
             foreach (var r in claim.Parts.SelectMany(p => p.Refs))
             {
                 if (!bound.Groups.Contains(r.Group, StringComparer.OrdinalIgnoreCase))
@@ -129,7 +137,7 @@ public sealed record FindingProfile(
             c => string.IsNullOrWhiteSpace(c.Value) ? throw new ConfigException($"{where}:baseline:leftOut:{c.Key}: give the reason the metric leaves the baseline.") : c.Value,
             StringComparer.Ordinal);
         return new FindingProfile(finding, profile, Text(file, "claim") ?? "", configuration["description"] ?? "", source, bound,
-            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes, claims, leftOut);
+            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes, claims, leftOut, estimates);
     }
 
     /// <summary>

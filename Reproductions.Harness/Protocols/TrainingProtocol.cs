@@ -16,18 +16,19 @@ public sealed class TrainingProtocol : Protocol
 
     public override string Name => ProtocolName;
 
-    public override IReadOnlySet<string> Keys { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "seeds", "base", "runs" };
+    public override IReadOnlySet<string> Keys { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "seeds", "base", "runs", "accumulationChecks", "mayDiverge" };
 
-    public override IReadOnlySet<string> FigureKinds { get; } = new HashSet<string>(StringComparer.Ordinal) { "curves", "heatmap", "layers", "bars" };
+    public override IReadOnlySet<string> FigureKinds { get; } = new HashSet<string>(StringComparer.Ordinal) { "curves", "heatmap", "layers", "bars", "sweep" };
 
     public override IReadOnlyList<string> DefaultMetrics { get; } = ["trainAccuracy", "testAccuracy", "generalizationGap"];
 
-    public override bool IsMetric(string metric) => MetricNames.IsKnown(metric) || RunMetrics.Known.ContainsKey(metric);
+    public override bool IsMetric(string metric) => MetricNames.IsKnown(metric) || RunMetrics.Known.ContainsKey(metric) || AccumulationMetrics.Known.ContainsKey(metric);
 
-    public override IEnumerable<string> Metrics => MetricNames.All.Concat(RunMetrics.Known.Keys);
+    public override IEnumerable<string> Metrics => MetricNames.All.Concat(RunMetrics.Known.Keys).Concat(AccumulationMetrics.Known.Keys);
 
     public override MetricDisplay Display(string metric) =>
-        RunMetrics.Known.TryGetValue(metric, out var m) ? m.Display : MetricDisplay.For(metric);
+        RunMetrics.Known.TryGetValue(metric, out var m) ? m.Display
+        : AccumulationMetrics.Known.TryGetValue(metric, out var a) ? a.Display : MetricDisplay.For(metric);
 
     public override Experiment Bind(ProtocolSection section)
     {
@@ -40,8 +41,30 @@ public sealed class TrainingProtocol : Protocol
         var devices = configs.Select(c => c.Device).Distinct().ToList();
         if (devices.Count > 1)
             throw new ConfigException($"{section.Where}: the runs ask for different devices ({string.Join(", ", devices)}); a finding profile runs on one.");
-        return new TrainingExperiment(this, seeds, runs, datasets[0], devices[0]);
+        var checks = section.GetSection("accumulationChecks").GetChildren().Select(c => c.Value ?? "").ToList();
+        foreach (var (name, i) in checks.Select((n, i) => (n, i)))
+        {
+            var config = configs.Zip(runs).FirstOrDefault(x => string.Equals(x.Second.Name, name, StringComparison.OrdinalIgnoreCase)).First
+                         ?? throw new ConfigException($"{section.Where}:accumulationChecks:{i} = '{name}': not a run of this profile (it has {string.Join(", ", runs.Select(r => r.Name))}).");
+            if (config.Phases[0].Accumulation is null or 1)
+                throw new ConfigException($"{section.Where}:accumulationChecks:{i} = '{name}': its first phase does not accumulate (phases:0:accumulation above 1 is needed to compare it with whole batches).");
+        }
+        var mayDiverge = section.GetSection("mayDiverge").GetChildren().ToDictionary(c => c.Key,
+            c => string.IsNullOrWhiteSpace(c.Value) ? throw new ConfigException($"{section.Where}:mayDiverge:{c.Key}: give the reason its divergence is an outcome the profile expects.") : c.Value!,
+            StringComparer.OrdinalIgnoreCase);
+        foreach (var pattern in mayDiverge.Keys)
+            if (!runs.Any(r => DivergenceExpected.Matches(pattern, r.Name)))
+                throw new ConfigException($"{section.Where}:mayDiverge:{pattern}: names no run of this profile (a run's name, or a prefix ending in '*').");
+        return new TrainingExperiment(this, seeds, runs, datasets[0], devices[0], checks, mayDiverge);
     }
+}
+
+/// <summary>Runs whose divergence a profile expects (a learning-rate or batch-size sweep that reaches its limit): an outcome to show, not a failure.</summary>
+public static class DivergenceExpected
+{
+    /// <summary>Whether <paramref name="run"/> is <paramref name="pattern"/>, or starts with it when it ends in '*'.</summary>
+    public static bool Matches(string pattern, string run) =>
+        pattern.EndsWith('*') ? run.StartsWith(pattern[..^1], StringComparison.OrdinalIgnoreCase) : string.Equals(pattern, run, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>One named training setting of a finding (e.g. "bs64"), expandable to one config per seed.</summary>
@@ -52,9 +75,20 @@ public sealed record RunDefinition(string Name, IReadOnlyList<ConfigLayer> Layer
 }
 
 /// <summary>A finding profile's training runs: every run, once per seed.</summary>
-public sealed class TrainingExperiment(TrainingProtocol protocol, IReadOnlyList<long> seeds, IReadOnlyList<RunDefinition> runs, string dataset, DeviceChoice device)
+public sealed class TrainingExperiment(
+    TrainingProtocol protocol, IReadOnlyList<long> seeds, IReadOnlyList<RunDefinition> runs, string dataset, DeviceChoice device,
+    IReadOnlyList<string>? accumulationChecks = null, IReadOnlyDictionary<string, string>? mayDiverge = null)
     : Experiment
 {
+    /// <summary>Runs whose accumulated steps are compared with whole-batch steps (<see cref="AccumulationCheck"/>), once per seed.</summary>
+    public IReadOnlyList<string> AccumulationChecks { get; } = accumulationChecks ?? [];
+
+    /// <summary>Run names (or prefixes ending in '*') whose divergence is an expected outcome, with why.</summary>
+    public IReadOnlyDictionary<string, string> MayDiverge { get; } = mayDiverge ?? new Dictionary<string, string>();
+
+    /// <summary>Why <paramref name="run"/>'s divergence is expected, or null when it is not.</summary>
+    public string? DivergenceReason(string run) => MayDiverge.FirstOrDefault(m => DivergenceExpected.Matches(m.Key, run)).Value;
+
     public override Protocol Protocol => protocol;
     public override string Dataset => dataset;
     public override IReadOnlyList<long> Seeds => seeds;
@@ -66,9 +100,11 @@ public sealed class TrainingExperiment(TrainingProtocol protocol, IReadOnlyList<
         runs.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new KeyNotFoundException($"no run '{name}' (the runs are {string.Join(", ", runs.Select(r => r.Name))}).");
 
-    /// <summary>Every (run, seed) in declaration order, seeds inner.</summary>
+    /// <summary>Every (run, seed) in declaration order, seeds inner; then every accumulation check, seeds inner.</summary>
     public override IReadOnlyList<Work> Plan(string deviceType, string label) =>
-        runs.SelectMany(r => seeds.Select(s => (Work)new TrainingWork(r.ForSeed(s), deviceType, $"{label} {r.Name} seed {s}"))).ToList();
+        runs.SelectMany(r => seeds.Select(s => (Work)new TrainingWork(r.ForSeed(s), deviceType, $"{label} {r.Name} seed {s}")))
+            .Concat(AccumulationChecks.SelectMany(c => seeds.Select(s => (Work)new AccumulationCheckWork(Run(c).ForSeed(s), deviceType, $"{label} {c} accumulation check seed {s}"))))
+            .ToList();
 
     public override Measured Measure(IReadOnlyList<Work> plan, IReadOnlyList<object?> results, string trainCommand)
     {
@@ -82,10 +118,18 @@ public sealed class TrainingExperiment(TrainingProtocol protocol, IReadOnlyList<
                 .Select(x => string.Create(CultureInfo.InvariantCulture, $"seed {x!.Config.Seed} at epoch {x.Divergence!.Epoch}: {x.Divergence.Reason}")).ToList();
             var count = records.Count(x => x is { Status: RunStatus.Finished });
             if (count == seeds.Count) stored[runs[r].Name] = records.Select(x => x!).ToList();
-            else missing.Add(new MissingRun(runs[r].Name, count, seeds.Count, trainCommand, diverged.Count > 0 ? diverged : null));
+            else missing.Add(new MissingRun(runs[r].Name, count, seeds.Count, trainCommand, diverged.Count > 0 ? diverged : null,
+                diverged.Count > 0 ? DivergenceReason(runs[r].Name) : null));
+        }
+        var checks = new Dictionary<string, IReadOnlyList<AccumulationDifferences>>(StringComparer.OrdinalIgnoreCase);
+        for (var c = 0; c < AccumulationChecks.Count; c++)
+        {
+            var found = Enumerable.Range(0, seeds.Count).Select(s => results[(runs.Count + c) * seeds.Count + s] as AccumulationDifferences).ToList();
+            if (found.All(x => x is not null)) checks[AccumulationChecks[c]] = found!;
+            else missing.Add(new MissingRun($"{AccumulationChecks[c]} accumulation check", found.Count(x => x is not null), seeds.Count, trainCommand));
         }
         var outcomes = results.OfType<RunRecord>().Where(x => x.Status == RunStatus.Diverged).ToList();
-        return new TrainingMeasured(this, new TrainingRuns(this, stored), missing.OrderBy(m => m.Run, NaturalOrder.Instance).ToList(), outcomes);
+        return new TrainingMeasured(this, new TrainingRuns(this, stored), missing.OrderBy(m => m.Run, NaturalOrder.Instance).ToList(), outcomes, checks);
     }
 }
 
@@ -102,13 +146,26 @@ public sealed record TrainingRuns(TrainingExperiment Experiment, IReadOnlyDictio
 }
 
 /// <summary>What a training experiment measured: every metric of each stored run's final epoch, per seed.</summary>
-public sealed class TrainingMeasured(TrainingExperiment experiment, TrainingRuns runs, IReadOnlyList<MissingRun> missing, IReadOnlyList<RunRecord> diverged)
+public sealed class TrainingMeasured(
+    TrainingExperiment experiment, TrainingRuns runs, IReadOnlyList<MissingRun> missing, IReadOnlyList<RunRecord> diverged,
+    IReadOnlyDictionary<string, IReadOnlyList<AccumulationDifferences>>? accumulationChecks = null)
     : Measured
 {
     public override Experiment Experiment => experiment;
 
     /// <summary>The runs stored as diverged: outcomes that a finding expecting divergence (a learning-rate sweep) can read.</summary>
     public IReadOnlyList<RunRecord> Diverged => diverged;
+
+    /// <summary>For each seed of <paramref name="run"/> (in seed order), whether its run is stored as diverged.</summary>
+    public IReadOnlyList<bool> DivergedSeeds(string run)
+    {
+        var definition = experiment.Run(run);
+        return experiment.Seeds.Select(seed =>
+        {
+            var config = definition.ForSeed(seed);
+            return diverged.Any(r => r.Hash == TrainingWork.Hash(config, r.Device));
+        }).ToList();
+    }
 
     /// <summary>The stored runs themselves (per-epoch histories), for what final values do not show.</summary>
     public TrainingRuns Runs => runs;
@@ -127,6 +184,9 @@ public sealed class TrainingMeasured(TrainingExperiment experiment, TrainingRuns
     /// <summary>A final-epoch metric of <see cref="EpochMetrics"/>, or a metric of the whole run (<see cref="RunMetrics"/>), per seed.</summary>
     public override IReadOnlyList<IReadOnlyList<double>>? Values(string group, string metric)
     {
+        if (AccumulationMetrics.Known.TryGetValue(metric, out var check))
+            return accumulationChecks is not null && accumulationChecks.TryGetValue(group, out var found)
+                ? found.Select(d => (IReadOnlyList<double>)[check.Read(d)]).ToList() : null;
         if (!runs.Runs.TryGetValue(group, out var records)) return null;
         if (RunMetrics.Known.TryGetValue(metric, out var run)) return records.Select(r => (IReadOnlyList<double>)[run.Read(r)]).ToList();
         if (!MetricNames.IsKnown(metric)) return null;
@@ -156,7 +216,8 @@ public sealed class TrainingMeasured(TrainingExperiment experiment, TrainingRuns
     }
 
     public override IReadOnlyList<FigureSection> DrawFigures(ReportSpec spec, FigureTarget target) =>
-        spec.Figures.Select((f, i) => ReportFigures.Render(f, i + 1, runs, target)).ToList();
+        spec.Figures.Select((f, i) => ReportFigures.Render(f, i + 1, runs, target,
+            missing.Where(m => m.Diverged is { Count: > 0 }).Select(m => m.Run).ToList())).ToList();
 }
 
 /// <summary>
@@ -187,6 +248,50 @@ public static class RunMetrics
         ["minLayerCosine"] = new(new("minLayerCosine", "lowest layer cosine of final to initial weights", "unitless", 1), r => r.Final.LayerCosines.Min()),
         ["meanLayerCosine"] = new(new("meanLayerCosine", "mean layer cosine of final to initial weights", "unitless", 1), r => r.Final.LayerCosines.Average()),
     };
+}
+
+/// <summary>The differences an accumulation check measures (F17), as metrics of the accumulating run.</summary>
+public static class AccumulationMetrics
+{
+    public sealed record Metric(MetricDisplay Display, Func<AccumulationDifferences, double> Read);
+
+    private const string Unit = "relative L2 difference";
+
+    public static readonly IReadOnlyDictionary<string, Metric> Known = new Dictionary<string, Metric>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["accumulationGradientDifference"] = new(new("accumulationGradientDifference", "gradient of the first batch, accumulated vs whole", Unit, 1), d => d.GradientDifference),
+        ["accumulationPartialGradientDifference"] = new(new("accumulationPartialGradientDifference", "gradient of the partial last batch, accumulated vs whole", Unit, 1), d => d.PartialGradientDifference),
+        ["accumulationStepDifference"] = new(new("accumulationStepDifference", "weights after one step, accumulated vs whole", Unit, 1), d => d.StepDifference),
+        ["accumulationEpochDifference"] = new(new("accumulationEpochDifference", "weights after one epoch, accumulated vs whole", Unit, 1), d => d.EpochDifference),
+    };
+}
+
+/// <summary>One accumulation check of one seed (<see cref="AccumulationCheck"/>): a unit of work the store keeps like a run.</summary>
+public sealed class AccumulationCheckWork(TrainingConfig config, string deviceType, string label) : Work<AccumulationDifferences>
+{
+    public const int FormatVersion = 1;
+    public const string Kind = "accumulation-check";
+
+    public TrainingConfig Config { get; } = config;
+    public override string DeviceType { get; } = deviceType;
+    public override string Label { get; } = label;
+    public override StoreKey Key { get; } = new(config.Dataset, Kind, ContentHash(new { formatVersion = FormatVersion, device = deviceType, config }));
+
+    public override AccumulationDifferences Run(WorkContext context)
+    {
+        var data = (context.Options.Data ?? Data.DataSets.Get)(Config.Dataset);
+        context.Options.Progress?.Report(new TrainingProgress(Key.Hash, Label, 0, 1, null, TimeSpan.Zero, "checking", "check"));
+        var result = AccumulationCheck.Measure(Config, data);
+        context.Log(string.Create(CultureInfo.InvariantCulture,
+            $"{Label}: gradient {result.GradientDifference:G3}, partial batch {result.PartialGradientDifference:G3}, one step {result.StepDifference:G3}, one epoch {result.EpochDifference:G3} (relative L2)"));
+        return result;
+    }
+
+    public override string? Problem(object result) =>
+        result is AccumulationDifferences d
+            ? d.BatchSize == Config.Phases[0].BatchSize && d.MicroBatchSize == Config.Phases[0].MicroBatchSize ? null
+              : $"it checks batch {d.BatchSize} as micro-batches of {d.MicroBatchSize}, the config {Config.Phases[0].BatchSize} as {Config.Phases[0].MicroBatchSize}"
+            : $"it holds a {result.GetType().Name}, not accumulation differences";
 }
 
 /// <summary>One training run of one seed: the unit the store keeps for the training protocol.</summary>

@@ -15,11 +15,11 @@ public sealed record ReportResult(string Folder, string MarkdownPath, string Jso
 {
     /// <summary>
     /// The exit code the report stands for: a finding that could not be read (5 a stored result, 2 its config), else a
-    /// run that diverged (4), else a claim that does not hold or is not measured (6), else 0. Inconclusive claims pass.
+    /// run that diverged where its profile does not expect it (4), else a claim that does not hold or is not measured (6), else 0. Inconclusive claims pass.
     /// </summary>
     public int ExitCode =>
         Data.Findings.Where(f => f.ErrorCode is not null).Select(f => f.ErrorCode!.Value).DefaultIfEmpty(0).Max() is > 0 and var error ? error
-        : Data.Findings.Any(f => f.Missing.Any(m => m.Diverged is { Count: > 0 })) ? ExitCodes.Diverged
+        : Data.Findings.Any(f => f.Missing.Any(m => m.DivergedUnexpectedly)) ? ExitCodes.Diverged
         : Data.Findings.SelectMany(f => f.Claims).Any(c => c.Outcome is ClaimOutcome.DoesNotHold or ClaimOutcome.NotMeasured) ? ExitCodes.CheckFailed
         : ExitCodes.Ok;
 }
@@ -132,7 +132,7 @@ public sealed partial class ReportBuilder
             profile.ClaimsLeftOut.Select(c => new LeftOutClaim(c.Claim.Id, c.Claim.Statement, c.Reason)).ToList(),
             measured.GroupHeading, measured.SettingHeading, runSections, notes,
             measured.Tables(profile.Report), measured.Missing, measured.DrawFigures(profile.Report, target),
-            measured.Devices, measured.Seconds, profile.BaselineLeftOut, null);
+            measured.Devices, measured.Seconds, profile.BaselineLeftOut, null, null, profile.Estimate(measured));
     }
 
     /// <summary>The measured groups with the metrics of the finding's <c>report.metrics</c>: the report's table, and the console's.</summary>

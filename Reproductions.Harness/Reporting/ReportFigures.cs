@@ -38,8 +38,10 @@ public static class ReportFigures
     private sealed record Drawn(Plot? Plot, string XLabel, string YLabel, string Caption, List<FigureSeries> Series, HeatmapGrid? Grid, List<string> Notes);
 
     /// <summary>Draws one figure into <paramref name="folder"/> (atomically) and returns what it shows.</summary>
-    public static FigureSection Render(FigureSpec spec, int index, TrainingRuns runs, FigureTarget target)
+    /// <param name="diverged">Runs stored only as diverged: the sweep figure marks them; the others note them as not results.</param>
+    public static FigureSection Render(FigureSpec spec, int index, TrainingRuns runs, FigureTarget target, IReadOnlyCollection<string>? diverged = null)
     {
+        diverged ??= [];
         var experiment = runs.Experiment;
         var markPaper = target.MarkPaper;
         var names = spec.Runs.Count > 0 ? spec.Runs.ToList() : experiment.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
@@ -55,10 +57,13 @@ public static class ReportFigures
             "heatmap" => Heatmap(spec, runs, names),
             "layers" => Layers(spec, runs, stored, markPaper, target.Reference),
             "bars" => Bars(spec, runs, stored, markPaper, ColorOf, target.Reference),
+            "sweep" => Sweep(spec, runs, names, diverged),
             _ => new Drawn(null, "", "", "", [], null, [$"unknown figure kind '{spec.Kind}'"]),
         };
-        var missing = names.Except(stored, StringComparer.OrdinalIgnoreCase).ToList();
+        var missing = names.Except(stored, StringComparer.OrdinalIgnoreCase).Except(diverged, StringComparer.OrdinalIgnoreCase).ToList();
         if (missing.Count > 0) drawn.Notes.Insert(0, $"not in the store, so not drawn: {string.Join(", ", missing)}");
+        var divergedHere = names.Intersect(diverged, StringComparer.OrdinalIgnoreCase).ToList();
+        if (divergedHere.Count > 0 && spec.Kind != "sweep") drawn.Notes.Insert(0, $"diverged, so not results and not drawn: {string.Join(", ", divergedHere)}");
 
         string? file = null;
         if (drawn.Plot is { } plot)
@@ -348,6 +353,68 @@ public static class ReportFigures
         plot.Legend.ManualItems.AddRange(legend);
         plot.ShowLegend(Edge.Right);
         return new Drawn(plot, "run", display.AxisLabel, caption, series, null, notes);
+    }
+
+    /// <summary>
+    /// A final metric against a setting of the runs (x: batchSize, learningRate, ...; log2 axis), mean ± std over seeds, one
+    /// point per run in the order given; runs that diverged are marked on the x axis with a red cross.
+    /// </summary>
+    private static Drawn Sweep(FigureSpec spec, TrainingRuns runs, List<string> names, IReadOnlyCollection<string> diverged)
+    {
+        var notes = new List<string>();
+        var x = spec.X == "epoch" ? "batchSize" : spec.X;
+        if (!Settings.TryGetValue(x, out var setting) || MetricDisplay.IsPerLayer(spec.Metric))
+        {
+            notes.Add($"a sweep needs a scalar metric and a setting on x ({string.Join(", ", Settings.Keys)}); got {spec.Metric} against '{x}'");
+            return new Drawn(null, x, spec.Metric, "", [], null, notes);
+        }
+        var display = MetricDisplay.For(spec.Metric);
+        var experiment = runs.Experiment;
+        var caption = $"Points: mean over {SeedCount(runs)} seeds of the final epoch; error bars: ±1 std over seeds; x on a log2 scale." +
+                      " Red crosses on the axis: settings whose run diverged (an outcome, not a result).";
+        var points = new List<(double X, double Mean, double Std, string Run)>();
+        var crosses = new List<(double X, string Run)>();
+        foreach (var name in names)
+        {
+            var value = Math.Log2(setting.Read(experiment.Run(name).ForSeed(experiment.Seeds[0])));
+            if (runs.Runs.ContainsKey(name))
+            {
+                var (m, sd, _) = MetricDisplay.MeanStd(runs.Final(name, f => MetricNames.Scalar(f, spec.Metric)));
+                points.Add((value, m * display.Scale, sd * display.Scale, name));
+            }
+            else if (diverged.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                crosses.Add((value, name));
+            }
+        }
+        if (points.Count == 0 && crosses.Count == 0) return new Drawn(null, setting.Label, display.AxisLabel, caption, [], null, notes);
+        var plot = new Plot();
+        var series = new List<FigureSeries>();
+        if (points.Count > 0)
+        {
+            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Mean).ToArray(), Palette(0));
+            line.MarkerSize = 8;
+            line.LegendText = $"{display.Label}, mean over seeds";
+            var bars = plot.Add.ErrorBar(points.Select(p => p.X).ToArray(), points.Select(p => p.Mean).ToArray(), points.Select(p => p.Std).ToArray());
+            bars.Color = Palette(0);
+            series.Add(new FigureSeries(spec.Metric, points.Select(p => Math.Pow(2, p.X)).ToList(), points.Select(p => p.Mean).ToList(), points.Select(p => p.Std).ToList()));
+        }
+        if (crosses.Count > 0)
+        {
+            var bottom = points.Count > 0 ? points.Min(p => p.Mean - p.Std) : 0;
+            var marks = plot.Add.ScatterPoints(crosses.Select(c => c.X).ToArray(), crosses.Select(_ => bottom).ToArray(), Colors.Red);
+            marks.MarkerShape = MarkerShape.Cross;
+            marks.MarkerSize = 14;
+            marks.LegendText = "diverged";
+            notes.Add($"diverged: {string.Join(", ", crosses.Select(c => c.Run))}");
+            series.Add(new FigureSeries("diverged", crosses.Select(c => Math.Pow(2, c.X)).ToList(), crosses.Select(_ => double.NaN).ToList(), crosses.Select(_ => double.NaN).ToList()));
+        }
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var p in points.Select(p => p.X).Concat(crosses.Select(c => c.X)).Distinct().Order())
+            ticks.AddMajor(p, Math.Pow(2, p).ToString("G6", System.Globalization.CultureInfo.InvariantCulture));
+        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.ShowLegend(Edge.Right);
+        return new Drawn(plot, setting.Label + ", log2 scale", display.AxisLabel, caption, series, null, notes);
     }
 
     private static void MarkPaper(Plot plot, List<double> xs, List<double> ys)

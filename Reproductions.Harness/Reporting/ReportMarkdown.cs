@@ -112,6 +112,16 @@ public static class ReportMarkdown
             md.AppendLine($"- Not asserted in `{profile}`: `{c.Id}` ({Line(c.Statement)}): {Line(c.Reason)}.");
         if (f.ClaimsLeftOut.Count > 0) md.AppendLine();
 
+        if (f.Estimates is { Count: > 0 } estimates)
+        {
+            md.AppendLine("Measured, not asserted (the config's estimates):").AppendLine();
+            md.AppendLine("| estimate | measured | how |");
+            md.AppendLine("|---|---|---|");
+            foreach (var e in estimates)
+                md.AppendLine($"| {Cell($"`{e.Id}`: {Line(e.Statement)}")} | {Cell(e.Outcome == ClaimOutcome.NotMeasured ? "not measured: " + e.Summary : e.Summary)} | {Cell(e.Yardstick)} |");
+            md.AppendLine();
+        }
+
         if (f.PaperNotes.Count > 0)
         {
             md.AppendLine("The paper:").AppendLine();
@@ -157,7 +167,9 @@ public static class ReportMarkdown
             md.AppendLine("Runs not in the store (left out of the table and figures):").AppendLine();
             foreach (var m in f.Missing)
                 md.AppendLine(m.Diverged is { Count: > 0 } d
-                    ? $"- `{m.Run}`: diverged, so not a result: {string.Join("; ", d.Select(Line))}."
+                    ? m.Expected is { } why
+                        ? $"- `{m.Run}`: diverged, an outcome this profile expects ({Line(why)}): {string.Join("; ", d.Select(Line))}."
+                        : $"- `{m.Run}`: diverged, so not a result: {string.Join("; ", d.Select(Line))}."
                     : $"- `{m.Run}`: {m.StoredSeeds} of {m.Seeds} seeds stored. Train with `{m.Command}`.");
             md.AppendLine();
         }

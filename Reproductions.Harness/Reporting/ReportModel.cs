@@ -38,6 +38,7 @@ public sealed record ReportData(
 /// <param name="PaperNotes">The paper's statements that belong to no one group ("name: text").</param>
 /// <param name="BaselineLeftOut">Metrics this profile leaves out of its baseline, with why (e.g. a band that would reach its claim's null value).</param>
 /// <param name="Tables">The protocol's further tables (the gradient competition's per-batch-size numbers).</param>
+/// <param name="Estimates">The numbers its config asks the report for beside the claims (measured, never asserted).</param>
 public sealed record FindingSection(
     string Id,
     string Dataset,
@@ -61,7 +62,8 @@ public sealed record FindingSection(
     double TrainingSeconds,
     IReadOnlyDictionary<string, string> BaselineLeftOut,
     string? Error,
-    int? ErrorCode = null);
+    int? ErrorCode = null,
+    IReadOnlyList<ClaimVerdict>? Estimates = null);
 
 /// <summary>A table of text cells with a title and a caption.</summary>
 public sealed record ReportTable(string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows, string Caption);
@@ -108,7 +110,12 @@ public sealed record MetricSection(
 
 /// <summary>A run (or unit) of the profile that the store lacks (or holds for only some seeds), and the command that runs it.</summary>
 /// <param name="Diverged">Seeds whose run is stored as diverged (an outcome, not a result), with where and why.</param>
-public sealed record MissingRun(string Run, int StoredSeeds, int Seeds, string Command, IReadOnlyList<string>? Diverged = null);
+/// <param name="Expected">Set when the profile expects the run may diverge (a sweep reaching its limit): why. Its divergence is then an outcome, not a failure.</param>
+public sealed record MissingRun(string Run, int StoredSeeds, int Seeds, string Command, IReadOnlyList<string>? Diverged = null, string? Expected = null)
+{
+    /// <summary>Diverged where the profile does not expect it: a failure of the run.</summary>
+    public bool DivergedUnexpectedly => Diverged is { Count: > 0 } && Expected is null;
+}
 
 /// <summary>A flagged difference from the paper (full profile), reported as a finding of its own.</summary>
 public sealed record Disagreement(string Finding, string Run, string Metric, string Label, string Reference, string Ours, string Detail);

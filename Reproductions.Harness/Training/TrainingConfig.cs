@@ -45,7 +45,8 @@ public sealed class PhaseConfig
     /// </summary>
     public int? Accumulation { get; set; }
 
-    /// <summary>Rows per micro-batch: the batch size without accumulation.</summary>
+    /// <summary>Rows per micro-batch: the batch size without accumulation. Derived, so not part of the config's JSON (nor its hash).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int MicroBatchSize => (BatchSize + (Accumulation ?? 1) - 1) / (Accumulation ?? 1);
 
     /// <summary>The rate of step <paramref name="stepInPhase"/> (0-based within the phase), warm-up included.</summary>

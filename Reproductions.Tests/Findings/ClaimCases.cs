@@ -28,14 +28,8 @@ public sealed class ClaimCasesAttribute : NUnitAttribute, ITestBuilder
             foreach (var claim in claims)
                 foreach (var profile in claim.Profiles)
                 {
-                    var parameters = new TestCaseParameters([profile, claim.Id]) { TestName = $"{claim.TestName}({profile})" };
+                    var parameters = ProfileCase(fixture, profile, [profile, claim.Id], $"{claim.TestName}({profile})");
                     parameters.Properties.Set(PropertyNames.Description, claim.Statement);
-                    parameters.Properties.Add(PropertyNames.Category, profile == FindingProfile.FullProfile ? "Gpu" : "Quick");
-                    if (profile == FindingProfile.FullProfile)
-                    {
-                        parameters.RunState = RunState.Explicit;
-                        parameters.Properties.Set(PropertyNames.SkipReason, FindingFixture.FullReason);
-                    }
                     cases.Add(builder.BuildTestMethod(method, suite, parameters));
                 }
         }
@@ -46,5 +40,49 @@ public sealed class ClaimCasesAttribute : NUnitAttribute, ITestBuilder
             cases.Add(builder.BuildTestMethod(method, suite, parameters));
         }
         return cases;
+    }
+
+    /// <summary>
+    /// A case of <paramref name="fixture"/>'s <paramref name="profile"/>: full in category Gpu, explicit; quick in category
+    /// Quick, or Extended and explicit where the fixture is [ExtendedTier].
+    /// </summary>
+    public static TestCaseParameters ProfileCase(Type fixture, string profile, object[] arguments, string name)
+    {
+        var parameters = new TestCaseParameters(arguments) { TestName = name };
+        var extended = fixture.GetCustomAttribute<ExtendedTierAttribute>();
+        if (profile == FindingProfile.FullProfile)
+        {
+            parameters.Properties.Add(PropertyNames.Category, "Gpu");
+            parameters.RunState = RunState.Explicit;
+            parameters.Properties.Set(PropertyNames.SkipReason, FindingFixture.FullReason);
+        }
+        else if (extended is not null)
+        {
+            parameters.Properties.Add(PropertyNames.Category, ExtendedTierAttribute.Category);
+            parameters.RunState = RunState.Explicit;
+            parameters.Properties.Set(PropertyNames.SkipReason, $"Extended tier: {extended.Reason}; select with --filter Category=Extended");
+        }
+        else
+        {
+            parameters.Properties.Add(PropertyNames.Category, "Quick");
+        }
+        return parameters;
+    }
+}
+
+/// <summary>
+/// One case per profile (quick, full) of a fixture-level check (its baseline, its figures), in the same categories as its
+/// claims (<see cref="ClaimCasesAttribute.ProfileCase"/>).
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class ProfileCasesAttribute : NUnitAttribute, ITestBuilder
+{
+    private readonly NUnitTestCaseBuilder builder = new();
+
+    public IEnumerable<TestMethod> BuildFrom(IMethodInfo method, Test? suite)
+    {
+        var fixture = suite?.TypeInfo?.Type ?? method.TypeInfo.Type;
+        return FindingProfile.Profiles.Select(profile =>
+            builder.BuildTestMethod(method, suite, ClaimCasesAttribute.ProfileCase(fixture, profile, [profile], $"{method.Name}({profile})")));
     }
 }

@@ -46,8 +46,7 @@ public abstract class FindingFixture
         }
     }
 
-    [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
+    [ProfileCases]
     public void Matches_its_baseline(string profile)
     {
         var (finding, measured) = FindingContext.Measure(Finding, profile);
@@ -55,8 +54,7 @@ public abstract class FindingFixture
     }
 
     /// <summary>Every figure of the finding's report is drawn from the measurements (a PNG of real size, named by the finding).</summary>
-    [TestCase("quick", Category = "Quick")]
-    [TestCase("full", Category = "Gpu", Explicit = true, Reason = FullReason)]
+    [ProfileCases]
     public void Draws_its_figures(string profile)
     {
         var (finding, measured) = FindingContext.Measure(Finding, profile);

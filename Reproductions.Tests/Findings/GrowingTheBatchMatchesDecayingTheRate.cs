@@ -1,0 +1,16 @@
+using Reproductions.Harness.Baselines;
+using Reproductions.Harness.Findings;
+using Reproductions.Harness.Protocols;
+
+namespace Reproductions.Tests.Findings;
+
+/// <summary>
+/// F15 (Smith et al. 2018, "Don't decay the learning rate, increase the batch size"): growing the batch x5 at the epochs
+/// where schedule A divides the rate by 5 ends at A's test accuracy with 2.4x fewer updates. Claims: configs/F15.json.
+/// </summary>
+[TestFixture, Finding("F15"), ExtendedTier("its quick profile trains 9 runs of 6 epochs, about 2 minutes on a 2-core CPU, beyond the plain run's share of CI")]
+public class GrowingTheBatchMatchesDecayingTheRate : FindingFixture
+{
+    protected override void AddBaselineMetrics(MetricSamples samples, FindingProfile finding, Measured measured) =>
+        AddFinal(samples, Runs(measured), ["A_decay_rate", "B_grow_batch", "hybrid"], "trainAccuracy", "testAccuracy", "weightDistance", "steps");
+}
