@@ -60,6 +60,12 @@ public sealed record MetricDisplay(string Metric, string Label, string Unit, dou
     public string Format(double mean, double std, int seeds)
     {
         if (!double.IsFinite(mean)) return "n/a";
+        if (!IsPercent && mean != 0 && Math.Abs(mean * Scale) < 1e-3)
+        {
+            // Below what 6 decimals show (a rounding difference of 1e-7): 3 significant digits in exponent form.
+            var small = (mean * Scale).ToString("0.00E+0", CultureInfo.InvariantCulture);
+            return seeds > 1 ? $"{small} ± {(std * Scale).ToString("0.0E+0", CultureInfo.InvariantCulture)}" : small;
+        }
         var decimals = IsPercent ? 2 : DecimalsFor(mean * Scale);
         var text = IsPercent ? Number(mean * Scale, decimals) + "%" : Number(mean * Scale, decimals);
         return seeds > 1 ? $"{text} ± {Number(std * Scale, decimals)}" : text;

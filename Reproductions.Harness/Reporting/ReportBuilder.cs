@@ -74,10 +74,14 @@ public sealed partial class ReportBuilder
     {
         var output = Path.GetFullPath(folder ?? DefaultFolder(Profile));
         Directory.CreateDirectory(output);
-        foreach (var old in Directory.GetFiles(output, "*.png").Where(f => FigureFile().IsMatch(Path.GetFileName(f))))
+        foreach (var old in Directory.GetFiles(output, "*.png").Where(f => FigureFile().IsMatch(Path.GetFileName(f)) || Path.GetFileName(f).StartsWith(NoiseScaleFigure.FilePrefix, StringComparison.Ordinal)))
             File.Delete(old); // figures of an earlier build; this one draws its own
 
-        var sections = findings.Select(id => Section(id, output)).ToList();
+        var measuredByFinding = new List<(string Finding, string Dataset, Measured Measured)>();
+        var sections = findings.Select(id => Section(id, output, measuredByFinding)).ToList();
+        var suite = measuredByFinding.GroupBy(m => m.Dataset)
+            .Select(g => NoiseScaleFigure.Draw(NoiseScaleFigure.Points(g.Select(m => (m.Finding, m.Measured))), output, g.Key, Profile))
+            .Where(f => f.Points.Count > 0).ToList();
         var disagreements = sections.SelectMany(s => s.Runs.SelectMany(r => r.Metrics
                 .Where(m => m.Check.Agreement == Agreement.Disagrees)
                 .Select(m => new Disagreement(s.Id, r.Name, m.Metric, m.Label, m.Reference ?? "", $"{m.Text} ({r.Seeds.Count} seeds)", Explain(m)))))
@@ -87,13 +91,14 @@ public sealed partial class ReportBuilder
                 .Select(c => new ClaimDisagreement(s.Id, c.Id, c.Statement,
                     c.Against ?? "the paper's claim, as stated", ClaimVerdict.Describe(c.Outcome), c.Summary)))
             .ToList();
-        var data = new ReportData(ReportData.CurrentFormat, Profile, DateTime.UtcNow, ComparesWithPaper, Store.Root, sections, disagreements, claimDisagreements);
+        var data = new ReportData(ReportData.CurrentFormat, Profile, DateTime.UtcNow, ComparesWithPaper, Store.Root, sections, disagreements, claimDisagreements, suite);
 
         var json = Path.Combine(output, "report.json");
         AtomicFile.WriteAllText(json, JsonSerializer.Serialize(data, JsonDefaults.Options));
         var markdown = Path.Combine(output, "REPORT.md");
         AtomicFile.WriteAllText(markdown, ReportMarkdown.Render(data));
-        var figures = sections.SelectMany(s => s.Figures).Where(f => f.File is not null).Select(f => Path.Combine(output, f.File!)).ToList();
+        var figures = sections.SelectMany(s => s.Figures).Where(f => f.File is not null).Select(f => Path.Combine(output, f.File!))
+            .Concat(suite.Where(f => f.File is not null).Select(f => Path.Combine(output, f.File!))).ToList();
         return new ReportResult(output, markdown, json, figures, data);
     }
 
@@ -102,7 +107,7 @@ public sealed partial class ReportBuilder
         JsonSerializer.Deserialize<ReportData>(File.ReadAllBytes(path), JsonDefaults.Options)
         ?? throw new InvalidDataException($"{path}: empty report.");
 
-    private FindingSection Section(string id, string output)
+    private FindingSection Section(string id, string output, List<(string Finding, string Dataset, Measured Measured)> measuredByFinding)
     {
         FindingProfile profile;
         Measured measured;
@@ -118,6 +123,7 @@ public sealed partial class ReportBuilder
                 $"{(code == ExitCodes.CorruptState ? "a stored result" : "its config")} could not be read: {e.Message}", code);
         }
 
+        measuredByFinding.Add((id, profile.Dataset, measured));
         var runSections = Rows(profile, measured);
         var claims = profile.Evaluate(measured);
         var groups = profile.Experiment.Groups;

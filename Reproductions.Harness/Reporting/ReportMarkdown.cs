@@ -37,6 +37,15 @@ public static class ReportMarkdown
         }
         md.AppendLine();
 
+        foreach (var suite in data.SuiteFigures ?? [])
+        {
+            md.AppendLine("## Across findings: accuracy against the noise scale").AppendLine();
+            md.AppendLine($"{Line(suite.Description)} A figure, not a claim: the runs are not independent (findings share runs and differ in more than g), " +
+                          "and Smith and Le report an optimal noise scale rather than a monotone rise.").AppendLine();
+            if (suite.File is not null) md.AppendLine($"![{Line(suite.Title)}]({suite.File})").AppendLine();
+            md.AppendLine($"*{Line(suite.Caption)}*").AppendLine();
+        }
+
         md.AppendLine("## Claims that disagree with the paper").AppendLine();
         md.AppendLine("Claims that state what we measured against the paper's reading, and the paper's own claims that do not hold here. " +
                       "Each is a finding of its own; the test asserts what we measured.").AppendLine();

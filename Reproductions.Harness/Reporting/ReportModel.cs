@@ -18,7 +18,8 @@ public sealed record ReportData(
     string RunStore,
     IReadOnlyList<FindingSection> Findings,
     IReadOnlyList<Disagreement> Disagreements,
-    IReadOnlyList<ClaimDisagreement> ClaimDisagreements)
+    IReadOnlyList<ClaimDisagreement> ClaimDisagreements,
+    IReadOnlyList<SuiteFigure>? SuiteFigures = null)
 {
     public const int CurrentFormat = 3;
 }

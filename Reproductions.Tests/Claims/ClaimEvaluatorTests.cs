@@ -210,7 +210,15 @@ public sealed class ClaimEvaluatorTests
 
         public override Experiment Experiment => throw new NotSupportedException();
         public override IReadOnlyList<MeasuredGroup> Groups => [];
-        public override IReadOnlyList<MissingRun> Missing => [];
+        private readonly List<MissingRun> missing = [];
+
+        public FakeMeasured WithMissing(MissingRun run)
+        {
+            missing.Add(run);
+            return this;
+        }
+
+        public override IReadOnlyList<MissingRun> Missing => missing;
         public override string GroupHeading => "group";
         public override string SettingHeading => "setting";
         public override IReadOnlyList<string> Devices => [];

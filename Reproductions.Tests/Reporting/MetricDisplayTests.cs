@@ -13,6 +13,7 @@ public sealed class MetricDisplayTests
         MetricDisplay.For("weightDistance").Format(254.31, 1.2, 3).Should().Be("254.3 ± 1.2");
         MetricDisplay.For("weightNorm").Format(44.9, 0, 1).Should().Be("44.90", "one seed has no spread");
         MetricDisplay.For("testAccuracy").Format(double.NaN, 0, 0).Should().Be("n/a");
+        MetricDisplay.For("accumulationGradientDifference").Format(1.35e-7, 1.1e-8, 3).Should().Be("1.35E-7 ± 1.1E-8", "a rounding difference is shown in exponent form, not as 0.000000");
     }
 
     [Test]
