@@ -25,16 +25,3 @@ public sealed class FindingAttribute(string id) : PropertyAttribute("Finding", i
     public string Id { get; } = id;
 }
 
-/// <summary>
-/// On a finding fixture: its quick profile runs in the Extended tier instead of Quick, because a plain `dotnet test` (CI)
-/// has no room for it. Its quick cases are then category Extended and explicit: `dotnet test --filter Category=Extended`
-/// selects them (the scheduled workflow runs them); a plain `dotnet test` leaves them out.
-/// </summary>
-[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
-public sealed class ExtendedTierAttribute(string reason) : Attribute
-{
-    public const string Category = "Extended";
-
-    /// <summary>Why the quick profile is not in the plain run (its cost against CI's budget).</summary>
-    public string Reason { get; } = reason;
-}

@@ -25,8 +25,11 @@ public sealed record FindingProfile(
     string Finding, string Profile, string Claim, string Description, string Source, Experiment Experiment, BandSettings Bands,
     ReportSpec Report, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Reference, IReadOnlyDictionary<string, double> Checks,
     IReadOnlyList<string> Changes, IReadOnlyList<ClaimSpec> AllClaims, IReadOnlyDictionary<string, string> BaselineLeftOut,
-    IReadOnlyList<ClaimSpec> AllEstimates)
+    IReadOnlyList<ClaimSpec> AllEstimates, TestTier QuickTier)
 {
+    /// <summary>The test category this profile's cases run in: Gpu for full; Quick, or Extended where the quick profile does not fit CI.</summary>
+    public TestTier Tier => Profile == FullProfile ? TestTier.Gpu : QuickTier;
+
     /// <summary>The estimates of this profile (numbers measured and shown, never asserted), in the config's order.</summary>
     public IReadOnlyList<ClaimSpec> Estimates => AllEstimates.Where(c => c.AppliesTo(Profile)).ToList();
 
@@ -46,7 +49,7 @@ public sealed record FindingProfile(
     public const string FullProfile = "full";
     public static readonly string[] Profiles = ["quick", "full"];
 
-    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "protocol", "experiment", "reference", "report", "claims", "estimates", "profiles" };
+    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "protocol", "experiment", "reference", "report", "claims", "estimates", "quickTier", "profiles" };
     private static readonly HashSet<string> ExperimentTopKeys = new(StringComparer.OrdinalIgnoreCase) { "protocol", "description", "profiles" };
     private static readonly HashSet<string> FindingKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "bands", "report", "checks", "baseline" };
     private static readonly HashSet<string> DeclaredKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "changes" };
@@ -137,7 +140,7 @@ public sealed record FindingProfile(
             c => string.IsNullOrWhiteSpace(c.Value) ? throw new ConfigException($"{where}:baseline:leftOut:{c.Key}: give the reason the metric leaves the baseline.") : c.Value,
             StringComparer.Ordinal);
         return new FindingProfile(finding, profile, Text(file, "claim") ?? "", configuration["description"] ?? "", source, bound,
-            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes, claims, leftOut, estimates);
+            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes, claims, leftOut, estimates, TestTier.Read(file["quickTier"], source));
     }
 
     /// <summary>
@@ -202,4 +205,40 @@ public sealed record FindingProfile(
         json[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : json[key] is null ? null : json[key]!.ToJsonString();
 
     private static bool Identifier(string s) => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+}
+
+/// <summary>
+/// The test category a profile's cases run in. <c>Quick</c>: part of a plain <c>dotnet test</c> (CI); <c>Extended</c>: a
+/// quick profile CI has no room for, explicit, run by the scheduled workflow; <c>Gpu</c>: the full profile, explicit.
+/// A finding's config moves its quick profile to Extended with <c>"quickTier": {"category": "Extended", "reason": ...}</c>.
+/// </summary>
+public sealed record TestTier(string Category, string? Reason)
+{
+    public static readonly TestTier Quick = new("Quick", null);
+    public static readonly TestTier Gpu = new("Gpu", "full profile: the paper's setup on a GPU; select with --filter Category=Gpu");
+
+    /// <summary>Whether a plain <c>dotnet test</c> leaves the cases out (they run only when a filter selects their category).</summary>
+    public bool Explicit => Category != Quick.Category;
+
+    /// <summary>The command that runs a finding's cases of this tier.</summary>
+    public string TestCommand(string finding) => Category switch
+    {
+        "Gpu" => $"dotnet test Reproductions.sln -p:TorchBackend=cuda --filter \"Finding={finding}&Category=Gpu\"",
+        "Quick" => $"dotnet test --filter Finding={finding}",
+        _ => $"dotnet test --filter \"Finding={finding}&Category={Category}\"",
+    };
+
+    public static TestTier Read(System.Text.Json.Nodes.JsonNode? node, string source)
+    {
+        if (node is null) return Quick;
+        if (node is not System.Text.Json.Nodes.JsonObject o) throw new ConfigException($"{source}: quickTier must be an object with category and reason.");
+        ConfigFiles.RejectUnknownKeys(o, $"{source} quickTier", new HashSet<string>(StringComparer.Ordinal) { "category", "reason" });
+        var category = o["category"]?.GetValue<string>();
+        if (category is not ("Quick" or "Extended"))
+            throw new ConfigException($"{source}: quickTier:category = '{category ?? "(missing)"}': expected Quick or Extended.");
+        var reason = o["reason"]?.GetValue<string>();
+        if (category == "Extended" && string.IsNullOrWhiteSpace(reason))
+            throw new ConfigException($"{source}: quickTier:reason is missing: say why the quick profile does not fit a plain dotnet test.");
+        return category == "Quick" ? Quick : new TestTier(category, reason);
+    }
 }

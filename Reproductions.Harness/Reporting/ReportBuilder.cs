@@ -57,11 +57,6 @@ public sealed partial class ReportBuilder
     /// <summary>artifacts/report/&lt;profile&gt;/</summary>
     public static string DefaultFolder(string profile) => Path.Combine(RepoPaths.Artifacts, "report", profile);
 
-    /// <summary>The command that runs a finding's checks (tests) for a profile.</summary>
-    public static string TestCommand(string profile, string finding) => profile == "full"
-        ? $"dotnet test Reproductions.sln -p:TorchBackend=cuda --filter \"Finding={finding}&Category=Gpu\""
-        : $"dotnet test --filter Finding={finding}";
-
     /// <summary>The command that rebuilds this report.</summary>
     public static string ReportCommand(string profile) => $"dotnet run --project Reproductions.Harness -- report --profile {profile}";
 
@@ -138,7 +133,7 @@ public sealed partial class ReportBuilder
             profile.ClaimsLeftOut.Select(c => new LeftOutClaim(c.Claim.Id, c.Claim.Statement, c.Reason)).ToList(),
             measured.GroupHeading, measured.SettingHeading, runSections, notes,
             measured.Tables(profile.Report), measured.Missing, measured.DrawFigures(profile.Report, target),
-            measured.Devices, measured.Seconds, profile.BaselineLeftOut, null, null, profile.Estimate(measured));
+            measured.Devices, measured.Seconds, profile.BaselineLeftOut, null, null, profile.Estimate(measured), profile.Tier);
     }
 
     /// <summary>The measured groups with the metrics of the finding's <c>report.metrics</c>: the report's table, and the console's.</summary>

@@ -103,7 +103,9 @@ public static class ReportMarkdown
             md.AppendLine();
         }
 
-        md.AppendLine($"**Claims: {f.Verdict.Text}.** Checked by `{ReportBuilder.TestCommand(profile, f.Id)}`, which asserts the same verdicts.");
+        var tier = f.Tier ?? (profile == "full" ? Findings.TestTier.Gpu : Findings.TestTier.Quick);
+        md.AppendLine($"**Claims: {f.Verdict.Text}.** Checked by `{tier.TestCommand(f.Id)}`, which asserts the same verdicts" +
+                      (tier.Category == "Extended" ? $" (test tier Extended, not part of a plain `dotnet test`: {Line(tier.Reason ?? "")}; the scheduled workflow runs it)." : "."));
         md.AppendLine();
         if (f.Claims.Count > 0)
         {

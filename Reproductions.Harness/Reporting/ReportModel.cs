@@ -40,6 +40,7 @@ public sealed record ReportData(
 /// <param name="BaselineLeftOut">Metrics this profile leaves out of its baseline, with why (e.g. a band that would reach its claim's null value).</param>
 /// <param name="Tables">The protocol's further tables (the gradient competition's per-batch-size numbers).</param>
 /// <param name="Estimates">The numbers its config asks the report for beside the claims (measured, never asserted).</param>
+/// <param name="Tier">The test category its cases run in (Quick, Extended, Gpu) and why, where it is not the plain run.</param>
 public sealed record FindingSection(
     string Id,
     string Dataset,
@@ -64,7 +65,8 @@ public sealed record FindingSection(
     IReadOnlyDictionary<string, string> BaselineLeftOut,
     string? Error,
     int? ErrorCode = null,
-    IReadOnlyList<ClaimVerdict>? Estimates = null);
+    IReadOnlyList<ClaimVerdict>? Estimates = null,
+    Findings.TestTier? Tier = null);
 
 /// <summary>A table of text cells with a title and a caption.</summary>
 public sealed record ReportTable(string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows, string Caption);

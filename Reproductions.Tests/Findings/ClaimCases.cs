@@ -43,28 +43,19 @@ public sealed class ClaimCasesAttribute : NUnitAttribute, ITestBuilder
     }
 
     /// <summary>
-    /// A case of <paramref name="fixture"/>'s <paramref name="profile"/>: full in category Gpu, explicit; quick in category
-    /// Quick, or Extended and explicit where the fixture is [ExtendedTier].
+    /// A case of <paramref name="fixture"/>'s finding in <paramref name="profile"/>, in the profile's test tier from its config
+    /// (<see cref="FindingProfile.Tier"/>): Quick; Extended (a quick profile CI has no room for) or Gpu, both explicit.
     /// </summary>
     public static TestCaseParameters ProfileCase(Type fixture, string profile, object[] arguments, string name)
     {
         var parameters = new TestCaseParameters(arguments) { TestName = name };
-        var extended = fixture.GetCustomAttribute<ExtendedTierAttribute>();
-        if (profile == FindingProfile.FullProfile)
+        var id = fixture.GetCustomAttribute<FindingAttribute>()?.Id;
+        var tier = profile == FindingProfile.FullProfile ? TestTier.Gpu : id is null ? TestTier.Quick : FindingProfile.Load(id, profile).Tier;
+        parameters.Properties.Add(PropertyNames.Category, tier.Category);
+        if (tier.Explicit)
         {
-            parameters.Properties.Add(PropertyNames.Category, "Gpu");
             parameters.RunState = RunState.Explicit;
-            parameters.Properties.Set(PropertyNames.SkipReason, FindingFixture.FullReason);
-        }
-        else if (extended is not null)
-        {
-            parameters.Properties.Add(PropertyNames.Category, ExtendedTierAttribute.Category);
-            parameters.RunState = RunState.Explicit;
-            parameters.Properties.Set(PropertyNames.SkipReason, $"Extended tier: {extended.Reason}; select with --filter Category=Extended");
-        }
-        else
-        {
-            parameters.Properties.Add(PropertyNames.Category, "Quick");
+            parameters.Properties.Set(PropertyNames.SkipReason, tier == TestTier.Gpu ? FindingFixture.FullReason : $"{tier.Category} tier: {tier.Reason}; select with --filter Category={tier.Category}");
         }
         return parameters;
     }
@@ -82,7 +73,16 @@ public sealed class ProfileCasesAttribute : NUnitAttribute, ITestBuilder
     public IEnumerable<TestMethod> BuildFrom(IMethodInfo method, Test? suite)
     {
         var fixture = suite?.TypeInfo?.Type ?? method.TypeInfo.Type;
-        return FindingProfile.Profiles.Select(profile =>
-            builder.BuildTestMethod(method, suite, ClaimCasesAttribute.ProfileCase(fixture, profile, [profile], $"{method.Name}({profile})")));
+        try
+        {
+            return FindingProfile.Profiles.Select(profile =>
+                builder.BuildTestMethod(method, suite, ClaimCasesAttribute.ProfileCase(fixture, profile, [profile], $"{method.Name}({profile})"))).ToList();
+        }
+        catch (Exception e) when (e is Harness.Training.ConfigException or IOException)
+        {
+            var parameters = new TestCaseParameters(["quick"]) { TestName = $"{method.Name}(config unreadable)", RunState = RunState.NotRunnable };
+            parameters.Properties.Set(PropertyNames.SkipReason, e.Message);
+            return [builder.BuildTestMethod(method, suite, parameters)];
+        }
     }
 }

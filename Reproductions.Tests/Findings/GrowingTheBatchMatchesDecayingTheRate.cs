@@ -8,7 +8,7 @@ namespace Reproductions.Tests.Findings;
 /// F15 (Smith et al. 2018, "Don't decay the learning rate, increase the batch size"): growing the batch x5 at the epochs
 /// where schedule A divides the rate by 5 ends at A's test accuracy with 2.4x fewer updates. Claims: configs/F15.json.
 /// </summary>
-[TestFixture, Finding("F15"), ExtendedTier("its quick profile trains 9 runs of 6 epochs, about 2 minutes on a 2-core CPU, beyond the plain run's share of CI")]
+[TestFixture, Finding("F15")]
 public class GrowingTheBatchMatchesDecayingTheRate : FindingFixture
 {
     protected override void AddBaselineMetrics(MetricSamples samples, FindingProfile finding, Measured measured) =>

@@ -9,7 +9,7 @@ namespace Reproductions.Tests.Findings;
 /// bs-64 accuracy; a sweep over batch sizes 64 ... 8192 finds where the rule breaks (a diverged run there is an outcome).
 /// Claims and estimates: configs/F16.json.
 /// </summary>
-[TestFixture, Finding("F16"), ExtendedTier("its quick profile trains 33 runs of 5 epochs (the sweep included), about 5 minutes on a 2-core CPU, beyond the plain run's share of CI")]
+[TestFixture, Finding("F16")]
 public class LinearScalingRuleHoldsUpToALimit : FindingFixture
 {
     protected override void AddBaselineMetrics(MetricSamples samples, FindingProfile finding, Measured measured)

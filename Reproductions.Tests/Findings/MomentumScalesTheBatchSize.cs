@@ -8,7 +8,7 @@ namespace Reproductions.Tests.Findings;
 /// F18 (Smith et al. 2018): at a fixed rate, bs 640 with momentum 0.9 keeps the noise scale of bs 64 without momentum and
 /// reaches its accuracy with 10x fewer updates; bs 640 without momentum falls short. Claims: configs/F18.json.
 /// </summary>
-[TestFixture, Finding("F18"), ExtendedTier("its quick profile trains 9 runs of 5 epochs, about 1.5 minutes on a 2-core CPU, beyond the plain run's share of CI")]
+[TestFixture, Finding("F18")]
 public class MomentumScalesTheBatchSize : FindingFixture
 {
     protected override void AddBaselineMetrics(MetricSamples samples, FindingProfile finding, Measured measured) =>
