@@ -63,7 +63,7 @@ public static class NoiseScaleFigure
         {
             var mine = points.Where(p => p.Finding == findings[i]).ToList();
             var s = plot.Add.ScatterPoints(mine.Select(p => Math.Log10(p.NoiseScale)).ToArray(), mine.Select(p => p.TestAccuracy * 100).ToArray(),
-                new ScottPlot.Palettes.Category10().GetColor(i));
+                new ScottPlot.Palettes.Category20().GetColor(i));
             s.MarkerShape = shapes[i % shapes.Length];
             s.MarkerSize = 10;
             s.LegendText = findings[i];

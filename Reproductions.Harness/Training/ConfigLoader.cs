@@ -226,7 +226,7 @@ public static class ConfigLoader
     public static void Validate(TrainingConfig c, string source)
     {
         void Fail(string key, object? value, string expected) =>
-            throw new ConfigException($"{source}: {key} = {Convert.ToString(value, CultureInfo.InvariantCulture) ?? "(missing)"}: {expected}.");
+            throw new ConfigException($"{source}: {key} = {(value is null ? "(missing)" : Convert.ToString(value, CultureInfo.InvariantCulture))}: {expected}.");
 
         if (c.Dataset is not ("mnist" or "fashion-mnist")) Fail("dataset", c.Dataset, "expected 'mnist' or 'fashion-mnist'");
         var available = Data.DatasetSpecs.Get(c.Dataset).TrainCount;

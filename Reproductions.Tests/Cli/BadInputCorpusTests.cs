@@ -111,6 +111,8 @@ public sealed class BadInputCorpusTests
     [TestCase("""{ "lernRate": 0.1 }""", "unknown key 'lernRate'")]
     [TestCase("""{ "dataset": "cifar" }""", "expected 'mnist' or 'fashion-mnist'")]
     [TestCase("""{ "divergenceLossFactor": 0.5 }""", "divergenceLossFactor = 0.5: must be a finite number above 1")]
+    [TestCase("""{ "phases": [ { "epochs": 3, "batchSize": 1024, "learningRate": 0.16, "warmupEpochs": 2 } ] }""", "phases:0:warmupFrom = (missing): a warm-up needs the rate of its first step")]
+    [TestCase("""{ "phases": [ { "epochs": 3, "batchSize": 64, "learningRate": 0.01, "accumulation": 128 } ] }""", "phases:0:accumulation = 128: must be between 1 and the phase's batch size 64")]
     [TestCase("""{ "phases": [ { "epochs": 1, """, "not valid JSON at line 1")]
     [TestCase("""{ "optimizer": { "kind": "sgd", "moment": 0.9 } }""", "unknown key 'optimizer:moment'")]
     [TestCase("""{ "optimizer": { "kind": "rmsprop" } }""", "optimizer:kind = 'rmsprop': expected one of sgd, adam")]
