@@ -29,7 +29,7 @@ public sealed record MetricDisplay(string Metric, string Label, string Unit, dou
         ["layerCosines"] = new("layerCosines", "cosine of final to initial weights, per layer", "unitless", 1),
         ["learningRate"] = new("learningRate", "learning rate", "", 1),
         ["batchSize"] = new("batchSize", "batch size", "samples", 1),
-        ["steps"] = new("steps", "optimizer steps", "count", 1),
+        ["steps"] = new("steps", "parameter updates (optimizer steps)", "count", 1),
         ["epoch"] = new("epoch", "epoch", "", 1),
         ["phase"] = new("phase", "phase", "index", 1),
         ["trainSeconds"] = new("trainSeconds", "training time per epoch", "s", 1),
@@ -66,7 +66,7 @@ public sealed record MetricDisplay(string Metric, string Label, string Unit, dou
             var small = (mean * Scale).ToString("0.00E+0", CultureInfo.InvariantCulture);
             return seeds > 1 ? $"{small} ± {(std * Scale).ToString("0.0E+0", CultureInfo.InvariantCulture)}" : small;
         }
-        var decimals = IsPercent ? 2 : DecimalsFor(mean * Scale);
+        var decimals = IsPercent ? 2 : Unit == "count" && mean == Math.Round(mean) && std == Math.Round(std) ? 0 : DecimalsFor(mean * Scale);
         var text = IsPercent ? Number(mean * Scale, decimals) + "%" : Number(mean * Scale, decimals);
         return seeds > 1 ? $"{text} ± {Number(std * Scale, decimals)}" : text;
     }

@@ -14,6 +14,7 @@ public sealed class MetricDisplayTests
         MetricDisplay.For("weightNorm").Format(44.9, 0, 1).Should().Be("44.90", "one seed has no spread");
         MetricDisplay.For("testAccuracy").Format(double.NaN, 0, 0).Should().Be("n/a");
         MetricDisplay.For("accumulationGradientDifference").Format(1.35e-7, 1.1e-8, 3).Should().Be("1.35E-7 ± 1.1E-8", "a rounding difference is shown in exponent form, not as 0.000000");
+        MetricDisplay.For("steps").Format(28140, 0, 3).Should().Be("28140 ± 0", "a count with no spread is a whole number");
     }
 
     [Test]
