@@ -210,8 +210,12 @@ public sealed class ReportBuilderTests
 
         result.FigurePaths.Select(Path.GetFileName).Should().Equal(
             "F90-mnist-1-curves-testAccuracy.png", "F90-mnist-2-curves-weightDistance.png", "F90-mnist-3-curves-trainLoss.png",
-            "F90-mnist-4-heatmap-testAccuracy.png", "F90-mnist-5-layers-layerCosines.png", "F90-mnist-6-bars-weightNorm.png");
+            "F90-mnist-4-heatmap-testAccuracy.png", "F90-mnist-5-layers-layerCosines.png", "F90-mnist-6-bars-weightNorm.png",
+            "suite-mnist-1-noisescale-testAccuracy.png");
         var md = File.ReadAllText(result.MarkdownPath);
+        var suite = result.Data.SuiteFigures!.Single();
+        suite.Points.Should().OnlyContain(p => p.Finding == "F90" && p.NoiseScale > 0, "every stored SGD run, placed by its noise scale");
+        md.Should().Contain("## Across findings: accuracy against the noise scale").And.Contain("A figure, not a claim");
         foreach (var path in result.FigurePaths)
         {
             File.Exists(path).Should().BeTrue();
