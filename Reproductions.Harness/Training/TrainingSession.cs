@@ -16,7 +16,6 @@ namespace Reproductions.Harness.Training;
 /// </summary>
 public sealed class TrainingSession : IDisposable
 {
-    public const double MnistMean = 0.1307, MnistStd = 0.3081;
     private const int CheckpointMagic = 0x52504332; // "RPC2": with the run's hash and the payload's SHA-256
 
     private readonly TrainingConfig config;
@@ -88,13 +87,18 @@ public sealed class TrainingSession : IDisposable
     public bool Finished => CompletedEpochs >= config.TotalEpochs;
     public long TrainSamples => trainX.shape[0];
 
-    private Tensor Prepare(Tensor images) => Preprocess(images, config.Preprocessing, Device);
+    private Tensor Prepare(Tensor images) => Preprocess(images, config, Device);
 
-    /// <summary>Moves images (pixels in [0, 1]) to <paramref name="device"/> and applies the config's preprocessing.</summary>
-    public static Tensor Preprocess(Tensor images, Preprocessing preprocessing, Device device)
+    /// <summary>
+    /// Moves images (pixels in [0, 1]) to <paramref name="device"/> and applies the config's preprocessing: under
+    /// <c>standardize</c>, the config's dataset's own pixel mean and std (<see cref="Data.DatasetSpec.PixelMean"/>).
+    /// </summary>
+    public static Tensor Preprocess(Tensor images, TrainingConfig config, Device device)
     {
         var x = images.to(device);
-        return preprocessing == Preprocessing.Standardize ? x.sub(MnistMean).div_(MnistStd) : x;
+        if (config.Preprocessing != Preprocessing.Standardize) return x;
+        var spec = Data.DatasetSpecs.Get(config.Dataset);
+        return x.sub(spec.PixelMean).div_(spec.PixelStd);
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed class TrialPool : IDisposable
     {
         using var scope = NewDisposeScope();
         var (images, labels) = TrainingSession.TrainingSet(config, data);
-        var x = TrainingSession.Preprocess(images, config.Preprocessing, device).contiguous();
+        var x = TrainingSession.Preprocess(images, config, device).contiguous();
         var y = labels.to(device).clone();
         return new TrialPool(x.DetachFromDisposeScope(), y.DetachFromDisposeScope(), classes);
     }

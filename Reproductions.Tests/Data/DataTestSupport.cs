@@ -78,7 +78,7 @@ internal sealed class TinyDataset
                 File("t10k-images-idx3-ubyte", IdxKind.Images, "test", 2),
                 File("t10k-labels-idx1-ubyte", IdxKind.Labels, "test", 2),
             ],
-            [new Uri("https://mirror-a.invalid/tiny/"), new Uri("https://mirror-b.invalid/tiny/")]);
+            [new Uri("https://mirror-a.invalid/tiny/"), new Uri("https://mirror-b.invalid/tiny/")], PixelMean: 0.5, PixelStd: 0.25);
     }
 
     public Dictionary<string, byte[]> Raw { get; }

@@ -37,6 +37,9 @@ public sealed class RealDatasetTests
         mnist.Train.Images.max().item<float>().Should().Be(1f);
         // The well-known MNIST training mean (0.1307) and the label tensor agreeing with the counts.
         mnist.Train.Images.mean().item<float>().Should().BeApproximately(0.1307f, 0.0001f);
+        // standardize uses the dataset's own constants: they are its training split's mean and std.
+        mnist.Train.Images.mean().item<float>().Should().BeApproximately((float)DatasetSpecs.Mnist.PixelMean, 0.0001f);
+        mnist.Train.Images.std(unbiased: false).item<float>().Should().BeApproximately((float)DatasetSpecs.Mnist.PixelStd, 0.0001f);
         torch.bincount(mnist.Test.Labels).data<long>().ToArray().Should().Equal(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009);
     }
 
@@ -75,5 +78,8 @@ public sealed class RealDatasetTests
         fashion.Test.LabelCounts.Should().AllSatisfy(c => c.Should().Be(1000));
         fashion.Train.Images.shape.Should().Equal(60_000, 784);
         fashion.Train.Images.mean().item<float>().Should().BeApproximately(0.2860f, 0.0001f);
+        // standardize on Fashion-MNIST uses its own mean and std, never MNIST's.
+        fashion.Train.Images.mean().item<float>().Should().BeApproximately((float)DatasetSpecs.FashionMnist.PixelMean, 0.0001f);
+        fashion.Train.Images.std(unbiased: false).item<float>().Should().BeApproximately((float)DatasetSpecs.FashionMnist.PixelStd, 0.0001f);
     }
 }

@@ -104,3 +104,42 @@ public class ScalingFeatureTests
         MetricNames.IsKnown("steps").Should().BeTrue();
     }
 }
+
+/// <summary>
+/// Run keys stay put when the trainer gains settings: a config that does not use them hashes as before, so stored runs
+/// are reused; where the arithmetic changes (Fashion-MNIST's own standardisation), the key changes with it.
+/// </summary>
+[TestFixture, Unit]
+public class RunKeyTests
+{
+    private static TrainingConfig F01QuickBs64Seed1() => ConfigLoader.Build([
+        ConfigLayer.FromSection("configs/defaults.json", ConfigLoader.ReadJson(Path.Combine(Harness.Infrastructure.RepoPaths.Configs, "defaults.json"))),
+        ConfigLayer.FromPairs("F01 quick bs64", ("trainSamples", 5000), ("phases:0:epochs", 5), ("phases:0:batchSize", 64), ("phases:0:learningRate", 0.01), ("seed", 1)),
+    ]);
+
+    [Test]
+    public void A_config_without_the_new_settings_keeps_the_key_it_was_stored_under()
+    {
+        // The key under which F01's quick bs-64 run of seed 1 was stored on the CPU before warm-up-from, accumulation and
+        // per-dataset standardisation existed (artifacts/runs/mnist/training/8b7de65b7d577146). Batches of 64 never take the
+        // hand-formed small-batch step, so the key is the same with or without AVX-512.
+        var config = F01QuickBs64Seed1();
+        Harness.Protocols.TrainingWork.Hash(config, "cuda").Should().NotBe("8b7de65b7d577146", "the device type is part of the key");
+        Harness.Protocols.TrainingWork.Hash(config, "cpu").Should().Be("8b7de65b7d577146");
+    }
+
+    [Test]
+    public void Fashion_mnist_is_standardised_with_its_own_mean_and_std_and_keyed_apart()
+    {
+        var mnist = F01QuickBs64Seed1();
+        var fashion = F01QuickBs64Seed1();
+        fashion.Dataset = "fashion-mnist";
+        using var pixels = TorchSharp.torch.tensor(new[] { 0.2860f, 0.6390f });
+        using var standardised = TrainingSession.Preprocess(pixels, fashion, TorchSharp.torch.CPU);
+        standardised.data<float>().ToArray().Should().BeEquivalentTo(new[] { 0f, 1f }, o => o.Using<float>(c => c.Subject.Should().BeApproximately(c.Expectation, 1e-5f)).WhenTypeIs<float>(),
+            "Fashion-MNIST's mean 0.2860 and std 0.3530, not MNIST's");
+        using var asMnist = TrainingSession.Preprocess(pixels, mnist, TorchSharp.torch.CPU);
+        asMnist[0].item<float>().Should().BeApproximately((0.2860f - 0.1307f) / 0.3081f, 1e-5f);
+        Harness.Protocols.TrainingWork.Hash(fashion, "cpu").Should().NotBe(Harness.Protocols.TrainingWork.Hash(mnist, "cpu"));
+    }
+}
