@@ -111,10 +111,14 @@ public class TrainerTests
         model.Biases.All(b => b.abs().max().item<float>() == 0).Should().Be(zeroBias);
     }
 
-    [Test]
-    public void Live_tensor_count_and_memory_stay_flat_across_30_epochs()
+    [TestCase(null, 0.0, 0.0, TestName = "Live_tensor_count_and_memory_stay_flat_across_30_epochs")]
+    [TestCase(4, 0.9, 2.0, TestName = "Live_tensor_count_and_memory_stay_flat_across_30_epochs_with_accumulation_momentum_and_warm_up")]
+    public void Live_tensor_count_and_memory_stay_flat(int? accumulation, double momentum, double warmupEpochs)
     {
         var config = SyntheticData.Config(epochs: 30, batchSize: 100);
+        config.Phases[0].Accumulation = accumulation;
+        config.Optimizer.Momentum = momentum;
+        if (warmupEpochs > 0) (config.Phases[0].WarmupEpochs, config.Phases[0].WarmupFrom) = (warmupEpochs, 0.001);
         using var session = new TrainingSession(config, data);
         var live = new List<long>();
         var memory = new List<long>();
