@@ -34,7 +34,9 @@ internal static class EstimateEvaluator
     {
         if (PerSeed(measured, part.Refs[0]) is not { } v) return NotMeasured(part, part.Refs);
         var (mean, low, high, _) = Intervals.Mean(v);
-        var text = v.Distinct().Count() == 1 ? $"{part.Refs[0]} {F(v[0])} for every seed" : $"{part.Refs[0]} per seed {List(v)}; mean {F(mean)}, {Ci(low, high)}";
+        var text = v.Distinct().Count() == 1
+            ? $"{part.Refs[0]} {(v[0] == Math.Round(v[0]) && Math.Abs(v[0]) < 1e15 ? v[0].ToString("0", System.Globalization.CultureInfo.InvariantCulture) : F(v[0]))} for every seed"
+            : $"{part.Refs[0]} per seed {List(v)}; mean {F(mean)}, {Ci(low, high)}";
         return new ClaimPart(part.Label, ClaimOutcome.Estimated, mean, low, high, v, text);
     }
 
