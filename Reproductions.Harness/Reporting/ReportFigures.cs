@@ -99,8 +99,8 @@ public static class ReportFigures
             notes.Add($"x = '{spec.X}' is not epoch or steps: drawn per epoch");
         var xLabel = (bySteps, spec.LastEpochs > 0) switch
         {
-            (true, true) => $"optimizer steps since the start of the last {spec.LastEpochs} epochs (count)",
-            (true, false) => "optimizer steps (count)",
+            (true, true) => $"parameter updates (optimizer steps) since the start of the last {spec.LastEpochs} epochs (count)",
+            (true, false) => "parameter updates, optimizer steps (count)",
             (false, true) => $"epoch of the last {spec.LastEpochs}, re-numbered from 1",
             _ => "epoch",
         };

@@ -246,7 +246,7 @@ public sealed class ReportBuilderTests
         var loss = figures[2];
         loss.Series.Select(s => s.Name).Should().Equal("bs64", "bs1024");
         loss.Series[0].X.Should().Equal(32, 96); // 2000 samples / 64 = 32 steps per epoch; epoch 2 not evaluated
-        loss.XLabel.Should().Be("optimizer steps (count)");
+        loss.XLabel.Should().Be("parameter updates, optimizer steps (count)");
     }
 
     [Test]
