@@ -166,9 +166,7 @@ public static class ClaimEvaluator
             return new ClaimPart(part.Label, outcome, mean, low95, high95, d,
                 $"{what} per seed {List(d)}; mean {F(mean)}, {Ci(low95, high95)} against -margin {F(-margin)} (half-width {F(half95)})", half95);
         }
-        var (_, low90, high90, half90) = Intervals.Mean(d, 0.90);
-        var matched = d.Count >= 2 && low90 > -margin && high90 < margin;
-        var outside = d.Count >= 2 && (low95 > margin || high95 < -margin);
+        var (_, low90, high90, half90, matched, outside) = Intervals.Equivalence(d, margin);
         return new ClaimPart(part.Label, matched ? ClaimOutcome.Holds : outside ? ClaimOutcome.DoesNotHold : ClaimOutcome.Inconclusive, mean, low90, high90, d,
             $"{what} per seed {List(d)}; mean {F(mean)}, {Ci(low90, high90, "90%")} against ±{F(margin)} (half-width {F(half90)})", half90);
     }

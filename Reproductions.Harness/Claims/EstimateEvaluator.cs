@@ -71,10 +71,7 @@ internal static class EstimateEvaluator
             if (PerSeed(measured, r) is { } a)
             {
                 var d = a.Zip(b, (x, y) => x - y).ToList();
-                var (mean, low90, high90, _) = Intervals.Mean(d, 0.90);
-                var (_, low95, high95, _) = Intervals.Mean(d);
-                equivalent = d.Count >= 2 && low90 > -margin && high90 < margin;
-                var outside = d.Count >= 2 && (low95 > margin || high95 < -margin);
+                (var mean, var low90, var high90, _, equivalent, var outside) = Intervals.Equivalence(d, margin);
                 line = $"{r.Group} {(equivalent ? "equivalent" : outside ? "not equivalent" : "inconclusive")} (mean {F(mean)}, {Ci(low90, high90, "90%")})";
             }
             else

@@ -20,6 +20,20 @@ public static class Intervals
     /// The fewest seeds whose interval at <paramref name="level"/> would be at most <paramref name="margin"/> wide on each
     /// side at the spread <paramref name="sd"/> (sample std of the per-seed differences); at most 1000.
     /// </summary>
+    /// <summary>
+    /// Equivalence of paired differences <paramref name="d"/> within ±<paramref name="margin"/>: two one-sided tests at 95%
+    /// (the 90% interval inside ±margin: equivalent), or the 95% interval wholly outside it (not equivalent); neither with
+    /// fewer than two values.
+    /// </summary>
+    public static (double Mean, double Low90, double High90, double HalfWidth90, bool Equivalent, bool Outside) Equivalence(IReadOnlyList<double> d, double margin)
+    {
+        var (mean, low90, high90, half90) = Mean(d, 0.90);
+        var (_, low95, high95, _) = Mean(d);
+        return (mean, low90, high90, half90,
+            d.Count >= 2 && low90 > -margin && high90 < margin,
+            d.Count >= 2 && (low95 > margin || high95 < -margin));
+    }
+
     public static int SeedsNeeded(double sd, double margin, double level)
     {
         if (!(sd > 0)) return 2;

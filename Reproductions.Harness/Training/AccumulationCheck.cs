@@ -61,7 +61,7 @@ public static class AccumulationCheck
             gradient = Relative(Gradients(b), Gradients(a));
             foreach (var s in new[] { a, b })
             {
-                foreach (var g in s.Optimizer.ParamGroups) g.LearningRate = phase.RateAt(0, (n + phase.BatchSize - 1) / phase.BatchSize);
+                s.SetLearningRate(phase.RateAt(0, (n + phase.BatchSize - 1) / phase.BatchSize));
                 s.Optimizer.step();
             }
             step = Relative(Parameters(b), Parameters(a));

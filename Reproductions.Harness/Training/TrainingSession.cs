@@ -197,7 +197,8 @@ public sealed class TrainingSession : IDisposable
         return metrics;
     }
 
-    private void SetLearningRate(double lr)
+    /// <summary>Sets every parameter group's learning rate (for the next optimiser step).</summary>
+    public void SetLearningRate(double lr)
     {
         if (lr == currentLr) return;
         foreach (var group in lrGroups) group.LearningRate = lr;

@@ -24,40 +24,45 @@ public sealed class ClaimCasesAttribute : NUnitAttribute, ITestBuilder
         var cases = new List<TestMethod>();
         try
         {
-            var claims = FindingProfile.Load(id, FindingProfile.FullProfile).AllClaims;
-            foreach (var claim in claims)
+            var full = FindingProfile.Load(id, FindingProfile.FullProfile);
+            foreach (var claim in full.AllClaims)
                 foreach (var profile in claim.Profiles)
                 {
-                    var parameters = ProfileCase(fixture, profile, [profile, claim.Id], $"{claim.TestName}({profile})");
+                    var parameters = ProfileCase(full.QuickTier, profile, [profile, claim.Id], $"{claim.TestName}({profile})");
                     parameters.Properties.Set(PropertyNames.Description, claim.Statement);
                     cases.Add(builder.BuildTestMethod(method, suite, parameters));
                 }
         }
         catch (Exception e) when (e is Harness.Training.ConfigException or IOException)
         {
-            var parameters = new TestCaseParameters(["quick", "(config)"]) { TestName = "Claims(config unreadable)", RunState = RunState.NotRunnable };
-            parameters.Properties.Set(PropertyNames.SkipReason, e.Message);
-            cases.Add(builder.BuildTestMethod(method, suite, parameters));
+            cases.Add(Unreadable(builder, method, suite, ["quick", "(config)"], "Claims(config unreadable)", e));
         }
         return cases;
     }
 
     /// <summary>
-    /// A case of <paramref name="fixture"/>'s finding in <paramref name="profile"/>, in the profile's test tier from its config
-    /// (<see cref="FindingProfile.Tier"/>): Quick; Extended (a quick profile CI has no room for) or Gpu, both explicit.
+    /// A case of <paramref name="profile"/> in its test tier (<see cref="FindingProfile.Tier"/>): full in Gpu; quick in the
+    /// finding's <paramref name="quickTier"/>, Quick, or Extended (a quick profile CI has no room for). Gpu and Extended are explicit.
     /// </summary>
-    public static TestCaseParameters ProfileCase(Type fixture, string profile, object[] arguments, string name)
+    public static TestCaseParameters ProfileCase(TestTier quickTier, string profile, object[] arguments, string name)
     {
         var parameters = new TestCaseParameters(arguments) { TestName = name };
-        var id = fixture.GetCustomAttribute<FindingAttribute>()?.Id;
-        var tier = profile == FindingProfile.FullProfile ? TestTier.Gpu : id is null ? TestTier.Quick : FindingProfile.Load(id, profile).Tier;
+        var tier = profile == FindingProfile.FullProfile ? TestTier.Gpu : quickTier;
         parameters.Properties.Add(PropertyNames.Category, tier.Category);
         if (tier.Explicit)
         {
             parameters.RunState = RunState.Explicit;
-            parameters.Properties.Set(PropertyNames.SkipReason, tier == TestTier.Gpu ? FindingFixture.FullReason : $"{tier.Category} tier: {tier.Reason}; select with --filter Category={tier.Category}");
+            parameters.Properties.Set(PropertyNames.SkipReason, tier == TestTier.Gpu ? tier.Reason! : $"{tier.Category} tier: {tier.Reason}; select with --filter Category={tier.Category}");
         }
         return parameters;
+    }
+
+    /// <summary>One case that cannot run, with the error of the finding's config as its reason.</summary>
+    public static TestMethod Unreadable(NUnitTestCaseBuilder builder, IMethodInfo method, Test? suite, object[] arguments, string name, Exception e)
+    {
+        var parameters = new TestCaseParameters(arguments) { TestName = name, RunState = RunState.NotRunnable };
+        parameters.Properties.Set(PropertyNames.SkipReason, e.Message);
+        return builder.BuildTestMethod(method, suite, parameters);
     }
 }
 
@@ -73,16 +78,16 @@ public sealed class ProfileCasesAttribute : NUnitAttribute, ITestBuilder
     public IEnumerable<TestMethod> BuildFrom(IMethodInfo method, Test? suite)
     {
         var fixture = suite?.TypeInfo?.Type ?? method.TypeInfo.Type;
+        var id = fixture.GetCustomAttribute<FindingAttribute>()?.Id;
         try
         {
+            var quickTier = id is null ? TestTier.Quick : FindingProfile.Load(id, FindingProfile.FullProfile).QuickTier;
             return FindingProfile.Profiles.Select(profile =>
-                builder.BuildTestMethod(method, suite, ClaimCasesAttribute.ProfileCase(fixture, profile, [profile], $"{method.Name}({profile})"))).ToList();
+                builder.BuildTestMethod(method, suite, ClaimCasesAttribute.ProfileCase(quickTier, profile, [profile], $"{method.Name}({profile})"))).ToList();
         }
         catch (Exception e) when (e is Harness.Training.ConfigException or IOException)
         {
-            var parameters = new TestCaseParameters(["quick"]) { TestName = $"{method.Name}(config unreadable)", RunState = RunState.NotRunnable };
-            parameters.Properties.Set(PropertyNames.SkipReason, e.Message);
-            return [builder.BuildTestMethod(method, suite, parameters)];
+            return [ClaimCasesAttribute.Unreadable(builder, method, suite, ["quick"], $"{method.Name}(config unreadable)", e)];
         }
     }
 }

@@ -15,7 +15,6 @@ namespace Reproductions.Tests.Findings;
 /// </summary>
 public abstract class FindingFixture
 {
-    public const string FullReason = "full profile: the paper's setup on a GPU; select with --filter Category=Gpu";
 
     /// <summary>The finding's id, e.g. "F01", from the fixture's [Finding] attribute.</summary>
     protected string Finding => GetType().GetCustomAttribute<FindingAttribute>()?.Id
