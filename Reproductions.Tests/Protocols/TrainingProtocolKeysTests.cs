@@ -54,6 +54,19 @@ public sealed class TrainingProtocolKeysTests
         plan.Skip(6).Select(w => w.Key.Kind).Should().AllBe(AccumulationCheckWork.Kind);
     }
 
+    [TestCase(""" "quickTier": { "category": "Nightly", "reason": "r" },""", "*F96.json: quickTier:category = 'Nightly': expected Quick or Extended*")]
+    [TestCase(""" "quickTier": { "category": "Extended" },""", "*F96.json: quickTier:reason is missing*")]
+    [TestCase(""" "quickTier": { "category": "Extended", "reason": "r", "when": "nightly" },""", "*F96.json quickTier: unknown key 'when'*")]
+    public void A_bad_quick_tier_is_refused_naming_the_file_and_key(string topLevel, string message)
+    {
+        File.WriteAllText(Path.Combine(configs, "F96.json"), $$"""
+            { "finding": "F96", "claim": "c", {{topLevel}}
+              "profiles": { "full": { "seeds": [1], "runs": { "whole": { "phases": [ { "epochs": 1, "batchSize": 100, "learningRate": 0.01 } ] } } } } }
+            """);
+        var act = () => FindingProfile.Load("F96", "full", configs);
+        act.Should().Throw<ConfigException>().WithMessage(message);
+    }
+
     [TestCase(""", "accumulationChecks": ["whole"]""", "*accumulationChecks:0 = 'whole': its first phase does not accumulate*")]
     [TestCase(""", "accumulationChecks": ["nothing"]""", "*accumulationChecks:0 = 'nothing': not a run of this profile*")]
     [TestCase(""", "mayDiverge": { "bs9_*": "why" }""", "*mayDiverge:bs9_*: names no run of this profile*")]
