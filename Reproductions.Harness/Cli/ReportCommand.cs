@@ -15,17 +15,18 @@ public static class ReportCommand
     {
         var profileOption = ReproduceCommand.ProfileOption("quick, full, or auto: full when CUDA is available, else quick.");
         var findingsOption = ReproduceCommand.FindingsOption();
+        var datasetOption = ReproduceCommand.DatasetOption();
         var outputOption = new Option<string?>("--output") { Description = "Folder to write into; default: artifacts/report/<profile>/." };
-        var command = new Command("report", "Rebuild the report from stored results (nothing runs) and print where it is.") { profileOption, findingsOption, outputOption };
+        var command = new Command("report", "Rebuild the report from stored results (nothing runs) and print where it is.") { profileOption, findingsOption, datasetOption, outputOption };
         command.SetAction(parse => CliErrors.Guard(parse, () =>
-            Report(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), parse.GetValue(outputOption))));
+            Report(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), ReproduceCommand.Datasets(parse.GetValue(datasetOption)!), parse.GetValue(outputOption))));
         return command;
     }
 
-    private static int Report(string profileChoice, string[]? findings, string? output)
+    private static int Report(string profileChoice, string[]? findings, IReadOnlyList<string> datasets, string? output)
     {
         var profile = ReproduceCommand.ResolveProfile(profileChoice);
-        var result = new ReportBuilder(profile).Build(ReproduceCommand.FindingIds(findings), output);
+        var result = new ReportBuilder(profile).Build(ReproduceCommand.FindingIds(findings), output, datasets);
         Print(result);
         return result.ExitCode;
     }

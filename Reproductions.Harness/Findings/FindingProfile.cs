@@ -25,8 +25,15 @@ public sealed record FindingProfile(
     string Finding, string Profile, string Claim, string Description, string Source, Experiment Experiment, BandSettings Bands,
     ReportSpec Report, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Reference, IReadOnlyDictionary<string, double> Checks,
     IReadOnlyList<string> Changes, IReadOnlyList<ClaimSpec> AllClaims, IReadOnlyDictionary<string, string> BaselineLeftOut,
-    IReadOnlyList<ClaimSpec> AllEstimates, TestTier QuickTier)
+    IReadOnlyList<ClaimSpec> AllEstimates, TestTier QuickTier, string PaperDataset)
 {
+    /// <summary>
+    /// Whether this profile reads the dataset the paper's numbers and claims were made on (its config's own). On another
+    /// dataset the claims are evaluated unchanged, but a claim that does not hold is a result, not a failure: its verdict
+    /// is snapshotted in the dataset's baseline, and there is no paper column.
+    /// </summary>
+    public bool OnPaperDataset => Dataset == PaperDataset;
+
     /// <summary>The test category this profile's cases run in: Gpu for full; Quick, or Extended where the quick profile does not fit CI.</summary>
     public TestTier Tier => Profile == FullProfile ? TestTier.Gpu : QuickTier;
 
@@ -73,8 +80,15 @@ public sealed record FindingProfile(
             .Select(f => Path.GetFileNameWithoutExtension(f)!)
             .Order(StringComparer.Ordinal).ToList();
 
-    public static FindingProfile Load(string finding, string profile, string? configsFolder = null, ProtocolCatalog? catalog = null)
+    /// <summary>
+    /// Loads a finding's profile. <paramref name="dataset"/> runs it on another dataset than its config's (the findings'
+    /// papers used MNIST): every run reads that dataset instead, the claims are the same, and the paper's numbers are
+    /// dropped (they describe the paper's dataset; <see cref="PaperDataset"/> keeps its name). Null: the config's dataset.
+    /// </summary>
+    public static FindingProfile Load(string finding, string profile, string? configsFolder = null, ProtocolCatalog? catalog = null, string? dataset = null)
     {
+        if (dataset is not null && !Data.DatasetSpecs.All.Any(d => d.Name == dataset))
+            throw new ConfigException($"dataset '{dataset}': expected one of {string.Join(", ", Data.DatasetSpecs.All.Select(d => d.Name))}.");
         catalog ??= ProtocolCatalog.Default;
         var folder = configsFolder ?? RepoPaths.Configs;
         var path = Path.Combine(folder, $"{finding}.json");
@@ -92,9 +106,12 @@ public sealed record FindingProfile(
         // The protocol's settings: the finding's own profile, or the shared experiment it names.
         var ownKeys = FindingKeys.ToHashSet(StringComparer.OrdinalIgnoreCase);
         Experiment bound;
+        string paperDataset;
         if (Text(file, "experiment") is { } experimentName)
         {
             (bound, var experimentChanges) = LoadExperiment(experimentName, profile, folder, catalog);
+            paperDataset = bound.Dataset;
+            if (dataset is not null && dataset != paperDataset) bound = LoadExperiment(experimentName, profile, folder, catalog, dataset).Experiment;
             if (Text(file, "protocol") is { } named && named != bound.Protocol.Name)
                 throw new ConfigException($"{source}: protocol = '{named}', but its experiment configs/{experimentName}.json is a '{bound.Protocol.Name}' protocol.");
             changes = [.. changes, .. experimentChanges];
@@ -109,6 +126,9 @@ public sealed record FindingProfile(
                 if (protocol.Keys.Contains(key)) protocolSection[key] = value?.DeepClone();
             ConfigFiles.RejectUnknownKeys(section, where, ownKeys);
             bound = protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(protocolSection, where), where, profile, folder));
+            paperDataset = bound.Dataset;
+            if (dataset is not null && dataset != paperDataset)
+                bound = protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(protocolSection, where), where, profile, folder, dataset));
         }
 
         var configuration = ConfigFiles.ToConfiguration(section, where);
@@ -116,7 +136,7 @@ public sealed record FindingProfile(
         var report = configuration.GetSection("report").Exists()
             ? ReportSpec.Read($"{where}:report", configuration.GetSection("report"), bound)
             : ReportSpec.Read($"{source} report", topLevel.GetSection("report"), bound);
-        var reference = topLevel.GetSection("reference").GetChildren().ToDictionary(
+        var reference = bound.Dataset != paperDataset ? new Dictionary<string, IReadOnlyDictionary<string, string>>() : topLevel.GetSection("reference").GetChildren().ToDictionary(
             r => r.Key,
             r => (IReadOnlyDictionary<string, string>)r.GetChildren().ToDictionary(m => m.Key, m => m.Value ?? "", StringComparer.OrdinalIgnoreCase),
             StringComparer.OrdinalIgnoreCase);
@@ -140,14 +160,15 @@ public sealed record FindingProfile(
             c => string.IsNullOrWhiteSpace(c.Value) ? throw new ConfigException($"{where}:baseline:leftOut:{c.Key}: give the reason the metric leaves the baseline.") : c.Value,
             StringComparer.Ordinal);
         return new FindingProfile(finding, profile, Text(file, "claim") ?? "", configuration["description"] ?? "", source, bound,
-            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes, claims, leftOut, estimates, TestTier.Read(file["quickTier"], source));
+            ReadBands(where, configuration.GetSection("bands")), report, reference, checks, changes, claims, leftOut, estimates,
+            DatasetTiers.Load(folder).QuickTier(bound.Dataset, paperDataset) ?? TestTier.Read(file["quickTier"], source), paperDataset);
     }
 
     /// <summary>
     /// A shared experiment (<c>configs/&lt;name&gt;.json</c>: a protocol and its profiles, full written out, the others as
     /// changes), bound for <paramref name="profile"/>, with the lines that declare what that profile changes in full.
     /// </summary>
-    public static (Experiment Experiment, IReadOnlyList<string> Changes) LoadExperiment(string name, string profile, string? configsFolder = null, ProtocolCatalog? catalog = null)
+    public static (Experiment Experiment, IReadOnlyList<string> Changes) LoadExperiment(string name, string profile, string? configsFolder = null, ProtocolCatalog? catalog = null, string? dataset = null)
     {
         catalog ??= ProtocolCatalog.Default;
         var folder = configsFolder ?? RepoPaths.Configs;
@@ -161,7 +182,7 @@ public sealed record FindingProfile(
         var where = $"{source} profiles:{profile}";
         ConfigFiles.RejectUnknownKeys(section, where, protocol.Keys.Append("description"));
         section.Remove("description");
-        return (protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(section, where), where, profile, folder)), changes);
+        return (protocol.Bind(new ProtocolSection(ConfigFiles.ToConfiguration(section, where), where, profile, folder, dataset)), changes);
     }
 
     /// <summary>

@@ -44,9 +44,10 @@ public abstract class Protocol
 
 /// <summary>
 /// A finding profile's settings as a protocol sees them: the merged section, where it came from (for errors), the
-/// profile's name and the configs folder (for configs/defaults.json).
+/// profile's name, the configs folder (for configs/defaults.json) and the dataset the user asked for in place of the
+/// config's own (<c>--dataset</c>; null: the config's).
 /// </summary>
-public sealed record ProtocolSection(IConfiguration Section, string Where, string Profile, string ConfigsFolder)
+public sealed record ProtocolSection(IConfiguration Section, string Where, string Profile, string ConfigsFolder, string? Dataset = null)
 {
     /// <summary>configs/defaults.json as the first layer of every training config.</summary>
     public ConfigLayer Defaults
@@ -64,15 +65,16 @@ public sealed record ProtocolSection(IConfiguration Section, string Where, strin
 
     /// <summary>
     /// The named training runs under <paramref name="key"/> (a finding's runs, the gradient competition's regimes), each a
-    /// config layered over configs/defaults.json and the section's <c>base</c>; at least one. <paramref name="what"/>
-    /// says what to define when there is none.
+    /// config layered over configs/defaults.json and the section's <c>base</c> (and, last, the dataset asked for in place of
+    /// the config's); at least one. <paramref name="what"/> says what to define when there is none.
     /// </summary>
     public IReadOnlyList<RunDefinition> Runs(string key, string what)
     {
         var defaults = Defaults;
         var baseLayer = ConfigLayer.FromSection($"{Where}:base", GetSection("base"));
+        ConfigLayer[] dataset = Dataset is null ? [] : [ConfigLayer.FromPairs($"--dataset {Dataset}", ("dataset", Dataset))];
         var runs = GetSection(key).GetChildren()
-            .Select(r => new RunDefinition(r.Key, [defaults, baseLayer, ConfigLayer.FromSection($"{Where}:{key}:{r.Key}", r)]))
+            .Select(r => new RunDefinition(r.Key, [defaults, baseLayer, ConfigLayer.FromSection($"{Where}:{key}:{r.Key}", r), .. dataset]))
             .ToList();
         return runs.Count > 0 ? runs : throw new ConfigException($"{Where}: {key} is empty or missing; define {what}.");
     }

@@ -65,15 +65,18 @@ public sealed partial class ReportBuilder
     private static partial Regex FigureFile();
 
     /// <summary>Builds the report of <paramref name="findings"/> into <paramref name="folder"/> (default <see cref="DefaultFolder"/>).</summary>
-    public ReportResult Build(IEnumerable<string> findings, string? folder = null)
+    /// <param name="datasets">The datasets to report, each finding once per dataset (default: MNIST, the papers').</param>
+    public ReportResult Build(IEnumerable<string> findings, string? folder = null, IReadOnlyList<string>? datasets = null)
     {
+        datasets ??= [Data.DatasetSpecs.Mnist.Name];
+        var ids = findings.ToList();
         var output = Path.GetFullPath(folder ?? DefaultFolder(Profile));
         Directory.CreateDirectory(output);
         foreach (var old in Directory.GetFiles(output, "*.png").Where(f => FigureFile().IsMatch(Path.GetFileName(f)) || Path.GetFileName(f).StartsWith(NoiseScaleFigure.FilePrefix, StringComparison.Ordinal)))
             File.Delete(old); // figures of an earlier build; this one draws its own
 
         var measuredByFinding = new List<(string Finding, string Dataset, Measured Measured)>();
-        var sections = findings.Select(id => Section(id, output, measuredByFinding)).ToList();
+        var sections = datasets.SelectMany(dataset => ids.Select(id => Section(id, dataset, output, measuredByFinding))).ToList();
         var suite = measuredByFinding.GroupBy(m => m.Dataset)
             .Select(g => NoiseScaleFigure.Draw(NoiseScaleFigure.Points(g.Select(m => (m.Finding, m.Measured))), output, g.Key, Profile))
             .Where(f => f.Points.Count > 0).ToList();
@@ -102,19 +105,19 @@ public sealed partial class ReportBuilder
         JsonSerializer.Deserialize<ReportData>(File.ReadAllBytes(path), JsonDefaults.Options)
         ?? throw new InvalidDataException($"{path}: empty report.");
 
-    private FindingSection Section(string id, string output, List<(string Finding, string Dataset, Measured Measured)> measuredByFinding)
+    private FindingSection Section(string id, string dataset, string output, List<(string Finding, string Dataset, Measured Measured)> measuredByFinding)
     {
         FindingProfile profile;
         Measured measured;
         try
         {
-            profile = FindingProfile.Load(id, Profile, ConfigsFolder, Catalog);
+            profile = FindingProfile.Load(id, Profile, ConfigsFolder, Catalog, dataset);
             measured = FindingRunner.Stored(profile, Store, FindingRunner.RunDevice());
         }
         catch (Exception e) when (e is UserError or IOException or JsonException)
         {
             var code = e is UserError user ? user.ExitCode : ExitCodes.CorruptState;
-            return new FindingSection(id, "", "", "", "", [], [], null, ClaimsSummary.Of([]), [], [], "", "", [], [], [], [], [], [], 0, new Dictionary<string, string>(),
+            return new FindingSection(id, dataset, "", "", "", [], [], null, ClaimsSummary.Of([]), [], [], "", "", [], [], [], [], [], [], 0, new Dictionary<string, string>(),
                 $"{(code == ExitCodes.CorruptState ? "a stored result" : "its config")} could not be read: {e.Message}", code);
         }
 
