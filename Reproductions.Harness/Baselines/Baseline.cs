@@ -1,3 +1,4 @@
+using Reproductions.Harness.Claims;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -18,6 +19,9 @@ namespace Reproductions.Harness.Baselines;
 /// <param name="Machine">Where they were measured.</param>
 /// <param name="Seeds">Seeds of the run, in the order of every metric's samples.</param>
 /// <param name="Metrics">Metric name -&gt; stored value and band, in the order the finding reported them.</param>
+/// <param name="Claims">How narrow each margin claim's interval was at this spread (for the accept step).</param>
+/// <param name="Verdicts">Each claim's verdict on these numbers, by claim id: on a dataset other than the paper's, where a
+/// claim that does not hold is a result, the tests and the report assert that it does not change.</param>
 public sealed record Baseline(
     int SchemaVersion,
     string Finding,
@@ -26,7 +30,8 @@ public sealed record Baseline(
     MachineInfo Machine,
     IReadOnlyList<int> Seeds,
     IReadOnlyDictionary<string, BaselineMetric> Metrics,
-    IReadOnlyList<ClaimPower>? Claims = null)
+    IReadOnlyList<ClaimPower>? Claims = null,
+    IReadOnlyDictionary<string, ClaimOutcome>? Verdicts = null)
 {
     public const int CurrentSchemaVersion = 1;
 
@@ -49,7 +54,8 @@ public sealed record Baseline(
         if (when.Kind == DateTimeKind.Local) when = when.ToUniversalTime();
         when = new DateTime(when.Ticks - when.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
         return new Baseline(CurrentSchemaVersion, samples.Finding, samples.Profile, when, machine, samples.Seeds.ToArray(), metrics,
-            samples.Claims.Count > 0 ? samples.Claims.ToArray() : null);
+            samples.Claims.Count > 0 ? samples.Claims.ToArray() : null,
+            samples.Verdicts.Count > 0 ? new Dictionary<string, ClaimOutcome>(samples.Verdicts, StringComparer.Ordinal) : null);
     }
 }
 

@@ -1,3 +1,4 @@
+using Reproductions.Harness.Claims;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -166,7 +167,7 @@ public static partial class BaselineJson
     /// <summary>Field-by-field reader; every problem names the file and the field path.</summary>
     private sealed class Reader(string file)
     {
-        private static readonly string[] BaselineFields = ["schemaVersion", "finding", "profile", "createdUtc", "machine", "seeds", "metrics", "claims"];
+        private static readonly string[] BaselineFields = ["schemaVersion", "finding", "profile", "createdUtc", "machine", "seeds", "metrics", "claims", "verdicts"];
         private static readonly string[] ClaimFields = ["claim", "margin", "halfWidth", "seeds", "seedsNeeded"];
         private static readonly string[] MachineFields = ["os", "processorCount", "cpuModel", "device", "torchSharpVersion", "runtime"];
         private static readonly string[] MetricFields = ["value", "samples", "absoluteBand", "relativeBand", "rule", "claimNull"];
@@ -214,7 +215,26 @@ public static partial class BaselineJson
                         Number(c, "halfWidth", "a finite number >= 0"), Int(c, "seeds", "an integer"), Int(c, "seedsNeeded", "an integer")));
                 }
             }
-            return new Baseline(version, finding, profile, created, machine, seeds, metrics, claims);
+            Dictionary<string, ClaimOutcome>? verdicts = null;
+            if (obj.TryGet("verdicts", out var verdictsElement) && verdictsElement.ValueKind != JsonValueKind.Null)
+            {
+                const string verdictsExpected = "an object mapping each claim id to its verdict (holds, does-not-hold, inconclusive, not-measured)";
+                var verdictsObject = Object(verdictsElement, "verdicts", allowed: null, verdictsExpected);
+                verdicts = new Dictionary<string, ClaimOutcome>(StringComparer.Ordinal);
+                foreach (var claim in verdictsObject.Names)
+                {
+                    var text = String(verdictsObject, claim, "holds, does-not-hold, inconclusive or not-measured");
+                    verdicts[claim] = text switch
+                    {
+                        "holds" => ClaimOutcome.Holds,
+                        "does-not-hold" => ClaimOutcome.DoesNotHold,
+                        "inconclusive" => ClaimOutcome.Inconclusive,
+                        "not-measured" => ClaimOutcome.NotMeasured,
+                        _ => throw Error(Child("verdicts", claim), $"is \"{text}\"; expected holds, does-not-hold, inconclusive or not-measured."),
+                    };
+                }
+            }
+            return new Baseline(version, finding, profile, created, machine, seeds, metrics, claims, verdicts);
         }
 
         private MachineInfo Machine(JsonElement element, string path)

@@ -1,3 +1,4 @@
+using Reproductions.Harness.Claims;
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
@@ -108,6 +109,20 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
     {
         ArgumentNullException.ThrowIfNull(power);
         _claims.Add(power);
+        return this;
+    }
+
+    private readonly Dictionary<string, ClaimOutcome> _verdicts = new(StringComparer.Ordinal);
+
+    /// <summary>Each claim's verdict on these numbers, by claim id (see <see cref="Baseline.Verdicts"/>).</summary>
+    public IReadOnlyDictionary<string, ClaimOutcome> Verdicts => _verdicts;
+
+    /// <summary>Records a claim's verdict on these numbers (an estimate is not a verdict).</summary>
+    public MetricSamples AddVerdict(string claim, ClaimOutcome outcome)
+    {
+        if (string.IsNullOrWhiteSpace(claim)) throw new ArgumentException($"{Finding} ({Profile}): a verdict needs its claim's id.", nameof(claim));
+        if (outcome == ClaimOutcome.Estimated) throw new ArgumentException($"{Finding} ({Profile}): '{claim}' is an estimate, not a claim with a verdict.", nameof(outcome));
+        if (!_verdicts.TryAdd(claim, outcome)) throw new ArgumentException($"{Finding} ({Profile}): claim '{claim}' already has a verdict.", nameof(claim));
         return this;
     }
 

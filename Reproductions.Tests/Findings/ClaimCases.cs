@@ -24,30 +24,38 @@ public sealed class ClaimCasesAttribute : NUnitAttribute, ITestBuilder
         var cases = new List<TestMethod>();
         try
         {
-            var full = FindingProfile.Load(id, FindingProfile.FullProfile);
-            foreach (var claim in full.AllClaims)
-                foreach (var profile in claim.Profiles)
-                {
-                    var parameters = ProfileCase(full.QuickTier, profile, [profile, claim.Id], $"{claim.TestName}({profile})");
-                    parameters.Properties.Set(PropertyNames.Description, claim.Statement);
-                    cases.Add(builder.BuildTestMethod(method, suite, parameters));
-                }
+            foreach (var full in Datasets(id))
+                foreach (var claim in full.AllClaims)
+                    foreach (var profile in claim.Profiles)
+                    {
+                        var parameters = ProfileCase(full, profile, [profile, claim.Id, full.Dataset], claim.TestName);
+                        parameters.Properties.Set(PropertyNames.Description, claim.Statement);
+                        cases.Add(builder.BuildTestMethod(method, suite, parameters));
+                    }
         }
         catch (Exception e) when (e is Harness.Training.ConfigException or IOException)
         {
-            cases.Add(Unreadable(builder, method, suite, ["quick", "(config)"], "Claims(config unreadable)", e));
+            cases.Add(Unreadable(builder, method, suite, ["quick", "(config)", "(config)"], "Claims(config unreadable)", e));
         }
         return cases;
     }
 
+    /// <summary>The finding's full profile on every dataset the harness knows, the paper's first.</summary>
+    public static IEnumerable<FindingProfile> Datasets(string finding) =>
+        Harness.Data.DatasetSpecs.All.Select(d => FindingProfile.Load(finding, FindingProfile.FullProfile, dataset: d.Name))
+            .OrderBy(p => p.OnPaperDataset ? 0 : 1).ToList();
+
     /// <summary>
-    /// A case of <paramref name="profile"/> in its test tier (<see cref="FindingProfile.Tier"/>): full in Gpu; quick in the
-    /// finding's <paramref name="quickTier"/>, Quick, or Extended (a quick profile CI has no room for). Gpu and Extended are explicit.
+    /// A case of <paramref name="profile"/> on <paramref name="full"/>'s dataset in its test tier (<see cref="FindingProfile.Tier"/>):
+    /// full in Gpu; quick in the finding's quick tier on that dataset, Quick, or Extended (a quick profile CI has no room
+    /// for). Gpu and Extended are explicit. Named "<paramref name="name"/>(profile)" on the paper's dataset, and
+    /// "<paramref name="name"/>(profile, dataset)" on another, with the property Dataset (<c>--filter Dataset=fashion-mnist</c>).
     /// </summary>
-    public static TestCaseParameters ProfileCase(TestTier quickTier, string profile, object[] arguments, string name)
+    public static TestCaseParameters ProfileCase(FindingProfile full, string profile, object[] arguments, string name)
     {
-        var parameters = new TestCaseParameters(arguments) { TestName = name };
-        var tier = profile == FindingProfile.FullProfile ? TestTier.Gpu : quickTier;
+        var parameters = new TestCaseParameters(arguments) { TestName = full.OnPaperDataset ? $"{name}({profile})" : $"{name}({profile}, {full.Dataset})" };
+        parameters.Properties.Set("Dataset", full.Dataset);
+        var tier = profile == FindingProfile.FullProfile ? TestTier.Gpu : full.QuickTier;
         parameters.Properties.Add(PropertyNames.Category, tier.Category);
         if (tier.Explicit)
         {
@@ -79,15 +87,15 @@ public sealed class ProfileCasesAttribute : NUnitAttribute, ITestBuilder
     {
         var fixture = suite?.TypeInfo?.Type ?? method.TypeInfo.Type;
         var id = fixture.GetCustomAttribute<FindingAttribute>()?.Id;
+        if (id is null) return [];
         try
         {
-            var quickTier = id is null ? TestTier.Quick : FindingProfile.Load(id, FindingProfile.FullProfile).QuickTier;
-            return FindingProfile.Profiles.Select(profile =>
-                builder.BuildTestMethod(method, suite, ClaimCasesAttribute.ProfileCase(quickTier, profile, [profile], $"{method.Name}({profile})"))).ToList();
+            return ClaimCasesAttribute.Datasets(id).SelectMany(full => FindingProfile.Profiles.Select(profile =>
+                builder.BuildTestMethod(method, suite, ClaimCasesAttribute.ProfileCase(full, profile, [profile, full.Dataset], method.Name)))).ToList();
         }
         catch (Exception e) when (e is Harness.Training.ConfigException or IOException)
         {
-            return [ClaimCasesAttribute.Unreadable(builder, method, suite, ["quick"], $"{method.Name}(config unreadable)", e)];
+            return [ClaimCasesAttribute.Unreadable(builder, method, suite, ["quick", "(config)"], $"{method.Name}(config unreadable)", e)];
         }
     }
 }

@@ -18,7 +18,7 @@ namespace Reproductions.Tests.Findings;
 /// </summary>
 public static class FindingContext
 {
-    private static readonly ConcurrentDictionary<(string, string), Lazy<(FindingProfile, Measured)>> Cache = new();
+    private static readonly ConcurrentDictionary<(string, string, string), Lazy<(FindingProfile, Measured)>> Cache = new();
 
     /// <summary>
     /// The finding's profile and its measurements. The full profile needs CUDA: without it the test is skipped with the
@@ -26,23 +26,23 @@ public static class FindingContext
     /// results stored for that device type are read and nothing runs; a missing one fails the test with the command
     /// that makes it.
     /// </summary>
-    public static (FindingProfile Profile, Measured Measured) Measure(string finding, string profile)
+    public static (FindingProfile Profile, Measured Measured) Measure(string finding, string profile, string dataset)
     {
         if (FindingRunner.RunDevice() is { } storedDevice)
-            return StoredMeasurements(finding, profile, storedDevice);
+            return StoredMeasurements(finding, profile, dataset, storedDevice);
         RequireDeviceFor(profile);
-        return Cache.GetOrAdd((finding, profile), key => new Lazy<(FindingProfile, Measured)>(() =>
+        return Cache.GetOrAdd((finding, profile, dataset), key => new Lazy<(FindingProfile, Measured)>(() =>
         {
-            var p = FindingProfile.Load(key.Item1, key.Item2);
+            var p = FindingProfile.Load(key.Item1, key.Item2, dataset: key.Item3);
             DataSets.Log = line => TestContext.Progress.WriteLine(line);
             var options = new RunOptions { Progress = new ProgressWriter(), Log = line => TestContext.Progress.WriteLine(line) };
             return (p, FindingRunner.Run(p, ExperimentStore.Default, options));
         }, LazyThreadSafetyMode.ExecutionAndPublication)).Value;
     }
 
-    private static (FindingProfile, Measured) StoredMeasurements(string finding, string profile, string device)
+    private static (FindingProfile, Measured) StoredMeasurements(string finding, string profile, string dataset, string device)
     {
-        var p = FindingProfile.Load(finding, profile);
+        var p = FindingProfile.Load(finding, profile, dataset: dataset);
         var measured = FindingRunner.Stored(p, ExperimentStore.Default, device);
         TestContext.Out.WriteLine($"{FindingRunner.RunDeviceVariable}={device}: checking results stored for {device}; nothing runs.");
         if (measured.Missing.Count > 0)
@@ -68,6 +68,7 @@ public static class FindingContext
     {
         var samples = new MetricSamples(profile.Finding, profile.Profile, profile.Dataset, profile.Seeds.Select(s => checked((int)s)));
         addMetrics(samples);
+        foreach (var claim in profile.Evaluate(measured)) samples.AddVerdict(claim.Id, claim.Outcome);
         // How narrow each margin claim's deciding interval is at this spread: the accept step refuses one that could never be decided.
         foreach (var claim in profile.Evaluate(measured).Where(v => v.Margin is not null))
         {
@@ -83,6 +84,13 @@ public static class FindingContext
         var verdict = BaselineGate.Check(new BaselineStore(RepoPaths.Baselines), samples, profile.Bands.ToPolicy(), device);
         TestContext.Out.WriteLine(verdict.Message);
         if (!verdict.Passed) Assert.Fail(verdict.Message);
+    }
+
+    /// <summary>A claim's verdict beside the one the finding's baseline (profile, dataset) stores.</summary>
+    public static VerdictSnapshot Snapshot(FindingProfile profile, ClaimVerdict verdict)
+    {
+        var store = new BaselineStore(RepoPaths.Baselines);
+        return VerdictSnapshot.Of(verdict, store.TryLoad(profile.Profile, profile.Dataset, profile.Finding), ConfigFiles.Relative(store.Path(profile.Profile, profile.Dataset, profile.Finding)));
     }
 
     public static string Describe(IEnumerable<double> values) =>
