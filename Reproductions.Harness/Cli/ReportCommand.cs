@@ -38,22 +38,25 @@ public static class ReportCommand
             .AddColumn("finding").AddColumn("claim").AddColumn("verdict");
         foreach (var f in result.Data.Findings)
         {
+            var id = f.OnPaperDataset ? f.Id : $"{f.Id} ({f.Dataset})";
             if (f.Error is not null)
             {
-                table.AddRow(Markup.Escape(f.Id), "", $"[red]{Markup.Escape(f.Error)}[/]");
-                Console.Error.WriteLine($"error: {f.Id}: {f.Error}");
+                table.AddRow(Markup.Escape(id), "", $"[red]{Markup.Escape(f.Error)}[/]");
+                Console.Error.WriteLine($"error: {id}: {f.Error}");
                 continue;
             }
             foreach (var c in f.Claims)
-                table.AddRow(Markup.Escape(f.Id), Markup.Escape(c.Id), Colour(c.Outcome) + (c.Against is not null ? " [grey](measured, against the paper)[/]" : ""));
+                table.AddRow(Markup.Escape(id), Markup.Escape(c.Id), Colour(c.Outcome) + (f.OnPaperDataset
+                    ? c.Against is not null ? " [grey](measured, against the paper)[/]" : ""
+                    : Stored(f.Snapshots?.FirstOrDefault(s => s.Claim == c.Id))));
             foreach (var c in f.ClaimsLeftOut)
-                table.AddRow(Markup.Escape(f.Id), $"[grey]{Markup.Escape(c.Id)}[/]", $"[grey]not asserted in {Markup.Escape(result.Data.Profile)}[/]");
+                table.AddRow(Markup.Escape(id), $"[grey]{Markup.Escape(c.Id)}[/]", $"[grey]not asserted in {Markup.Escape(result.Data.Profile)}[/]");
             foreach (var e in f.Estimates ?? [])
-                table.AddRow(Markup.Escape(f.Id), $"[grey]{Markup.Escape(e.Id)}[/]", e.Outcome == ClaimOutcome.NotMeasured ? "[grey]estimate not measured[/]" : $"[grey]measured: {Markup.Escape(Short(e.Summary))}[/]");
+                table.AddRow(Markup.Escape(id), $"[grey]{Markup.Escape(e.Id)}[/]", e.Outcome == ClaimOutcome.NotMeasured ? "[grey]estimate not measured[/]" : $"[grey]measured: {Markup.Escape(Short(e.Summary))}[/]");
             if (f.Missing.Count(m => m.Expected is null) is > 0 and var notStored)
-                table.AddRow(Markup.Escape(f.Id), "", $"[yellow]{notStored} run(s) not stored[/]");
+                table.AddRow(Markup.Escape(id), "", $"[yellow]{notStored} run(s) not stored[/]");
             if (f.Missing.Count(m => m.Expected is not null) is > 0 and var expected)
-                table.AddRow(Markup.Escape(f.Id), "", $"[grey]{expected} run(s) diverged, as the profile allows[/]");
+                table.AddRow(Markup.Escape(id), "", $"[grey]{expected} run(s) diverged, as the profile allows[/]");
         }
         AnsiConsole.Write(table);
         var all = result.Data.Findings.SelectMany(f => f.Claims).ToList();
@@ -65,6 +68,15 @@ public static class ReportCommand
         AnsiConsole.MarkupLine($"Report: [bold]{Markup.Escape(result.MarkdownPath)}[/]");
         AnsiConsole.MarkupLine($"[grey]Numbers: {Markup.Escape(result.JsonPath)}; {result.FigurePaths.Count} figure(s) in {Markup.Escape(result.Folder)}[/]");
     }
+
+    /// <summary>Off the paper's dataset: the verdict beside the one the dataset's baseline stores.</summary>
+    private static string Stored(Baselines.VerdictSnapshot? s) => s switch
+    {
+        null => "",
+        { Stored: null } => " [grey](no verdict stored yet)[/]",
+        { Unchanged: true } => " [grey](as stored)[/]",
+        _ => $" [red](changed: stored {Markup.Escape(ClaimVerdict.Describe(s.Stored!.Value))})[/]",
+    };
 
     private static string Short(string text) => text.Length <= 160 ? text : text[..157] + "...";
 

@@ -241,13 +241,17 @@ public sealed record TestTier(string Category, string? Reason)
     /// <summary>Whether a plain <c>dotnet test</c> leaves the cases out (they run only when a filter selects their category).</summary>
     public bool Explicit => Category != Quick.Category;
 
-    /// <summary>The command that runs a finding's cases of this tier.</summary>
-    public string TestCommand(string finding) => Category switch
+    /// <summary>The command that runs a finding's cases of this tier (on <paramref name="dataset"/>, where it is not the paper's).</summary>
+    public string TestCommand(string finding, string? dataset = null)
     {
-        "Gpu" => $"dotnet test Reproductions.sln -p:TorchBackend=cuda --filter \"Finding={finding}&Category=Gpu\"",
-        "Quick" => $"dotnet test --filter Finding={finding}",
-        _ => $"dotnet test --filter \"Finding={finding}&Category={Category}\"",
-    };
+        var on = dataset is null ? "" : $"&Dataset={dataset}";
+        return Category switch
+        {
+            "Gpu" => $"dotnet test Reproductions.sln -p:TorchBackend=cuda --filter \"Finding={finding}{on}&Category=Gpu\"",
+            "Quick" when dataset is null => $"dotnet test --filter Finding={finding}",
+            _ => $"dotnet test --filter \"Finding={finding}{on}&Category={Category}\"",
+        };
+    }
 
     public static TestTier Read(System.Text.Json.Nodes.JsonNode? node, string source)
     {

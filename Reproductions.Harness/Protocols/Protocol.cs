@@ -133,7 +133,12 @@ public sealed record MeasuredGroup(string Name, string Setting, IReadOnlyList<st
 /// <param name="Title">The start of every title: "Fxx".</param>
 /// <param name="MarkPaper">Whether to mark the paper's numbers (the full profile).</param>
 /// <param name="Reference">The paper's value of (group, metric), or null.</param>
-public sealed record FigureTarget(string Folder, string Prefix, string Title, string Profile, bool MarkPaper, Func<string, string, string?> Reference);
+/// <param name="Dataset">The dataset's display name where it is not the paper's (titles name it); null on the paper's.</param>
+public sealed record FigureTarget(string Folder, string Prefix, string Title, string Profile, bool MarkPaper, Func<string, string, string?> Reference, string? Dataset = null)
+{
+    /// <summary>What every title ends with in brackets: "quick profile", or "quick profile, Fashion-MNIST" off the paper's dataset.</summary>
+    public string Edition => Dataset is null ? $"{Profile} profile" : $"{Profile} profile, {Dataset}";
+}
 
 /// <summary>
 /// What an experiment measured from its stored results: per group and metric, one value (or one per layer) per seed;

@@ -52,7 +52,7 @@ public static class CompetitionFigures
                     };
                     var index = sections.Count + 1;
                     var what = regime is null ? variant.Name() : $"{variant.Name()}-{regime}";
-                    var title = $"{target.Title}: {figure.Title} ({what}, {target.Profile} profile)";
+                    var title = $"{target.Title}: {figure.Title} ({what}, {target.Edition})";
                     var file = $"{target.Prefix}-{index}-{figure.Kind}-{what}.png";
                     using (drawn.Plot)
                     {

@@ -15,12 +15,13 @@ public sealed record ReportResult(string Folder, string MarkdownPath, string Jso
 {
     /// <summary>
     /// The exit code the report stands for: a finding that could not be read (5 a stored result, 2 its config), else a
-    /// run that diverged where its profile does not expect it (4), else a claim that does not hold or is not measured (6), else 0. Inconclusive claims pass.
+    /// run that diverged where its profile does not expect it (4), else a claim that does not hold or is not measured (6;
+    /// on a dataset other than the paper's: a verdict other than the one its baseline stores), else 0. Inconclusive claims pass.
     /// </summary>
     public int ExitCode =>
         Data.Findings.Where(f => f.ErrorCode is not null).Select(f => f.ErrorCode!.Value).DefaultIfEmpty(0).Max() is > 0 and var error ? error
         : Data.Findings.Any(f => f.Missing.Any(m => m.DivergedUnexpectedly)) ? ExitCodes.Diverged
-        : Data.Findings.SelectMany(f => f.Claims).Any(c => c.Outcome is ClaimOutcome.DoesNotHold or ClaimOutcome.NotMeasured) ? ExitCodes.CheckFailed
+        : Data.Findings.Any(f => f.ClaimFails) ? ExitCodes.CheckFailed
         : ExitCodes.Ok;
 }
 
@@ -84,12 +85,13 @@ public sealed partial class ReportBuilder
                 .Where(m => m.Check.Agreement == Agreement.Disagrees)
                 .Select(m => new Disagreement(s.Id, r.Name, m.Metric, m.Label, m.Reference ?? "", $"{m.Text} ({r.Seeds.Count} seeds)", Explain(m)))))
             .ToList();
-        var claimDisagreements = sections.SelectMany(s => s.Claims
+        var claimDisagreements = sections.Where(s => s.OnPaperDataset).SelectMany(s => s.Claims
                 .Where(c => c.Against is not null || c.Outcome == ClaimOutcome.DoesNotHold)
                 .Select(c => new ClaimDisagreement(s.Id, c.Id, c.Statement,
                     c.Against ?? "the paper's claim, as stated", ClaimVerdict.Describe(c.Outcome), c.Summary)))
             .ToList();
-        var data = new ReportData(ReportData.CurrentFormat, Profile, DateTime.UtcNow, ComparesWithPaper, Store.Root, sections, disagreements, claimDisagreements, suite);
+        var data = new ReportData(ReportData.CurrentFormat, Profile, DateTime.UtcNow, ComparesWithPaper, Store.Root, sections, disagreements, claimDisagreements, suite,
+            Generality(ids, sections), SideBySideFigures(sections));
 
         var json = Path.Combine(output, "report.json");
         AtomicFile.WriteAllText(json, JsonSerializer.Serialize(data, JsonDefaults.Options));
@@ -117,27 +119,109 @@ public sealed partial class ReportBuilder
         catch (Exception e) when (e is UserError or IOException or JsonException)
         {
             var code = e is UserError user ? user.ExitCode : ExitCodes.CorruptState;
-            return new FindingSection(id, dataset, "", "", "", [], [], null, ClaimsSummary.Of([]), [], [], "", "", [], [], [], [], [], [], 0, new Dictionary<string, string>(),
-                $"{(code == ExitCodes.CorruptState ? "a stored result" : "its config")} could not be read: {e.Message}", code);
+            return Unreadable(id, dataset, $"{(code == ExitCodes.CorruptState ? "a stored result" : "its config")} could not be read: {e.Message}", code);
         }
 
         measuredByFinding.Add((id, profile.Dataset, measured));
         var runSections = Rows(profile, measured);
         var claims = profile.Evaluate(measured);
+        IReadOnlyList<Baselines.VerdictSnapshot>? snapshots = null;
+        if (!profile.OnPaperDataset)
+        {
+            var baselines = new Baselines.BaselineStore(BaselinesFolder);
+            Baselines.Baseline? stored;
+            try
+            {
+                stored = baselines.TryLoad(Profile, profile.Dataset, id);
+            }
+            catch (Baselines.BaselineFormatException e)
+            {
+                return Unreadable(id, dataset, $"its baseline could not be read: {e.Message}", ExitCodes.CorruptState);
+            }
+            var path = ConfigFiles.Relative(baselines.Path(Profile, profile.Dataset, id));
+            snapshots = claims.Select(c => Baselines.VerdictSnapshot.Of(c, stored, path)).ToList();
+        }
         var groups = profile.Experiment.Groups;
         var notes = profile.Reference
             .Where(r => !groups.Contains(r.Key, StringComparer.OrdinalIgnoreCase))
             .SelectMany(r => r.Value.Select(m => $"{r.Key}: {m.Value}"))
             .ToList();
-        var target = new FigureTarget(output, $"{id}-{profile.Dataset}", id, Profile, ComparesWithPaper, profile.ReferenceFor);
+        var target = new FigureTarget(output, $"{id}-{profile.Dataset}", id, Profile, ComparesWithPaper && profile.OnPaperDataset, profile.ReferenceFor,
+            profile.OnPaperDataset ? null : Data.DatasetSpecs.Get(profile.Dataset).DisplayName);
         return new FindingSection(
             id, profile.Dataset, profile.Protocol.Name, profile.Claim, profile.Description, profile.Changes,
             profile.Seeds, profile.Bands, ClaimsSummary.Of(claims), claims,
             profile.ClaimsLeftOut.Select(c => new LeftOutClaim(c.Claim.Id, c.Claim.Statement, c.Reason)).ToList(),
             measured.GroupHeading, measured.SettingHeading, runSections, notes,
             measured.Tables(profile.Report), measured.Missing, measured.DrawFigures(profile.Report, target),
-            measured.Devices, measured.Seconds, profile.BaselineLeftOut, null, null, profile.Estimate(measured), profile.Tier);
+            measured.Devices, measured.Seconds, profile.BaselineLeftOut, null, null, profile.Estimate(measured), profile.Tier,
+            profile.OnPaperDataset ? null : profile.PaperDataset, snapshots);
     }
+
+    private static FindingSection Unreadable(string id, string dataset, string error, int code) =>
+        new(id, dataset, "", "", "", [], [], null, ClaimsSummary.Of([]), [], [], "", "", [], [], [], [], [], [], 0, new Dictionary<string, string>(), error, code);
+
+    /// <summary>Where the baselines are read from (the verdicts a second dataset's claims are held to): the repository's baselines/.</summary>
+    public string BaselinesFolder { get; init; } = RepoPaths.Baselines;
+
+    /// <summary>
+    /// The generality table: every claim of <paramref name="ids"/> on every dataset and profile, decided from the stored
+    /// runs (this report's sections where they are the same dataset and profile; the store otherwise, running nothing).
+    /// </summary>
+    private IReadOnlyList<GeneralityRow> Generality(IReadOnlyList<string> ids, IReadOnlyList<FindingSection> sections)
+    {
+        var rows = new List<GeneralityRow>();
+        foreach (var id in ids)
+        {
+            var columns = new List<(string Dataset, string Profile, IReadOnlyList<ClaimSpec> All, IReadOnlyList<ClaimVerdict> Verdicts, string State, string? Link)>();
+            foreach (var dataset in Data.DatasetSpecs.All.Select(d => d.Name))
+                foreach (var profile in FindingProfile.Profiles)
+                    columns.Add(Column(id, dataset, profile, sections));
+            var claims = columns.Where(c => c.All.Count > 0).Select(c => c.All).FirstOrDefault() ?? [];
+            foreach (var claim in claims)
+                rows.Add(new GeneralityRow(id, claim.Id, claim.Statement, columns.Select(c =>
+                {
+                    var outcome = c.State.Length > 0 ? c.State
+                        : !claim.AppliesTo(c.Profile) ? "not asserted"
+                        : c.Verdicts.FirstOrDefault(v => v.Id == claim.Id) is { } v ? ClaimVerdict.Describe(v.Outcome) : "not measured";
+                    return new GeneralityCell(c.Dataset, c.Profile, outcome, c.Link);
+                }).ToList()));
+        }
+        return rows;
+    }
+
+    private (string Dataset, string Profile, IReadOnlyList<ClaimSpec> All, IReadOnlyList<ClaimVerdict> Verdicts, string State, string? Link) Column(
+        string id, string dataset, string profile, IReadOnlyList<FindingSection> sections)
+    {
+        var anchor = ReportMarkdown.Anchor(id, dataset);
+        var link = profile == Profile ? $"#{anchor}" : $"../{profile}/REPORT.md#{anchor}";
+        var own = profile == Profile ? sections.FirstOrDefault(s => s.Id == id && s.Dataset == dataset) : null;
+        try
+        {
+            var finding = FindingProfile.Load(id, profile, ConfigsFolder, Catalog, dataset);
+            if (own is not null)
+                return (dataset, profile, finding.AllClaims, own.Claims, own.Error is null ? "" : "unreadable", link);
+            var measured = FindingRunner.Stored(finding, Store, FindingRunner.RunDevice());
+            return measured.IsEmpty
+                ? (dataset, profile, finding.AllClaims, [], "not run", null)
+                : (dataset, profile, finding.AllClaims, finding.Evaluate(measured), "", link);
+        }
+        catch (Exception e) when (e is UserError or IOException or JsonException)
+        {
+            return (dataset, profile, [], [], "unreadable", null);
+        }
+    }
+
+    /// <summary>The figures of each finding reported on more than one dataset, paired by their index, for side-by-side viewing.</summary>
+    private static IReadOnlyList<SideBySide> SideBySideFigures(IReadOnlyList<FindingSection> sections) =>
+        sections.Where(s => s.Error is null).GroupBy(s => s.Id).Where(g => g.Select(s => s.Dataset).Distinct().Count() > 1)
+            .SelectMany(g => g.SelectMany(s => s.Figures).Select(f => f.Index).Distinct().Order().Select(index =>
+            {
+                var byDataset = g.Select(s => (s.Dataset, Figure: s.Figures.FirstOrDefault(f => f.Index == index))).ToList();
+                var title = byDataset.Select(x => x.Figure?.Title).FirstOrDefault(t => t is not null) ?? "";
+                return new SideBySide(g.Key, index, title, byDataset.Select(x => x.Dataset).ToList(), byDataset.Select(x => x.Figure?.File).ToList());
+            }))
+            .ToList();
 
     /// <summary>The measured groups with the metrics of the finding's <c>report.metrics</c>: the report's table, and the console's.</summary>
     public IReadOnlyList<RunSection> Rows(FindingProfile profile, Measured measured) =>

@@ -47,7 +47,7 @@ public static class ReportFigures
         var names = spec.Runs.Count > 0 ? spec.Runs.ToList() : experiment.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
         var stored = names.Where(runs.Runs.ContainsKey).ToList();
         var title = (spec.Title.StartsWith(target.Title, StringComparison.OrdinalIgnoreCase) ? spec.Title : $"{target.Title}: {spec.Title}")
-                    + $" ({target.Profile} profile)";
+                    + $" ({target.Edition})";
         // A run keeps its colour across a finding's figures: its place among all of the profile's runs.
         var all = experiment.Runs.Select(r => r.Name).Order(NaturalOrder.Instance).ToList();
         Color ColorOf(string run) => Palette(all.FindIndex(n => string.Equals(n, run, StringComparison.OrdinalIgnoreCase)));

@@ -23,6 +23,8 @@ public static class ReportMarkdown
               "Its numbers are shown beside the paper's but **not compared numerically**: the paper ran the full setup.");
         md.AppendLine();
 
+        Generality(md, data);
+
         md.AppendLine("## Summary").AppendLine();
         md.AppendLine("Each finding's claims are decided from the stored runs by the same evaluation its tests assert: **holds** (every seed, " +
                       "and the 95% interval, on the claim's side), **does not hold** (the 95% interval excludes it), **inconclusive** " +
@@ -32,8 +34,8 @@ public static class ReportMarkdown
         foreach (var f in data.Findings)
         {
             var runs = f.Error is null ? $"{f.Runs.Count} of {f.Runs.Count + f.Missing.Count}" : "n/a";
-            var row = $"| [{f.Id}](#{Anchor(f.Id)}) | {Cell(f.Dataset)} | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : f.ErrorCode == Infrastructure.ExitCodes.CorruptState ? "stored result unreadable" : "config unreadable")} | {runs} |";
-            md.AppendLine(data.ComparedWithPaper ? row + $" {VersusPaper(f)} |" : row);
+            var row = $"| [{f.Id}](#{Anchor(f)}) | {Cell(f.Dataset)} | {Cell(Short(f.Claim))} | {Cell(f.Error is null ? f.Verdict.Text : f.ErrorCode == Infrastructure.ExitCodes.CorruptState ? "stored result unreadable" : "config unreadable")} | {runs} |";
+            md.AppendLine(data.ComparedWithPaper ? row + $" {(f.OnPaperDataset ? VersusPaper(f) : "no paper numbers on this dataset")} |" : row);
         }
         md.AppendLine();
 
@@ -45,6 +47,8 @@ public static class ReportMarkdown
             if (suite.File is not null) md.AppendLine($"![{Line(suite.Title)}]({suite.File})").AppendLine();
             md.AppendLine($"*{Line(suite.Caption)}*").AppendLine();
         }
+
+        SideBySideFigures(md, data);
 
         md.AppendLine("## Claims that disagree with the paper").AppendLine();
         md.AppendLine("Claims that state what we measured against the paper's reading, and the paper's own claims that do not hold here. " +
@@ -86,10 +90,50 @@ public static class ReportMarkdown
         return md.ToString();
     }
 
+    /// <summary>The table REPORT.md opens with: every claim on every dataset and profile, each cell linking to its numbers.</summary>
+    private static void Generality(StringBuilder md, ReportData data)
+    {
+        if (data.Generality is not { Count: > 0 } rows) return;
+        var columns = rows[0].Cells.Select(c => (c.Dataset, c.Profile)).ToList();
+        md.AppendLine("## Where each claim holds").AppendLine();
+        md.AppendLine("Every claim of every finding, on each dataset and profile, decided from the stored runs by the same evaluation the tests " +
+                      "assert (this report's profile from its own sections, the other from the store, running nothing). The findings' papers " +
+                      $"used {DatasetName(Data.DatasetSpecs.Mnist.Name)}; on another dataset the same claims are evaluated unchanged, and a claim that " +
+                      "does not hold there is a result, not a failure (its verdict is kept in that dataset's baseline and the tests assert it does " +
+                      "not change). *not run*: nothing stored; *not asserted*: the profile leaves the claim to another; *not measured*: runs missing.").AppendLine();
+        md.AppendLine("| finding | claim | " + string.Join(" | ", columns.Select(c => $"{DatasetName(c.Dataset)} {c.Profile}")) + " |");
+        md.AppendLine("|---|---|" + string.Concat(columns.Select(_ => "---|")));
+        foreach (var row in rows)
+        {
+            var cells = row.Cells.Select(c =>
+            {
+                var text = c.Outcome switch { "holds" => "holds", "does not hold" => "**does not hold**", var o => $"*{o}*" };
+                return c.Link is null ? text : $"[{text}]({c.Link})";
+            });
+            md.AppendLine($"| {row.Finding} | `{row.Claim}` | {string.Join(" | ", cells)} |");
+        }
+        md.AppendLine();
+    }
+
+    private static void SideBySideFigures(StringBuilder md, ReportData data)
+    {
+        if (data.SideBySide is not { Count: > 0 } pairs) return;
+        md.AppendLine("## The figures of both datasets side by side").AppendLine();
+        md.AppendLine("Each finding's figures, drawn from its runs on each dataset (the same claims, runs and settings; only the data differ).").AppendLine();
+        var datasets = pairs[0].Datasets;
+        md.AppendLine("| figure | " + string.Join(" | ", datasets.Select(DatasetName)) + " |");
+        md.AppendLine("|---|" + string.Concat(datasets.Select(_ => "---|")));
+        foreach (var p in pairs)
+            md.AppendLine($"| [{p.Finding}](#{Anchor(p.Finding)})-{p.Index}: {Cell(p.Title)} | " +
+                          string.Join(" | ", p.Files.Select(f => f is null ? "not drawn" : $"![{Cell(p.Title)}]({f})")) + " |");
+        md.AppendLine();
+    }
+
     private static void Finding(StringBuilder md, FindingSection f, string profile, bool compared)
     {
-        md.AppendLine($"<a id=\"{Anchor(f.Id)}\"></a>").AppendLine();
-        md.AppendLine($"## {f.Id}: {Line(f.Claim)}").AppendLine();
+        compared = compared && f.OnPaperDataset;
+        md.AppendLine($"<a id=\"{Anchor(f)}\"></a>").AppendLine();
+        md.AppendLine(f.OnPaperDataset ? $"## {f.Id}: {Line(f.Claim)}" : $"## {f.Id} on {DatasetName(f.Dataset)}: {Line(f.Claim)}").AppendLine();
         if (f.Error is not null)
         {
             md.AppendLine($"**Not reported**: {Line(f.Error)}").AppendLine();
@@ -104,18 +148,26 @@ public static class ReportMarkdown
         }
 
         var tier = f.Tier ?? (profile == "full" ? Findings.TestTier.Gpu : Findings.TestTier.Quick);
-        md.AppendLine($"**Claims: {f.Verdict.Text}.** Checked by `{tier.TestCommand(f.Id)}`, which asserts the same verdicts" +
-                      (tier.Category == "Extended" ? $" (test tier Extended, not part of a plain `dotnet test`: {Line(tier.Reason ?? "")}; the scheduled workflow runs it)." : "."));
+        var command = tier.TestCommand(f.Id, f.OnPaperDataset ? null : f.Dataset);
+        md.Append(f.OnPaperDataset
+            ? $"**Claims: {f.Verdict.Text}.** Checked by `{command}`, which asserts the same verdicts"
+            : $"**Claims: {f.Verdict.Text}.** The paper's claims, evaluated unchanged on {DatasetName(f.Dataset)} (the paper used {DatasetName(f.PaperDataset!)}): " +
+              $"a claim that does not hold here is a result, not a failure. `{command}` asserts that each verdict is the one the dataset's baseline stores");
+        md.AppendLine(tier.Category == "Extended" ? $" (test tier Extended, not part of a plain `dotnet test`: {Line(tier.Reason ?? "")}; the scheduled workflow runs it)." : ".");
         md.AppendLine();
         if (f.Claims.Count > 0)
         {
-            md.AppendLine("| claim | verdict | measured | decided by |");
-            md.AppendLine("|---|---|---|---|");
+            var snapshots = f.OnPaperDataset ? null : f.Snapshots;
+            md.AppendLine(snapshots is null ? "| claim | verdict | measured | decided by |" : "| claim | verdict | stored verdict | measured | decided by |");
+            md.AppendLine(snapshots is null ? "|---|---|---|---|" : "|---|---|---|---|---|");
             foreach (var c in f.Claims)
             {
                 var verdict = ClaimVerdict.Describe(c.Outcome) + (c.SeedsNeeded is { } n ? $" (its interval needs about {n} seeds to be narrower than the margin)" : "");
-                var statement = $"`{c.Id}`: {Line(c.Statement)}" + (c.Against is { } against ? $" *Against the paper: {Line(against)}.*" : "");
-                md.AppendLine($"| {Cell(statement)} | **{verdict}** | {Cell(c.Summary)} | {Cell(c.Yardstick)} |");
+                var statement = $"`{c.Id}`: {Line(c.Statement)}" + (c.Against is { } against && f.OnPaperDataset ? $" *Against the paper: {Line(against)}.*" : "");
+                var stored = snapshots?.FirstOrDefault(s => s.Claim == c.Id) is not { } s ? ""
+                    : s.Stored is null ? "none stored | "
+                    : s.Unchanged ? "the same | " : $"**changed** (stored: {ClaimVerdict.Describe(s.Stored.Value)}) | ";
+                md.AppendLine($"| {Cell(statement)} | **{verdict}** | {stored}{Cell(c.Summary)} | {Cell(c.Yardstick)} |");
             }
             md.AppendLine();
         }
@@ -143,17 +195,19 @@ public static class ReportMarkdown
         if (f.Runs.Count > 0)
         {
             var seeds = f.Seeds.Count;
+            var paper = f.OnPaperDataset;
             md.AppendLine(compared
                 ? $"| {f.GroupHeading} | {f.SettingHeading} | metric | ours (mean ± std, {seeds} seeds) | paper | vs paper |"
-                : $"| {f.GroupHeading} | {f.SettingHeading} | metric | ours (mean ± std, {seeds} seeds) | paper |");
-            md.AppendLine(compared ? "|---|---|---|---|---|---|" : "|---|---|---|---|---|");
+                : paper ? $"| {f.GroupHeading} | {f.SettingHeading} | metric | ours (mean ± std, {seeds} seeds) | paper |"
+                : $"| {f.GroupHeading} | {f.SettingHeading} | metric | ours (mean ± std, {seeds} seeds) |");
+            md.AppendLine(compared ? "|---|---|---|---|---|---|" : paper ? "|---|---|---|---|---|" : "|---|---|---|---|");
             foreach (var run in f.Runs)
                 for (var i = 0; i < run.Metrics.Count; i++)
                 {
                     var m = run.Metrics[i];
                     var first = i == 0;
                     var ours = m.PerLayer ? m.Text.Replace("; ", "<br>", StringComparison.Ordinal) : m.Text;
-                    var row = $"| {(first ? $"`{run.Name}`" : "")} | {(first ? Cell(run.Setting) : "")} | {Cell(m.Label)} | {ours} | {Cell(m.Reference ?? "")} |";
+                    var row = $"| {(first ? $"`{run.Name}`" : "")} | {(first ? Cell(run.Setting) : "")} | {Cell(m.Label)} | {ours} |" + (paper ? $" {Cell(m.Reference ?? "")} |" : "");
                     md.AppendLine(compared ? row + $" {AgreementText(m.Check.Agreement)} |" : row);
                 }
             md.AppendLine();
@@ -265,7 +319,14 @@ public static class ReportMarkdown
         return text.Length > 90 ? text[..87].TrimEnd() + "..." : text;
     }
 
-    public static string Anchor(string id) => id.ToLowerInvariant();
+    /// <summary>A finding's section: "f01" on the papers' dataset (MNIST), "f01-fashion-mnist" on another.</summary>
+    public static string Anchor(string id, string? dataset = null) =>
+        dataset is null || dataset == Data.DatasetSpecs.Mnist.Name ? id.ToLowerInvariant() : $"{id}-{dataset}".ToLowerInvariant();
+
+    private static string Anchor(FindingSection f) => f.OnPaperDataset ? Anchor(f.Id) : Anchor(f.Id, f.Dataset);
+
+    private static string DatasetName(string dataset) =>
+        Data.DatasetSpecs.All.FirstOrDefault(d => d.Name == dataset)?.DisplayName ?? dataset;
 
     private static string Line(string text) => text.Replace("\r", "", StringComparison.Ordinal).Replace('\n', ' ').Trim();
 

@@ -19,10 +19,26 @@ public sealed record ReportData(
     IReadOnlyList<FindingSection> Findings,
     IReadOnlyList<Disagreement> Disagreements,
     IReadOnlyList<ClaimDisagreement> ClaimDisagreements,
-    IReadOnlyList<SuiteFigure>? SuiteFigures = null)
+    IReadOnlyList<SuiteFigure>? SuiteFigures = null,
+    IReadOnlyList<GeneralityRow>? Generality = null,
+    IReadOnlyList<SideBySide>? SideBySide = null)
 {
-    public const int CurrentFormat = 3;
+    public const int CurrentFormat = 4;
 }
+
+/// <summary>
+/// One claim of one finding across the datasets and profiles (the generality table): each cell the claim's verdict
+/// decided from that dataset's and profile's stored runs, or why there is none, with a link to its numbers.
+/// </summary>
+public sealed record GeneralityRow(string Finding, string Claim, string Statement, IReadOnlyList<GeneralityCell> Cells);
+
+/// <param name="Outcome">holds, does not hold, inconclusive, not measured (runs missing), not run (nothing stored), not
+/// asserted (the profile leaves the claim to another), or unreadable.</param>
+/// <param name="Link">Where its numbers are: an anchor of this report, or of the other profile's report.</param>
+public sealed record GeneralityCell(string Dataset, string Profile, string Outcome, string? Link);
+
+/// <summary>A finding's figure drawn for each dataset, to be shown side by side (file names beside REPORT.md; null where not drawn).</summary>
+public sealed record SideBySide(string Finding, int Index, string Title, IReadOnlyList<string> Datasets, IReadOnlyList<string?> Files);
 
 /// <summary>
 /// One finding's section. <paramref name="Error"/> is set when its config or stored results could not be read, with the
@@ -41,6 +57,8 @@ public sealed record ReportData(
 /// <param name="Tables">The protocol's further tables (the gradient competition's per-batch-size numbers).</param>
 /// <param name="Estimates">The numbers its config asks the report for beside the claims (measured, never asserted).</param>
 /// <param name="Tier">The test category its cases run in (Quick, Extended, Gpu) and why, where it is not the plain run.</param>
+/// <param name="PaperDataset">The dataset of the paper's numbers and claims, where the section reads another (null: it reads the paper's).</param>
+/// <param name="Snapshots">Off the paper's dataset: each claim's verdict beside the one its baseline stores.</param>
 public sealed record FindingSection(
     string Id,
     string Dataset,
@@ -66,7 +84,23 @@ public sealed record FindingSection(
     string? Error,
     int? ErrorCode = null,
     IReadOnlyList<ClaimVerdict>? Estimates = null,
-    Findings.TestTier? Tier = null);
+    Findings.TestTier? Tier = null,
+    string? PaperDataset = null,
+    IReadOnlyList<Baselines.VerdictSnapshot>? Snapshots = null)
+{
+    /// <summary>Whether the section reads the paper's dataset: its claims are the paper's and its numbers sit beside the paper's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool OnPaperDataset => PaperDataset is null || PaperDataset == Dataset;
+
+    /// <summary>
+    /// Whether a claim fails the report: on the paper's dataset, one that does not hold or is not measured; on another,
+    /// one not measured, or whose verdict differs from the one its baseline stores.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool ClaimFails => OnPaperDataset
+        ? Claims.Any(c => c.Outcome is ClaimOutcome.DoesNotHold or ClaimOutcome.NotMeasured)
+        : Claims.Any(c => c.Outcome == ClaimOutcome.NotMeasured) || (Snapshots ?? []).Any(s => s.Stored is not null && !s.Unchanged);
+}
 
 /// <summary>A table of text cells with a title and a caption.</summary>
 public sealed record ReportTable(string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows, string Caption);

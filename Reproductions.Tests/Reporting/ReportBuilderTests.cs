@@ -309,7 +309,7 @@ public sealed class ReportBuilderTests
 
         result.Data.Findings.Select(f => f.Id).Should().Equal("F90", "F91");
         result.Data.Findings[1].Error.Should().StartWith("its config could not be read:").And.Contain("F91.json");
-        md.Should().Contain("| [F91](#f91) |  |  | config unreadable | n/a |").And.Contain("**Not reported**: its config could not be read:");
+        md.Should().Contain("| [F91](#f91) | mnist |  | config unreadable | n/a |").And.Contain("**Not reported**: its config could not be read:");
         md.Should().Contain("98.00% ± 1.00");
     }
 

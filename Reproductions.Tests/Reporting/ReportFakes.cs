@@ -32,12 +32,18 @@ internal sealed class ReportFakes : IDisposable
     public string Output => Path.Combine(Root, "report");
     public ExperimentStore Store { get; }
 
-    public ReportBuilder Builder(string profile) => new(profile, Store, Configs);
+    public string Baselines => Path.Combine(Root, "baselines");
+
+    public ReportBuilder Builder(string profile) => new(profile, Store, Configs) { BaselinesFolder = Baselines };
 
     public ReportResult Build(string profile, params string[] findings) =>
         Builder(profile).Build(findings.Length > 0 ? findings : [Finding], Path.Combine(Output, profile));
 
-    public FindingProfile Profile(string profile) => FindingProfile.Load(Finding, profile, Configs);
+    /// <summary>The report of F90 on <paramref name="datasets"/>.</summary>
+    public ReportResult BuildOn(string profile, params string[] datasets) =>
+        Builder(profile).Build([Finding], Path.Combine(Output, profile), datasets);
+
+    public FindingProfile Profile(string profile, string? dataset = null) => FindingProfile.Load(Finding, profile, Configs, dataset: dataset);
 
     /// <summary>Deletes the folder, unless REPRO_KEEP_TEST_FILES=1 asks to keep it for a look at the figures.</summary>
     public void Dispose()
@@ -135,9 +141,12 @@ internal sealed class ReportFakes : IDisposable
     };
 
     /// <summary>Stores every run of the profile for every seed, except the seeds named in <paramref name="skip"/>.</summary>
-    public void StoreRuns(string profile, string device = "", params (string Run, long Seed)[] skip)
+    public void StoreRuns(string profile, string device = "", params (string Run, long Seed)[] skip) => StoreRunsOn(null, profile, device, skip);
+
+    /// <summary>As <see cref="StoreRuns"/>, with every run reading <paramref name="dataset"/> (null: the config's).</summary>
+    public void StoreRunsOn(string? dataset, string profile, string device = "", params (string Run, long Seed)[] skip)
     {
-        var p = (TrainingExperiment)Profile(profile).Experiment;
+        var p = (TrainingExperiment)Profile(profile, dataset).Experiment;
         var type = device.Length > 0 ? device : Devices.TypeName(Devices.Resolve(DeviceChoice.Auto));
         foreach (var run in p.Runs)
             for (var s = 0; s < p.Seeds.Count; s++)
