@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Reproductions.Harness.Infrastructure;
 
 namespace Reproductions.Harness.Cli;
 
@@ -11,7 +12,15 @@ public static class CommandLine
         Data.TorchCpuMemory.EnableHugePages();
         // Redirected output (logs, CI) reports a width of 80, which would fold the result tables; keep them whole.
         if (!Spectre.Console.AnsiConsole.Profile.Capabilities.Interactive) Spectre.Console.AnsiConsole.Profile.Width = 200;
-        return Build().Parse(args).Invoke();
+        var parse = Build().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // An unknown option or value is bad input (exit 2, as the README's table says), not the parser's generic 1.
+            foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message.ReplaceLineEndings(" ").Replace('\t', ' ')}");
+            Console.Error.WriteLine("See --help for the commands and their options.");
+            return ExitCodes.BadInput;
+        }
+        return parse.Invoke();
     }
 
     public static RootCommand Build()

@@ -137,6 +137,8 @@ public sealed class BadInputCorpusTests
         ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--gradient-competition", "--trials", "0"]), ExitCodes.BadInput, "--trials 0");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--batch-sizes", "0"]), ExitCodes.BadInput, "--batch-sizes: 0");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F99"]), ExitCodes.BadInput, "F99.json: file not found");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--dataset", "cifar10", "--findings", "F01"]), ExitCodes.BadInput, "cifar10", "fashion-mnist");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["report", "--profile", "quick", "--dataset", "cifar10"]), ExitCodes.BadInput, "cifar10");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept", "--profile", "../x"]), ExitCodes.BadInput, "--profile '../x'");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept"], ("CI", "true")), ExitCodes.BadInput, "Refusing to accept baselines");
     }
@@ -149,6 +151,10 @@ public sealed class BadInputCorpusTests
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F02"]), ExitCodes.BadInput, "F02.json claims[0]", "kind = 'beats'");
         File.WriteAllText(Path.Combine(root, "configs", "F02.json"), config.Replace("\"seeds\": [1, 2, 3, 4, 5]", "\"seeds\": []", StringComparison.Ordinal));
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F02"]), ExitCodes.BadInput, "F02.json", "seeds is an empty list");
+        File.WriteAllText(Path.Combine(root, "configs", "F02.json"), config);
+        File.WriteAllText(Path.Combine(root, "configs", "datasets.json"), """{"fashion-mnist": {"quickTier": {"category": "Nightly", "reason": "r"}}}""");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--dataset", "fashion-mnist", "--findings", "F02"]), ExitCodes.BadInput,
+            "configs/datasets.json fashion-mnist: quickTier:category = 'Nightly': expected Quick or Extended.");
     }
 
     [Test]
