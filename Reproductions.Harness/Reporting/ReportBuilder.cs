@@ -91,7 +91,7 @@ public sealed partial class ReportBuilder
                     c.Against ?? "the paper's claim, as stated", ClaimVerdict.Describe(c.Outcome), c.Summary)))
             .ToList();
         var data = new ReportData(ReportData.CurrentFormat, Profile, DateTime.UtcNow, ComparesWithPaper, Store.Root, sections, disagreements, claimDisagreements, suite,
-            Generality(ids, sections), SideBySideFigures(sections));
+            Generality(ids, sections, output), SideBySideFigures(sections));
 
         var json = Path.Combine(output, "report.json");
         AtomicFile.WriteAllText(json, JsonSerializer.Serialize(data, JsonDefaults.Options));
@@ -168,7 +168,7 @@ public sealed partial class ReportBuilder
     /// The generality table: every claim of <paramref name="ids"/> on every dataset and profile, decided from the stored
     /// runs (this report's sections where they are the same dataset and profile; the store otherwise, running nothing).
     /// </summary>
-    private IReadOnlyList<GeneralityRow> Generality(IReadOnlyList<string> ids, IReadOnlyList<FindingSection> sections)
+    private IReadOnlyList<GeneralityRow> Generality(IReadOnlyList<string> ids, IReadOnlyList<FindingSection> sections, string output)
     {
         var rows = new List<GeneralityRow>();
         foreach (var id in ids)
@@ -176,7 +176,7 @@ public sealed partial class ReportBuilder
             var columns = new List<(string Dataset, string Profile, IReadOnlyList<ClaimSpec> All, IReadOnlyList<ClaimVerdict> Verdicts, string State, string? Link)>();
             foreach (var dataset in Data.DatasetSpecs.All.Select(d => d.Name))
                 foreach (var profile in FindingProfile.Profiles)
-                    columns.Add(Column(id, dataset, profile, sections));
+                    columns.Add(Column(id, dataset, profile, sections, output));
             var claims = columns.Where(c => c.All.Count > 0).Select(c => c.All).FirstOrDefault() ?? [];
             foreach (var claim in claims)
                 rows.Add(new GeneralityRow(id, claim.Id, claim.Statement, columns.Select(c =>
@@ -191,11 +191,15 @@ public sealed partial class ReportBuilder
     }
 
     private (string Dataset, string Profile, IReadOnlyList<ClaimSpec> All, IReadOnlyList<ClaimVerdict> Verdicts, string State, string? Link) Column(
-        string id, string dataset, string profile, IReadOnlyList<FindingSection> sections)
+        string id, string dataset, string profile, IReadOnlyList<FindingSection> sections, string output)
     {
         var anchor = ReportMarkdown.Anchor(id, dataset);
-        var link = profile == Profile ? $"#{anchor}" : $"../{profile}/REPORT.md#{anchor}";
         var own = profile == Profile ? sections.FirstOrDefault(s => s.Id == id && s.Dataset == dataset) : null;
+        // A link only where the numbers are: this report's section, or the other profile's report beside this one when it has the section.
+        var other = Path.Combine(Path.GetDirectoryName(output) ?? output, profile, "REPORT.md");
+        var link = own is not null ? $"#{anchor}"
+            : profile != Profile && File.Exists(other) && File.ReadAllText(other).Contains($"<a id=\"{anchor}\">", StringComparison.Ordinal) ? $"../{profile}/REPORT.md#{anchor}"
+            : null;
         try
         {
             var finding = FindingProfile.Load(id, profile, ConfigsFolder, Catalog, dataset);
