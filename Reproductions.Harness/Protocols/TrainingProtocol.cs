@@ -350,16 +350,36 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
             TimeSpan.Zero, resumedFrom > 0 ? $"resumed at epoch {resumedFrom}" : "training"));
         var bound = Config.DivergenceLossFactor ?? TrainingConfig.DefaultDivergenceLossFactor;
         Divergence? diverged = null;
+        // Weights kept along the run: every epoch's in the scratch folder while it trains (kept across a kill), the chosen ones beside the result.
+        string EpochWeights(int epoch) => Path.Combine(context.Scratch, RunRecord.WeightsFileAt(epoch));
+        if (Config.KeepWeights is not null && session.CompletedEpochs == 0)
+        {
+            Directory.CreateDirectory(context.Scratch);
+            session.SaveWeights(EpochWeights(0));
+        }
         while (!session.Finished)
         {
             options.Cancel.ThrowIfCancellationRequested();
             var metrics = session.RunEpoch();
             diverged = Diverged(session.History, bound);
             if (diverged is not null) break;
+            if (Config.KeepWeights is not null) session.SaveWeights(EpochWeights(session.CompletedEpochs));
             checkpoints.Save(session);
             options.Progress?.Report(new TrainingProgress(Key.Hash, Label, metrics.Epoch, Config.TotalEpochs, metrics, clock.Elapsed, "training"));
         }
-        if (diverged is null) session.SaveWeights(Path.Combine(context.Folder, WeightsFile));
+        List<int>? kept = null;
+        if (diverged is null)
+        {
+            session.SaveWeights(Path.Combine(context.Folder, WeightsFile));
+            if (Config.KeepWeights is { } keep)
+            {
+                kept = TrainingConfig.KeptEpochs(session.CompletedEpochs, keep).ToList();
+                foreach (var epoch in kept) File.Copy(EpochWeights(epoch), Path.Combine(context.Folder, RunRecord.WeightsFileAt(epoch)), overwrite: true);
+            }
+            if (session.ReachedTarget)
+                options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                    $"{Label}: stopped after epoch {session.CompletedEpochs} of {Config.TotalEpochs}: training accuracy {session.History[^1].TrainAccuracy:P2} reached the target {Config.StopAtTrainAccuracy:P2}."));
+        }
         else options.Log?.Invoke($"{Label}: diverged at epoch {diverged.Epoch}: {diverged.Reason}. Stored as an outcome, not a result.");
         return new RunRecord
         {
@@ -376,6 +396,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
             CompletedUtc = DateTime.UtcNow,
             TrainingSeconds = earlier + clock.Elapsed.TotalSeconds,
             ResumedFromEpoch = resumedFrom,
+            WeightEpochs = kept,
         };
     }
 

@@ -267,5 +267,10 @@ public static class ConfigLoader
         if (c.DivergenceLossFactor is { } f && !(f > 1 && double.IsFinite(f)))
             Fail("divergenceLossFactor", f, "must be a finite number above 1 (the training loss may rise to this many times its first epoch's before the run counts as diverged)");
         if (c.Seed < 0) Fail("seed", c.Seed, "must be zero or positive");
+        if (c.StopAtTrainAccuracy is { } target && !(target > 0 && target <= 1))
+            Fail("stopAtTrainAccuracy", target, "must be a fraction in (0, 1] (the training accuracy at which the run stops)");
+        if (c.StopAtTrainAccuracy is not null && c.Evaluation.Interval != 1)
+            Fail("evaluation:interval", c.Evaluation.Interval, "must be 1 with stopAtTrainAccuracy (the training accuracy is checked after every epoch)");
+        if (c.KeepWeights is { } keep && keep < 3) Fail("keepWeights", keep, "must be at least 3 (the init, the last epoch and one between)");
     }
 }

@@ -39,6 +39,15 @@ public sealed record RunRecord
     /// <summary>Epochs that were restored from a checkpoint rather than trained in the final session.</summary>
     public required int ResumedFromEpoch { get; init; }
 
+    /// <summary>The epochs whose weights are kept beside the result (<see cref="TrainingConfig.KeepWeights"/>); null: the final weights only.</summary>
+    public List<int>? WeightEpochs { get; init; }
+
+    /// <summary>Whether the run stopped because its training accuracy reached the config's target (rather than running out of epochs).</summary>
+    public bool ReachedTarget => Config.StopAtTrainAccuracy is { } target && Epochs.Count > 0 && Epochs[^1].TrainAccuracy >= target;
+
+    /// <summary>The file of the weights kept at <paramref name="epoch"/>, beside the result.</summary>
+    public static string WeightsFileAt(int epoch) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"weights-epoch-{epoch:D5}.weights");
+
     public EpochMetrics Final => Epochs.Count > 0 ? Epochs[^1] : throw new InvalidOperationException($"run {Hash} has no epochs.");
 
     /// <summary>What is wrong with this record as the stored result of <paramref name="config"/> (null: nothing).</summary>
@@ -46,8 +55,12 @@ public sealed record RunRecord
     {
         if (Hash != hash) return $"it holds run {Hash}, not {hash}";
         if (Epochs.Count == 0) return "it holds no epochs";
-        if (Status == RunStatus.Finished && Epochs.Count != config.TotalEpochs)
-            return $"it holds {Epochs.Count} epochs of a finished run, the config has {config.TotalEpochs}";
+        if (Status == RunStatus.Finished && Epochs.Count != config.TotalEpochs && !(Epochs.Count < config.TotalEpochs && ReachedTarget))
+            return $"it holds {Epochs.Count} epochs of a finished run, the config has {config.TotalEpochs}" +
+                   (config.StopAtTrainAccuracy is { } t ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" and its last training accuracy {Epochs[^1].TrainAccuracy:G4} is below the target {t:G4}") : "");
+        if (config.KeepWeights is { } keep && Status == RunStatus.Finished &&
+            (WeightEpochs is null || !WeightEpochs.SequenceEqual(TrainingConfig.KeptEpochs(Epochs.Count, keep))))
+            return $"it keeps the weights of epochs [{string.Join(", ", WeightEpochs ?? [])}], the config asks for [{string.Join(", ", TrainingConfig.KeptEpochs(Epochs.Count, keep))}]";
         if (Status == RunStatus.Diverged && Divergence is null) return "it is marked diverged without saying where";
         for (var i = 0; i < Epochs.Count; i++)
             if (Epochs[i].Epoch != i + 1) return $"its epoch {i + 1} is numbered {Epochs[i].Epoch}";

@@ -115,5 +115,26 @@ public sealed class TrainingConfig
 
     public const double DefaultDivergenceLossFactor = 10;
 
+    /// <summary>
+    /// Stop after the first epoch whose training accuracy reaches this fraction (Keskar et al. trained until 99.5%), or
+    /// when the phases' epochs run out, whichever comes first. Null: every epoch trains (left out of the hash when not set).
+    /// </summary>
+    public double? StopAtTrainAccuracy { get; set; }
+
+    /// <summary>
+    /// Keep the weights of about this many points of the run beside its result (<c>weights-epoch-NNNNN.weights</c>): the
+    /// init (epoch 0), the last epoch and epochs spread evenly in log(epoch) between (<see cref="KeptEpochs"/>), for
+    /// measurements along training. Null: the final weights only (left out of the hash when not set).
+    /// </summary>
+    public int? KeepWeights { get; set; }
+
+    /// <summary>The epochs whose weights a run of <paramref name="epochs"/> epochs keeps for <paramref name="keep"/> points: every one when they fit, else 0, 1, ..., epochs spread in log(epoch).</summary>
+    public static IReadOnlyList<int> KeptEpochs(int epochs, int keep)
+    {
+        if (epochs + 1 <= keep) return Enumerable.Range(0, epochs + 1).ToList();
+        var spread = Enumerable.Range(0, keep - 1).Select(i => (int)Math.Round(Math.Exp(Math.Log(epochs) * i / (keep - 2))));
+        return spread.Prepend(0).Append(epochs).Distinct().Order().ToList();
+    }
+
     public int TotalEpochs => Phases.Sum(p => p.Epochs);
 }

@@ -84,7 +84,10 @@ public sealed class TrainingSession : IDisposable
     public TrainingConfig Config => config;
     public IReadOnlyList<EpochMetrics> History => history;
     public int CompletedEpochs => history.Count;
-    public bool Finished => CompletedEpochs >= config.TotalEpochs;
+    public bool Finished => CompletedEpochs >= config.TotalEpochs || ReachedTarget;
+
+    /// <summary>Whether the last epoch's training accuracy reached the config's <see cref="TrainingConfig.StopAtTrainAccuracy"/>.</summary>
+    public bool ReachedTarget => config.StopAtTrainAccuracy is { } target && history.Count > 0 && history[^1].TrainAccuracy >= target;
     public long TrainSamples => trainX.shape[0];
 
     private Tensor Prepare(Tensor images) => Preprocess(images, config, Device);
