@@ -42,7 +42,7 @@ public enum ClaimKind
 /// <summary>A reference to measured values: "group.metric" or "group.metric[component]" (e.g. bs64.testAccuracy, bs64.layerCosines[1]).</summary>
 public sealed partial record MeasureRef(string Group, string Metric, int? Component)
 {
-    [GeneratedRegex(@"^(?<group>[^.\s]+)\.(?<metric>[A-Za-z][\w@]*)(\[(?<c>\d+)\])?$")]
+    [GeneratedRegex(@"^(?<group>[^.\s]+)\.(?<metric>[A-Za-z][\w@-]*)(\[(?<c>\d+)\])?$")]
     private static partial Regex Pattern();
 
     public static MeasureRef Parse(string text, string where)

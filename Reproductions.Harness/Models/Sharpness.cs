@@ -61,16 +61,7 @@ public sealed class LossSurface : IDisposable
     public (double Loss, Tensor Gradient) Evaluate(Tensor displacement)
     {
         using var scope = NewDisposeScope();
-        using (no_grad())
-        {
-            var at = (X + displacement).to(float32);
-            long offset = 0;
-            foreach (var p in parameters)
-            {
-                p.copy_(at.narrow(0, offset, p.numel()).view_as(p));
-                offset += p.numel();
-            }
-        }
+        MoveTo(X + displacement);
         foreach (var p in parameters) p.grad?.zero_();
         var total = 0.0;
         for (long start = 0; start < Samples; start += chunk)
@@ -83,6 +74,40 @@ public sealed class LossSurface : IDisposable
         }
         var gradient = cat(parameters.Select(p => p.grad!.flatten()).ToArray()).to(float64);
         return (total, gradient.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The mean loss and the accuracy of the model at <paramref name="point"/> (flattened parameters) on a set of images, without gradients.</summary>
+    public (double Loss, double Accuracy) LossAndAccuracy(Tensor point, Tensor setImages, Tensor setLabels)
+    {
+        using var scope = NewDisposeScope();
+        MoveTo(point);
+        using var noGrad = no_grad();
+        double loss = 0, correct = 0;
+        var n = setImages.shape[0];
+        for (long start = 0; start < n; start += chunk)
+        {
+            using var batch = NewDisposeScope();
+            var size = Math.Min(chunk, n - start);
+            var logProbs = model.forward(setImages.narrow(0, start, size));
+            var labelsChunk = setLabels.narrow(0, start, size);
+            loss += nn.functional.nll_loss(logProbs, labelsChunk, reduction: nn.Reduction.Sum).to(float64).item<double>();
+            correct += logProbs.argmax(1).eq(labelsChunk).sum().item<long>();
+        }
+        return (loss / n, correct / n);
+    }
+
+    /// <summary>Sets the model's parameters to a flattened point (every layer's weight then bias).</summary>
+    private void MoveTo(Tensor point)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var at = point.to(float32);
+        long offset = 0;
+        foreach (var p in parameters)
+        {
+            p.copy_(at.narrow(0, offset, p.numel()).view_as(p));
+            offset += p.numel();
+        }
     }
 
     public void Dispose()
@@ -120,8 +145,11 @@ public static class Sharpness
         return Measure("full", n, epsilon, found, gradientNorm!.Value, clock);
     }
 
-    /// <summary>phi in a random subspace of <paramref name="dimensions"/> unit columns drawn with <paramref name="seed"/>.</summary>
-    public static SharpnessMeasure Subspace(LossSurface surface, double epsilon, int dimensions, long seed, int maxEvaluations, int maxIterations)
+    /// <summary>
+    /// phi in a random subspace of <paramref name="dimensions"/> unit columns drawn with <paramref name="seed"/>: bounded BFGS
+    /// by default; <paramref name="projectedAscent"/> maximises with the full space's projected ascent instead (to compare the two).
+    /// </summary>
+    public static SharpnessMeasure Subspace(LossSurface surface, double epsilon, int dimensions, long seed, int maxEvaluations, int maxIterations, bool projectedAscent = false)
     {
         var clock = Stopwatch.StartNew();
         using var a = RandomColumns(surface.Dimensions, dimensions, seed, surface.X.device);
@@ -135,7 +163,9 @@ public static class Sharpness
             gradientNorm ??= gradient.norm().item<double>(); // the first evaluation is at x
             return (loss, a.t().matmul(gradient.to(float32)).to(float64).cpu().data<double>().ToArray());
         }
-        var found = BoxMaximiser.BoundedBfgs(Objective, half.Select(h => -h).ToArray(), half, new double[dimensions], maxEvaluations, maxIterations);
+        var found = projectedAscent
+            ? BoxMaximiser.ProjectedAscent(Objective, half.Select(h => -h).ToArray(), half, new double[dimensions], maxEvaluations)
+            : BoxMaximiser.BoundedBfgs(Objective, half.Select(h => -h).ToArray(), half, new double[dimensions], maxEvaluations, maxIterations);
         return Measure($"subspace p={dimensions}", dimensions, epsilon, found, gradientNorm!.Value, clock);
     }
 

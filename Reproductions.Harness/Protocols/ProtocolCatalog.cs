@@ -19,7 +19,7 @@ public sealed class ProtocolCatalog
                 throw new ArgumentException($"two protocols are named '{p.Name}'.", nameof(protocols));
     }
 
-    public static ProtocolCatalog Default { get; } = new([new TrainingProtocol(), new GradientCompetitionProtocol()]);
+    public static ProtocolCatalog Default { get; } = new([new TrainingProtocol(), new GradientCompetitionProtocol(), new SharpnessProtocol()]);
 
     public IEnumerable<Protocol> All => protocols.Values;
 

@@ -3,7 +3,7 @@ namespace Reproductions.Harness.Training;
 /// <summary>Derives independent, reproducible seeds for each use of randomness from a run's seed.</summary>
 public static class Seeds
 {
-    public const long Init = 1, TrainSubset = 2, EvalSubset = 3, Shuffle = 4, GradientTrial = 5;
+    public const long Init = 1, TrainSubset = 2, EvalSubset = 3, Shuffle = 4, GradientTrial = 5, SharpnessSubset = 6, SharpnessSubspace = 7;
 
     /// <summary>SplitMix64 of (seed, stream, index), folded to a non-negative long.</summary>
     public static long Derive(long seed, long stream, long index = 0)
