@@ -46,15 +46,16 @@ public static class BoxMaximiser
                 Vector<double>.Build.DenseOfArray(start));
             stop = $"converged ({result.ReasonForExit}, {result.Iterations} iterations)";
         }
-        catch (EvaluationCapReached)
+        catch (Exception e) when (e is EvaluationCapReached || e.InnerException is EvaluationCapReached)
         {
+            // MathNet's line search wraps what the objective throws (InnerOptimizationException).
             stop = $"evaluation cap ({maxEvaluations})";
         }
         catch (MaximumIterationsException)
         {
             stop = $"iteration cap ({maxIterations})";
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NonConvergenceException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NonConvergenceException or InnerOptimizationException)
         {
             // MathNet's line search gives up on a flat or non-smooth stretch: what was found so far stands.
             stop = $"line search ended ({e.GetType().Name})";
