@@ -27,6 +27,11 @@ public sealed class LossSurface : IDisposable
     private readonly Tensor images;
     private readonly Tensor labels;
     private readonly int chunk;
+    // Scalars held for the surface's life: an implicitly converted TorchSharp Scalar (x + y's alpha, t / n) can be
+    // finalised by the GC while the native call still reads it (measured: "Expected false to be true" from c10's toDouble
+    // in a long run whose 15 MB arrays trigger frequent collections).
+    private readonly Scalar one = 1.0.ToScalar();
+    private readonly Scalar perSample;
 
     public LossSurface(RegimeWeights point, Tensor images, Tensor labels, int chunk = 10_000)
     {
@@ -47,7 +52,11 @@ public sealed class LossSurface : IDisposable
         this.labels = labels;
         this.chunk = chunk;
         Samples = images.shape[0];
+        perSample = (1.0 / Samples).ToScalar();
     }
+
+    /// <summary>x + d, as a new tensor.</summary>
+    public Tensor At(Tensor displacement) => X.add(displacement, one);
 
     /// <summary>The point, flattened (every layer's weight then bias), in double precision.</summary>
     public Tensor X { get; }
@@ -61,18 +70,19 @@ public sealed class LossSurface : IDisposable
     public (double Loss, Tensor Gradient) Evaluate(Tensor displacement)
     {
         using var scope = NewDisposeScope();
-        MoveTo(X + displacement);
+        MoveTo(At(displacement));
         foreach (var p in parameters) p.grad?.zero_();
         var total = 0.0;
         for (long start = 0; start < Samples; start += chunk)
         {
             using var batch = NewDisposeScope();
             var n = Math.Min(chunk, Samples - start);
-            var loss = nn.functional.nll_loss(model.forward(images.narrow(0, start, n)), labels.narrow(0, start, n), reduction: nn.Reduction.Sum) / Samples;
+            var loss = nn.functional.nll_loss(model.forward(images.narrow(0, start, n)), labels.narrow(0, start, n), reduction: nn.Reduction.Sum);
             loss.backward();
-            total += loss.item<float>();
+            total += loss.to(float64).item<double>();
         }
-        var gradient = cat(parameters.Select(p => p.grad!.flatten()).ToArray()).to(float64);
+        total /= Samples;
+        var gradient = cat(parameters.Select(p => p.grad!.flatten()).ToArray()).to(float64).mul_(perSample);
         return (total, gradient.MoveToOuterDisposeScope());
     }
 
@@ -114,6 +124,8 @@ public sealed class LossSurface : IDisposable
     {
         X.Dispose();
         model.Dispose();
+        one.Dispose();
+        perSample.Dispose();
     }
 }
 

@@ -4,6 +4,7 @@ using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Models;
 using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Reproductions.Harness.Protocols;
@@ -185,7 +186,8 @@ public sealed class ParametricWork(TrainingWork small, TrainingWork large, Sharp
         foreach (var a in alphas)
         {
             using var scope = NewDisposeScope();
-            var point = largeSurface.X * a + surface.X * (1 - a);
+            using var towardLarge = a.ToScalar(); // held for the call (see LossSurface)
+            var point = surface.X.lerp(largeSurface.X, towardLarge); // x_small + a (x_large - x_small)
             var (l, acc) = surface.LossAndAccuracy(point, images, labels);
             var (tl, tacc) = surface.LossAndAccuracy(point, testImages, testLabels);
             trainLoss.Add(l);

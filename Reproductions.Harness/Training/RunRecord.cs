@@ -42,7 +42,8 @@ public sealed record RunRecord
     /// <summary>The epochs whose weights are kept beside the result (<see cref="TrainingConfig.KeepWeights"/>); null: the final weights only.</summary>
     public List<int>? WeightEpochs { get; init; }
 
-    /// <summary>Whether the run stopped because its training accuracy reached the config's target (rather than running out of epochs).</summary>
+    /// <summary>Whether the run stopped because its training accuracy reached the config's target (rather than running out of epochs). Derived, so not stored (nor in the result's checksum).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool ReachedTarget => Config.StopAtTrainAccuracy is { } target && Epochs.Count > 0 && Epochs[^1].TrainAccuracy >= target;
 
     /// <summary>The file of the weights kept at <paramref name="epoch"/>, beside the result.</summary>
