@@ -87,7 +87,7 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
         }
         _metrics.Add(metric, Array.AsReadOnly(values));
         _order.Add(metric);
-        if (claimNull is { } n)
+        if (claimNull is { } n && !VerdictsSnapshotted)
         {
             if (!double.IsFinite(n)) throw new ArgumentException($"{Finding} ({Profile}): metric '{metric}': its claim's null value must be finite.", nameof(claimNull));
             _nulls[metric] = n;
@@ -97,6 +97,13 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
 
     private readonly Dictionary<string, double> _nulls = new(StringComparer.Ordinal);
     private readonly List<ClaimPower> _claims = [];
+
+    /// <summary>
+    /// Set on a dataset other than the paper's: the baseline keeps each claim's verdict and the tests assert it, so a band
+    /// that reaches a claim's null value lets no flip pass unseen, and a claim that does not hold or is undecided there is a
+    /// result. Claim null values and claim powers are then not recorded, and the accept step does not refuse on them.
+    /// </summary>
+    public bool VerdictsSnapshotted { get; init; }
 
     /// <summary>The claim null value of each metric that has one (see <see cref="Add"/>).</summary>
     public IReadOnlyDictionary<string, double> ClaimNulls => _nulls;
@@ -108,7 +115,7 @@ public sealed class MetricSamples : IReadOnlyDictionary<string, IReadOnlyList<do
     public MetricSamples AddClaimPower(ClaimPower power)
     {
         ArgumentNullException.ThrowIfNull(power);
-        _claims.Add(power);
+        if (!VerdictsSnapshotted) _claims.Add(power);
         return this;
     }
 

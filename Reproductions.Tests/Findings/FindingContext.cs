@@ -66,7 +66,10 @@ public static class FindingContext
     /// </summary>
     public static void AssertBaseline(FindingProfile profile, Measured measured, Action<MetricSamples> addMetrics)
     {
-        var samples = new MetricSamples(profile.Finding, profile.Profile, profile.Dataset, profile.Seeds.Select(s => checked((int)s)));
+        var samples = new MetricSamples(profile.Finding, profile.Profile, profile.Dataset, profile.Seeds.Select(s => checked((int)s)))
+        {
+            VerdictsSnapshotted = !profile.OnPaperDataset,
+        };
         addMetrics(samples);
         foreach (var claim in profile.Evaluate(measured)) samples.AddVerdict(claim.Id, claim.Outcome);
         // How narrow each margin claim's deciding interval is at this spread: the accept step refuses one that could never be decided.
