@@ -186,7 +186,7 @@ public sealed class ParametricWork(TrainingWork small, TrainingWork large, Sharp
         foreach (var a in alphas)
         {
             using var scope = NewDisposeScope();
-            using var towardLarge = a.ToScalar(); // held for the call (see LossSurface)
+            using var towardLarge = tensor(a, float64, surface.X.device);
             var point = surface.X.lerp(largeSurface.X, towardLarge); // x_small + a (x_large - x_small)
             var (l, acc) = surface.LossAndAccuracy(point, images, labels);
             var (tl, tacc) = surface.LossAndAccuracy(point, testImages, testLabels);
