@@ -20,6 +20,30 @@ public sealed record ParametricLine(
     IReadOnlyList<double> Alphas, IReadOnlyList<double> TrainLoss, IReadOnlyList<double> TrainAccuracy,
     IReadOnlyList<double> TestLoss, IReadOnlyList<double> TestAccuracy, int EvaluationSamples, double Seconds);
 
+/// <summary>A unit's data: the dataset, the device it runs on and the evaluation set on it (owned).</summary>
+public sealed class EvaluationData(TrainingData data, Device device, Tensor images, Tensor labels) : IDisposable
+{
+    public TrainingData Data { get; } = data;
+    public Device Device { get; } = device;
+    public Tensor Images { get; } = images;
+    public Tensor Labels { get; } = labels;
+
+    /// <summary>The dataset of <paramref name="config"/>, its device, and the evaluation set of <paramref name="samples"/> (<see cref="SharpnessData.EvaluationSet"/>).</summary>
+    public static EvaluationData Open(WorkContext context, TrainingConfig config, int? samples)
+    {
+        var data = (context.Options.Data ?? Harness.Data.DataSets.Get)(config.Dataset);
+        var device = Devices.Resolve(config.Device);
+        var (images, labels) = SharpnessData.EvaluationSet(config, data, samples, device);
+        return new EvaluationData(data, device, images, labels);
+    }
+
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels.Dispose();
+    }
+}
+
 /// <summary>The evaluation set of the sharpness protocol, shared by its units.</summary>
 public static class SharpnessData
 {
@@ -101,11 +125,8 @@ public sealed class SharpnessWork(TrainingWork run, SharpnessSettings settings, 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var record = context.Read(Measured);
         var config = Measured.Config;
-        var data = (context.Options.Data ?? Data.DataSets.Get)(config.Dataset);
-        var device = Devices.Resolve(config.Device);
-        var (images, labels) = SharpnessData.EvaluationSet(config, data, settings.EvaluationSamples, device);
-        using var _ = images;
-        using var __ = labels;
+        using var set = EvaluationData.Open(context, config, settings.EvaluationSamples);
+        var (device, images, labels) = (set.Device, set.Images, set.Labels);
         var epochs = Mode == FinalPoint ? [record.Epochs.Count] : record.WeightEpochs ?? throw new InvalidOperationException($"{Measured.Label} kept no weights along training.");
         var subspaceSeed = Seeds.Derive(config.Seed, Seeds.SharpnessSubspace);
         var points = new List<SharpnessPoint>();
@@ -170,11 +191,8 @@ public sealed class ParametricWork(TrainingWork small, TrainingWork large, Sharp
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var config = small.Config;
-        var data = (context.Options.Data ?? Data.DataSets.Get)(config.Dataset);
-        var device = Devices.Resolve(config.Device);
-        var (images, labels) = SharpnessData.EvaluationSet(config, data, settings.EvaluationSamples, device);
-        using var _ = images;
-        using var __ = labels;
+        using var set = EvaluationData.Open(context, config, settings.EvaluationSamples);
+        var (data, device, images, labels) = (set.Data, set.Device, set.Images, set.Labels);
         using var testImages = TrainingSession.Preprocess(data.TestImages, config, device);
         using var testLabels = data.TestLabels.to(device);
         using var xs = RegimeWeights.Load(small.Label, Path.Combine(context.FolderOf(small), TrainingWork.WeightsFile), config.Model.Widths, device);
