@@ -72,7 +72,7 @@ public static class SharpnessFigures
         for (var e = low; e <= high; e++) ticks.AddMajor(e, Math.Pow(10, e).ToString("G6", CultureInfo.InvariantCulture));
         plot.Axes.Bottom.TickGenerator = ticks;
         plot.Axes.SetLimitsX(high, low); // the loss falls to the right, as in the paper's figure
-        plot.Title(title, 16);
+        plot.Title(title, 15);
         plot.XLabel(xLabel, 15);
         plot.YLabel(yLabel, 15);
         plot.ShowLegend(Edge.Right);
@@ -115,7 +115,7 @@ public static class SharpnessFigures
         Line("test loss", l => l.TestLoss, 1, 1, false);
         Line("train accuracy (%)", l => l.TrainAccuracy, 100, 0, true);
         Line("test accuracy (%)", l => l.TestAccuracy, 100, 1, true);
-        plot.Title(title, 16);
+        plot.Title(title, 15);
         plot.XLabel(xLabel, 15);
         plot.YLabel("loss (nats per sample)", 15);
         plot.Axes.Right.Label.Text = "accuracy (%)";
