@@ -171,12 +171,18 @@ public sealed partial class ReportBuilder
     private IReadOnlyList<GeneralityRow> Generality(IReadOnlyList<string> ids, IReadOnlyList<FindingSection> sections, string output)
     {
         var rows = new List<GeneralityRow>();
+        // The other profiles' reports beside this one, read once: a cell links there only when its section is in them.
+        var otherReports = FindingProfile.Profiles.Where(p => p != Profile).ToDictionary(p => p, p =>
+        {
+            var path = Path.Combine(Path.GetDirectoryName(output) ?? output, p, "REPORT.md");
+            return File.Exists(path) ? File.ReadAllText(path) : "";
+        });
         foreach (var id in ids)
         {
             var columns = new List<(string Dataset, string Profile, IReadOnlyList<ClaimSpec> All, IReadOnlyList<ClaimVerdict> Verdicts, string State, string? Link)>();
             foreach (var dataset in Data.DatasetSpecs.All.Select(d => d.Name))
                 foreach (var profile in FindingProfile.Profiles)
-                    columns.Add(Column(id, dataset, profile, sections, output));
+                    columns.Add(Column(id, dataset, profile, sections, otherReports));
             var claims = columns.Where(c => c.All.Count > 0).Select(c => c.All).FirstOrDefault() ?? [];
             foreach (var claim in claims)
                 rows.Add(new GeneralityRow(id, claim.Id, claim.Statement, columns.Select(c =>
@@ -191,14 +197,13 @@ public sealed partial class ReportBuilder
     }
 
     private (string Dataset, string Profile, IReadOnlyList<ClaimSpec> All, IReadOnlyList<ClaimVerdict> Verdicts, string State, string? Link) Column(
-        string id, string dataset, string profile, IReadOnlyList<FindingSection> sections, string output)
+        string id, string dataset, string profile, IReadOnlyList<FindingSection> sections, IReadOnlyDictionary<string, string> otherReports)
     {
         var anchor = ReportMarkdown.Anchor(id, dataset);
         var own = profile == Profile ? sections.FirstOrDefault(s => s.Id == id && s.Dataset == dataset) : null;
         // A link only where the numbers are: this report's section, or the other profile's report beside this one when it has the section.
-        var other = Path.Combine(Path.GetDirectoryName(output) ?? output, profile, "REPORT.md");
         var link = own is not null ? $"#{anchor}"
-            : profile != Profile && File.Exists(other) && File.ReadAllText(other).Contains($"<a id=\"{anchor}\">", StringComparison.Ordinal) ? $"../{profile}/REPORT.md#{anchor}"
+            : profile != Profile && otherReports[profile].Contains($"<a id=\"{anchor}\">", StringComparison.Ordinal) ? $"../{profile}/REPORT.md#{anchor}"
             : null;
         try
         {
