@@ -96,13 +96,20 @@ public sealed class TrainingExperiment(
     public IReadOnlyList<RunDefinition> Runs => runs;
     public override IReadOnlyList<string> Groups => runs.Select(r => r.Name).ToList();
 
+    /// <summary>The unit that trains <paramref name="run"/> with <paramref name="seed"/> on <paramref name="deviceType"/>, as the plan forms it (stacked or alone).</summary>
+    public TrainingWork Work(string run, long seed, string deviceType) =>
+        (TrainingWork)Plan(deviceType, "")[runs.ToList().FindIndex(r => string.Equals(r.Name, run, StringComparison.OrdinalIgnoreCase)) * seeds.Count + seeds.ToList().IndexOf(seed)];
+
     public RunDefinition Run(string name) =>
         runs.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new KeyNotFoundException($"no run '{name}' (the runs are {string.Join(", ", runs.Select(r => r.Name))}).");
 
-    /// <summary>Every (run, seed) in declaration order, seeds inner; then every accumulation check, seeds inner.</summary>
+    /// <summary>
+    /// Every (run, seed) in declaration order, seeds inner; then every accumulation check, seeds inner. Runs that ask to be
+    /// stacked train in stacks of every run of the profile that shares their schedule (<see cref="StackWork.Group"/>).
+    /// </summary>
     public override IReadOnlyList<Work> Plan(string deviceType, string label) =>
-        runs.SelectMany(r => seeds.Select(s => (Work)new TrainingWork(r.ForSeed(s), deviceType, $"{label} {r.Name} seed {s}")))
+        StackWork.Group(runs.SelectMany(r => seeds.Select(s => (r.ForSeed(s), $"{label} {r.Name} seed {s}"))).ToList(), deviceType)
             .Concat(AccumulationChecks.SelectMany(c => seeds.Select(s => (Work)new AccumulationCheckWork(Run(c).ForSeed(s), deviceType, $"{label} {c} accumulation check seed {s}"))))
             .ToList();
 
@@ -159,11 +166,9 @@ public sealed class TrainingMeasured(
     /// <summary>For each seed of <paramref name="run"/> (in seed order), whether its run is stored as diverged.</summary>
     public IReadOnlyList<bool> DivergedSeeds(string run)
     {
-        var definition = experiment.Run(run);
         return experiment.Seeds.Select(seed =>
         {
-            var config = definition.ForSeed(seed);
-            return diverged.Any(r => r.Hash == TrainingWork.Hash(config, r.Device));
+            return diverged.Any(r => r.Hash == experiment.Work(run, seed, r.Device).Key.Hash);
         }).ToList();
     }
 
@@ -294,8 +299,12 @@ public sealed class AccumulationCheckWork(TrainingConfig config, string deviceTy
             : $"it holds a {result.GetType().Name}, not accumulation differences";
 }
 
-/// <summary>One training run of one seed: the unit the store keeps for the training protocol.</summary>
-public sealed class TrainingWork(TrainingConfig config, string deviceType, string label) : Work<RunRecord>
+/// <summary>
+/// One training run of one seed: the unit the store keeps for the training protocol. A run whose config asks to be stacked
+/// (<see cref="TrainingConfig.Stack"/>) reads its <see cref="StackWork"/>, which trains it with the rest of its stack, and
+/// takes its own record and weights from there; without a stack given, it is a stack of one.
+/// </summary>
+public sealed class TrainingWork(TrainingConfig config, string deviceType, string label, StackWork? stack = null) : Work<RunRecord>
 {
     /// <summary>Bump when the trainer or the metrics change meaning: old runs then no longer match.</summary>
     public const int FormatVersion = 2;
@@ -306,14 +315,20 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     public TrainingConfig Config { get; } = config;
     public override string DeviceType { get; } = deviceType;
     public override string Label { get; } = label;
-    public override StoreKey Key { get; } = new(config.Dataset, Kind, Hash(config, deviceType));
+    /// <summary>The stack this run trains in (null: it trains alone).</summary>
+    public StackWork? Stack { get; } = stack ?? (config.Stack == true ? new StackWork([config], deviceType, $"{label} (a stack of one)") : null);
+    public override StoreKey Key { get; } = new(config.Dataset, Kind, Hash(config, deviceType, stack?.Configs.Count ?? 1));
+    public override IReadOnlyList<Work> Reads => Stack is null ? [] : [Stack];
 
     /// <summary>
     /// The run's content hash: the config, the device type and the format version; for CPU runs with a phase the
-    /// hand-formed small-batch SGD step trains, that step's kind (it rounds differently from autograd's).
+    /// hand-formed small-batch SGD step trains, that step's kind (it rounds differently from autograd's); for a stacked run
+    /// (<see cref="TrainingConfig.Stack"/>), the number of models in its stack of <paramref name="stackModels"/>.
     /// </summary>
-    public static string Hash(TrainingConfig config, string deviceType) =>
-        (SmallBatchSgd.KindFor(config, deviceType), Standardization(config)) switch
+    public static string Hash(TrainingConfig config, string deviceType, int stackModels = 1) =>
+        config.Stack == true
+            ? ContentHash(new { formatVersion = FormatVersion, device = deviceType, stack = new { arithmetic = StackWork.Arithmetic, models = stackModels }, pixels = Standardization(config), config })
+            : (SmallBatchSgd.KindFor(config, deviceType), Standardization(config)) switch
         {
             ({ } step, null) => ContentHash(new { formatVersion = FormatVersion, device = deviceType, step, config }),
             (null, null) => ContentHash(new { formatVersion = FormatVersion, device = deviceType, config }),
@@ -337,6 +352,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
 
     public override RunRecord Run(WorkContext context)
     {
+        if (Stack is not null) return FromStack(context, Stack);
         var options = context.Options;
         var data = (options.Data ?? Data.DataSets.Get)(Config.Dataset);
         using var session = new TrainingSession(Config, data);
@@ -398,6 +414,25 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
             ResumedFromEpoch = resumedFrom,
             WeightEpochs = kept,
         };
+    }
+
+    /// <summary>This run's record from its stack's stored result, and its final weights copied beside it.</summary>
+    private RunRecord FromStack(WorkContext context, StackWork stack)
+    {
+        var stored = context.Read(stack);
+        var index = stack.MemberHashes.ToList().IndexOf(Key.Hash);
+        var record = index >= 0 ? stored.Members.FirstOrDefault(r => r.Hash == Key.Hash) : null;
+        if (record is null) throw new InvalidOperationException($"{Label}: its stack {stack.Key} holds no run {Key.Hash}.");
+        if (record.Status == RunStatus.Finished)
+            AtomicCopy(Path.Combine(context.FolderOf(stack), StackWork.WeightsFileOf(index)), Path.Combine(context.Folder, WeightsFile));
+        return record;
+    }
+
+    private static void AtomicCopy(string from, string to)
+    {
+        var temporary = to + ".copying";
+        File.Copy(from, temporary, overwrite: true);
+        File.Move(temporary, to, overwrite: true);
     }
 
     /// <summary>

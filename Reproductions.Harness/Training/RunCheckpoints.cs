@@ -23,11 +23,11 @@ public sealed class RunCheckpoints(string folder, string runHash, Action<string>
         : [];
 
     /// <summary>Restores the newest good checkpoint into <paramref name="session"/>; returns its epochs (0: none, start over).</summary>
-    public int Restore(TrainingSession session)
+    public int Restore(ICheckpointed session)
     {
         foreach (var path in Files())
         {
-            var restored = SetAside.ReadOrMove(path, () =>
+            var restored = SetAside.ReadOrMove<object>(path, () =>
             {
                 session.LoadCheckpoint(path, runHash);
                 return session;
@@ -38,7 +38,7 @@ public sealed class RunCheckpoints(string folder, string runHash, Action<string>
     }
 
     /// <summary>Writes the checkpoint of the epochs done so far and drops all but the newest <see cref="Keep"/>.</summary>
-    public void Save(TrainingSession session)
+    public void Save(ICheckpointed session)
     {
         Directory.CreateDirectory(Folder);
         session.SaveCheckpoint(PathOf(session.CompletedEpochs), runHash);

@@ -14,7 +14,7 @@ namespace Reproductions.Harness.Training;
 /// shuffle) comes from a generator seeded from the config's seed, so a run resumed from a checkpoint continues
 /// exactly as an uninterrupted one.
 /// </summary>
-public sealed class TrainingSession : IDisposable
+public sealed class TrainingSession : ICheckpointed, IDisposable
 {
     private const int CheckpointMagic = 0x52504332; // "RPC2": with the run's hash and the payload's SHA-256
 
@@ -303,11 +303,7 @@ public sealed class TrainingSession : IDisposable
         return new GeometryValues(Math.Sqrt(wd), Math.Sqrt(bd), Math.Sqrt(wn), Math.Sqrt(bn), cos);
     }
 
-    /// <summary>
-    /// Writes the model, optimiser state and history so far as one file, atomically: a header (magic, the run's hash, the
-    /// epochs and steps done, the payload's length and SHA-256) then the payload, so that a torn, corrupted or misplaced
-    /// checkpoint is recognised before anything of it is used.
-    /// </summary>
+    /// <summary>Writes the model, optimiser state and history so far as one checkpoint file (<see cref="CheckpointFile"/>), atomically.</summary>
     public void SaveCheckpoint(string path, string runHash)
     {
         using var payload = new MemoryStream();
@@ -319,69 +315,40 @@ public sealed class TrainingSession : IDisposable
             Model.save(writer);
             Optimizer.save_state_dict(writer);
         }
-        var bytes = payload.ToArray();
-        AtomicFile.Write(path, stream =>
-        {
-            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            writer.Write(CheckpointMagic);
-            writer.Write(runHash);
-            writer.Write(CompletedEpochs);
-            writer.Write(steps);
-            writer.Write(bytes.LongLength);
-            writer.Write(System.Security.Cryptography.SHA256.HashData(bytes));
-            writer.Write(bytes);
-        });
+        CheckpointFile.Write(path, CheckpointMagic, runHash, CompletedEpochs, steps, payload.ToArray());
     }
 
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> for run <paramref name="runHash"/>. The whole file is
-    /// checked first (magic, run hash, length, SHA-256 of the payload, epochs within the config's); a file that fails is
-    /// a <see cref="CorruptStateException"/> naming it and why, and leaves this session untouched.
+    /// checked first (<see cref="CheckpointFile.Read"/>); a file that fails is a <see cref="CorruptStateException"/> naming
+    /// it and why, and leaves this session untouched.
     /// </summary>
     public void LoadCheckpoint(string path, string runHash)
     {
-        CorruptStateException Bad(string why) => new($"{path}: not a usable checkpoint of run {runHash}: {why}.");
-        byte[] payload;
-        int completed;
-        long savedSteps;
-        try
-        {
-            using var stream = File.OpenRead(path);
-            using var reader = new BinaryReader(stream);
-            if (reader.ReadInt32() != CheckpointMagic) throw Bad("wrong magic number (not a checkpoint of this format)");
-            var hash = reader.ReadString();
-            if (hash != runHash) throw Bad($"it belongs to run {hash}");
-            completed = reader.ReadInt32();
-            savedSteps = reader.ReadInt64();
-            var length = reader.ReadInt64();
-            var checksum = reader.ReadBytes(32);
-            if (length < 0 || length != stream.Length - stream.Position) throw Bad($"its payload should hold {length} bytes, the file has {stream.Length - stream.Position}");
-            payload = reader.ReadBytes((int)length);
-            if (!System.Security.Cryptography.SHA256.HashData(payload).AsSpan().SequenceEqual(checksum)) throw Bad("its SHA-256 does not match its content");
-        }
-        catch (EndOfStreamException)
-        {
-            throw Bad("it is truncated");
-        }
-        if (completed < 1 || completed > config.TotalEpochs) throw Bad($"it holds {completed} epochs, the config has {config.TotalEpochs}");
+        var (completed, savedSteps, payload) = CheckpointFile.Read(path, CheckpointMagic, runHash, config.TotalEpochs);
         using var payloadStream = new MemoryStream(payload);
         using var payloadReader = new BinaryReader(payloadStream);
-        List<EpochMetrics> saved;
-        try
-        {
-            saved = JsonSerializer.Deserialize<List<EpochMetrics>>(payloadReader.ReadBytes(payloadReader.ReadInt32()), JsonDefaults.Options)
-                    ?? throw Bad("it holds no history");
-        }
-        catch (JsonException e)
-        {
-            throw Bad($"its history is unreadable ({e.Message})");
-        }
-        if (saved.Count != completed) throw Bad($"its history has {saved.Count} epochs, its header {completed}");
+        var saved = ReadHistory<List<EpochMetrics>>(payloadReader, path, runHash);
+        if (saved.Count != completed) throw CheckpointFile.Bad(path, runHash, $"its history has {saved.Count} epochs, its header {completed}");
         Model.load(payloadReader);
         Optimizer.load_state_dict(payloadReader);
         history.Clear();
         history.AddRange(saved);
         steps = savedSteps;
+    }
+
+    /// <summary>The JSON block (length, then UTF-8) at the start of a checkpoint's payload.</summary>
+    internal static T ReadHistory<T>(BinaryReader reader, string path, string runHash) where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(reader.ReadBytes(reader.ReadInt32()), JsonDefaults.Options)
+                   ?? throw CheckpointFile.Bad(path, runHash, "it holds no history");
+        }
+        catch (Exception e) when (e is JsonException or EndOfStreamException)
+        {
+            throw CheckpointFile.Bad(path, runHash, $"its history is unreadable ({e.Message})");
+        }
     }
 
     /// <summary>Saves the model's weights alone (TorchSharp's format), atomically.</summary>

@@ -1,0 +1,487 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Reproductions.Harness.Training;
+
+/// <summary>
+/// Several training runs that share a schedule (<see cref="StackSchedule"/>: the same phases' batch sizes and epochs, the
+/// same model, optimiser kind and data) trained as one stacked model on the device: weights [models, out, in], biases
+/// [models, 1, out], every layer one batched product for all models. Each model keeps what makes it its own run: its seed
+/// (its init, its training subset, its evaluation subset and each epoch's data order), its learning rates and warm-up,
+/// its divergence bound, its history. The loss is the sum of the models' losses, so autograd gives each model exactly its
+/// own gradient; the update (SGD with momentum, or Adam) is applied to the stacked tensors with a learning rate per model.
+/// A model that diverges stops there (its history ends; its learning rate is zero from then on) while the others go on.
+/// <para>
+/// The arithmetic differs from <see cref="TrainingSession"/>'s only in float rounding (batched products instead of one
+/// product per layer, the update formed from the same formulas on stacked tensors): the tests train every optimiser and
+/// phase kind both ways and compare. Runs trained here carry their stacking in their hash.
+/// </para>
+/// </summary>
+public sealed class StackedSession : ICheckpointed, IDisposable
+{
+    private const int CheckpointMagic = 0x52505331; // "RPS1"
+
+    private readonly IReadOnlyList<TrainingConfig> configs;
+    private readonly TrainingConfig first;
+    private readonly Tensor trainX, trainY, testX, testY;
+    /// <summary>Per model, the rows of <see cref="trainX"/> it trains on ([n]) and measures its training accuracy on ([m]).</summary>
+    private readonly Tensor[] trainRows, evalRows;
+    private readonly Tensor[] weights, biases, initWeights, initBiases;
+    private readonly Tensor[] firstMoments, secondMoments; // SGD momentum buffers (first only), or Adam's moments
+    private readonly List<EpochMetrics>[] histories;
+    private readonly Divergence?[] diverged;
+    private long steps;
+    private long adamSteps;
+
+    public StackedSession(IReadOnlyList<TrainingConfig> configs, TrainingData data)
+    {
+        if (configs.Count == 0) throw new ArgumentException("a stack needs at least one run", nameof(configs));
+        StackSchedule.Check(configs);
+        this.configs = configs;
+        first = configs[0];
+        Device = Devices.Resolve(first.Device);
+        var models = configs.Count;
+
+        using (var scope = NewDisposeScope())
+        {
+            trainX = TrainingSession.Preprocess(data.TrainImages, first, Device).MoveToOuterDisposeScope();
+            trainY = data.TrainLabels.to(Device).MoveToOuterDisposeScope();
+            testX = TrainingSession.Preprocess(data.TestImages, first, Device).MoveToOuterDisposeScope();
+            testY = data.TestLabels.to(Device).MoveToOuterDisposeScope();
+            var all = trainX.shape[0];
+            trainRows = new Tensor[models];
+            evalRows = new Tensor[models];
+            for (var m = 0; m < models; m++)
+            {
+                // The same seeded draws as a run trained alone: its training subset, then its evaluation subset of that.
+                var rows = Draw(all, configs[m].TrainSamples, configs[m].Seed, Seeds.TrainSubset) ?? arange(all, dtype: ScalarType.Int64);
+                var n = rows.shape[0];
+                var evalPick = Draw(n, configs[m].Evaluation.TrainSubset, configs[m].Seed, Seeds.EvalSubset);
+                trainRows[m] = rows.to(Device).MoveToOuterDisposeScope();
+                evalRows[m] = (evalPick is null ? rows : rows.index_select(0, evalPick)).to(Device).MoveToOuterDisposeScope();
+            }
+        }
+        TrainSamples = trainRows[0].shape[0];
+        if (trainRows.Any(r => r.shape[0] != TrainSamples) || evalRows.Any(r => r.shape[0] != evalRows[0].shape[0]))
+            throw new InvalidOperationException("the stacked runs draw training or evaluation sets of different sizes");
+
+        var layers = first.Model.Widths.Length - 1;
+        var inits = new List<(Tensor W, Tensor B)[]>();
+        using (var noGrad = no_grad())
+        using (var scope = NewDisposeScope())
+        {
+            foreach (var config in configs)
+            {
+                // Each model's init exactly as a run trained alone draws it (the same module, the same seeded generator).
+                using var model = new Mlp(config.Model.Widths);
+                using (var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Init)))
+                    model.Initialize(config.Model.Init, g);
+                inits.Add(model.Weights.Zip(model.Biases, (w, b) => (w.detach().clone(), b.detach().clone())).ToArray());
+            }
+            initWeights = Enumerable.Range(0, layers).Select(l => stack(inits.Select(i => i[l].W)).to(Device).DetachFromDisposeScope()).ToArray();
+            initBiases = Enumerable.Range(0, layers).Select(l => stack(inits.Select(i => i[l].B)).unsqueeze(1).to(Device).DetachFromDisposeScope()).ToArray();
+            weights = initWeights.Select(w => w.clone().requires_grad_(true).DetachFromDisposeScope()).ToArray();
+            biases = initBiases.Select(b => b.clone().requires_grad_(true).DetachFromDisposeScope()).ToArray();
+            var parameters = weights.Concat(biases).ToArray();
+            var momentum = first.Optimizer.Kind == OptimizerKind.Adam || first.Optimizer.Momentum != 0;
+            firstMoments = momentum ? parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray() : [];
+            secondMoments = first.Optimizer.Kind == OptimizerKind.Adam ? parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray() : [];
+            InitialWeightNorms = Norms(initWeights);
+            InitialBiasNorms = Norms(initBiases);
+        }
+        histories = configs.Select(_ => new List<EpochMetrics>()).ToArray();
+        diverged = new Divergence?[models];
+    }
+
+    public Device Device { get; }
+    public int Models => configs.Count;
+    public IReadOnlyList<TrainingConfig> Configs => configs;
+    public long TrainSamples { get; }
+    /// <summary>Each model's L2 norm of all weights (and of all biases) at init.</summary>
+    public IReadOnlyList<double> InitialWeightNorms { get; }
+    public IReadOnlyList<double> InitialBiasNorms { get; }
+    public IReadOnlyList<IReadOnlyList<EpochMetrics>> Histories => histories;
+    /// <summary>Where each model diverged (null: it has not).</summary>
+    public IReadOnlyList<Divergence?> Diverged => diverged;
+    /// <summary>The epochs the stack has trained (a diverged model's history ends earlier).</summary>
+    public int CompletedEpochs { get; private set; }
+    public bool Finished => CompletedEpochs >= first.TotalEpochs || diverged.All(d => d is not null);
+    public long Steps => steps;
+
+    private static Tensor? Draw(long from, int? count, long seed, long stream)
+    {
+        if (count is not { } n || n >= from) return null;
+        using var g = new Generator((ulong)Seeds.Derive(seed, stream));
+        return randperm(from, generator: g).narrow(0, 0, n);
+    }
+
+    private static double[] Norms(Tensor[] stacked)
+    {
+        using var scope = NewDisposeScope();
+        var sums = stacked.Select(t => t.to(ScalarType.Float64).square().sum([1, 2])).Aggregate((a, b) => a.add(b));
+        return sums.sqrt().cpu().data<double>().ToArray();
+    }
+
+    private (int Phase, int EpochInPhase) Locate(int epoch)
+    {
+        var start = 0;
+        for (var p = 0; p < first.Phases.Count; p++)
+        {
+            if (epoch < start + first.Phases[p].Epochs) return (p, epoch - start);
+            start += first.Phases[p].Epochs;
+        }
+        throw new InvalidOperationException($"Epoch {epoch + 1} is past the runs' {first.TotalEpochs} epochs.");
+    }
+
+    /// <summary>Trains the next epoch of every model that has not diverged, then measures each. No host read inside the step loop.</summary>
+    public IReadOnlyList<EpochMetrics?> RunEpoch()
+    {
+        if (Finished) throw new InvalidOperationException("The stack has already finished all its epochs.");
+        var epoch = CompletedEpochs;
+        var (phaseIndex, epochInPhase) = Locate(epoch);
+        var phase = first.Phases[phaseIndex];
+        var n = TrainSamples;
+        var batch = phase.BatchSize;
+        var stepsPerEpoch = (n + batch - 1) / batch;
+        var models = Models;
+
+        var clock = Stopwatch.StartNew();
+        using (var epochScope = NewDisposeScope())
+        {
+            // Each model's rows in its own seeded order for this epoch, as rows of the shared training set: [models, n].
+            var order = stack(Enumerable.Range(0, models).Select(m =>
+            {
+                using var g = new Generator((ulong)Seeds.Derive(configs[m].Seed, Seeds.Shuffle, epoch));
+                return trainRows[m].index_select(0, randperm(n, generator: g).to(Device));
+            }));
+            // Every step's learning rate per model, formed on the host once per epoch and moved in one copy: [steps, models, 1, 1].
+            var rates = new float[stepsPerEpoch * models];
+            for (var s = 0; s < stepsPerEpoch; s++)
+                for (var m = 0; m < models; m++)
+                    rates[s * models + m] = diverged[m] is null
+                        ? (float)configs[m].Phases[phaseIndex].RateAt(epochInPhase * stepsPerEpoch + s, stepsPerEpoch) : 0f;
+            var lrs = tensor(rates).view(stepsPerEpoch, models, 1, 1).to(Device);
+            for (long start = 0, step = 0; start < n; start += batch, step++)
+            {
+                using var batchScope = NewDisposeScope();
+                var size = Math.Min(batch, n - start);
+                var rows = order.narrow(1, start, size).reshape(-1);
+                Gradient(trainX.index_select(0, rows).view(models, size, -1), trainY.index_select(0, rows).view(models, size), phase.MicroBatchSize);
+                Update(lrs[step]);
+                steps++;
+            }
+        }
+        if (Device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
+        var trainSeconds = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var evaluate = (epoch + 1) % first.Evaluation.Interval == 0 || epoch + 1 == first.TotalEpochs;
+        var train = evaluate ? Evaluate(trainX, trainY, evalRows) : null;
+        var test = evaluate ? Evaluate(testX, testY, null) : null;
+        var geometry = Geometry();
+        CompletedEpochs++;
+        var measured = new EpochMetrics?[models];
+        for (var m = 0; m < models; m++)
+        {
+            if (diverged[m] is not null) continue;
+            var g = geometry[m];
+            var metrics = new EpochMetrics
+            {
+                Epoch = epoch + 1,
+                Phase = phaseIndex,
+                BatchSize = batch,
+                LearningRate = configs[m].Phases[phaseIndex].LearningRate,
+                Steps = steps,
+                TrainLoss = train?.Loss[m] ?? double.NaN,
+                TrainAccuracy = train?.Accuracy[m] ?? double.NaN,
+                TestLoss = test?.Loss[m] ?? double.NaN,
+                TestAccuracy = test?.Accuracy[m] ?? double.NaN,
+                WeightDistance = g.WeightDistance,
+                BiasDistance = g.BiasDistance,
+                WeightNorm = g.WeightNorm,
+                BiasNorm = g.BiasNorm,
+                LayerCosines = g.Cosines,
+                // The stack's time, shared evenly: the models trained together, so each took a share of it.
+                TrainSeconds = trainSeconds / models,
+                EvalSeconds = clock.Elapsed.TotalSeconds / models,
+            };
+            histories[m].Add(metrics);
+            measured[m] = metrics;
+            diverged[m] = Protocols.TrainingWork.Diverged(histories[m], configs[m].DivergenceLossFactor ?? TrainingConfig.DefaultDivergenceLossFactor);
+        }
+        return measured;
+    }
+
+    /// <summary>The stacked log-probabilities [models, rows, classes] of <paramref name="x"/> [models, rows, in].</summary>
+    private Tensor Forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = x;
+        for (var l = 0; l < weights.Length; l++)
+        {
+            h = Trials.BatchedOps.Baddbmm(biases[l], h, weights[l].transpose(1, 2)); // one kernel: bias + h @ W^T
+            if (l < weights.Length - 1) h = h.relu();
+        }
+        return h.log_softmax(2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Sets every stacked parameter's gradient to each model's loss gradient on its batch ([models, rows, in] and
+    /// [models, rows]), from micro-batches of at most <paramref name="microBatchSize"/> rows as <see cref="TrainingSession.Gradient"/> forms them.
+    /// </summary>
+    private void Gradient(Tensor x, Tensor y, int microBatchSize)
+    {
+        foreach (var p in weights.Concat(biases))
+            if (p.grad is { } grad) grad.zero_();
+        var rows = x.shape[1];
+        var micro = Math.Max(1, microBatchSize);
+        var models = Models;
+        for (long start = 0; start < rows; start += micro)
+        {
+            using var scope = NewDisposeScope();
+            var size = Math.Min(micro, rows - start);
+            var logProbs = Forward(x.narrow(1, start, size));
+            // The sum of every model's summed NLL: each model's parameters get their own model's gradient alone.
+            var loss = nn.functional.nll_loss(logProbs.reshape(models * size, -1), y.narrow(1, start, size).reshape(-1), reduction: nn.Reduction.Sum);
+            if (first.LossReduction == LossReduction.Mean) loss = loss.div(rows);
+            loss.backward();
+        }
+    }
+
+    /// <summary>One optimiser step of every model with its learning rate (<paramref name="lr"/>: [models, 1, 1]), the optimiser's formulas as TorchSharp's.</summary>
+    private void Update(Tensor lr)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var o = first.Optimizer;
+        var parameters = weights.Concat(biases).ToArray();
+        if (o.Kind == OptimizerKind.Adam) adamSteps++;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var p = parameters[i];
+            var g = p.grad ?? throw new InvalidOperationException("a stacked parameter has no gradient after the backward pass");
+            switch (o.Kind)
+            {
+                case OptimizerKind.Sgd when o.Momentum == 0:
+                    p.sub_(g.mul(lr));
+                    break;
+                case OptimizerKind.Sgd:
+                    // The buffer starts at zero, so the first step's buffer is the gradient itself, as torch's.
+                    firstMoments[i].mul_(o.Momentum).add_(g);
+                    p.sub_(firstMoments[i].mul(lr));
+                    break;
+                case OptimizerKind.Adam:
+                    var correction1 = 1 - Math.Pow(o.Beta1, adamSteps);
+                    var correction2 = 1 - Math.Pow(o.Beta2, adamSteps);
+                    firstMoments[i].mul_(o.Beta1).add_(g, alpha: 1 - o.Beta1);
+                    secondMoments[i].mul_(o.Beta2).addcmul_(g, g, value: 1 - o.Beta2);
+                    var denominator = secondMoments[i].sqrt().div_(Math.Sqrt(correction2)).add_(o.Epsilon);
+                    p.sub_(firstMoments[i].div(denominator).mul_(lr).div_(correction1));
+                    break;
+            }
+        }
+    }
+
+    private sealed record Measures(double[] Loss, double[] Accuracy);
+
+    /// <summary>
+    /// Each model's mean NLL and accuracy over the rows <paramref name="rows"/>[m] of (x, y) (null: all of x, the same for
+    /// every model), by forward passes of the config's chunk size; one host read at the end.
+    /// </summary>
+    private Measures Evaluate(Tensor x, Tensor y, Tensor[]? rows)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var models = Models;
+        var n = rows?[0].shape[0] ?? x.shape[0];
+        var lossSum = zeros(models, ScalarType.Float64, Device);
+        var correct = zeros(models, ScalarType.Int64, Device);
+        var chunk = first.Evaluation.ChunkSize;
+        var picks = rows is null ? null : stack(rows);
+        for (long start = 0; start < n; start += chunk)
+        {
+            using var chunkScope = NewDisposeScope();
+            var size = Math.Min(chunk, n - start);
+            Tensor xs, ys;
+            if (picks is null)
+            {
+                xs = x.narrow(0, start, size).unsqueeze(0).expand(models, size, x.shape[1]);
+                ys = y.narrow(0, start, size).unsqueeze(0).expand(models, size);
+            }
+            else
+            {
+                var pick = picks.narrow(1, start, size).reshape(-1);
+                xs = x.index_select(0, pick).view(models, size, -1);
+                ys = y.index_select(0, pick).view(models, size);
+            }
+            var logProbs = Forward(xs);
+            lossSum.sub_(logProbs.gather(2, ys.unsqueeze(2)).sum([1, 2]).to(ScalarType.Float64));
+            correct.add_(logProbs.argmax(2).eq(ys).sum(1));
+        }
+        var loss = lossSum.div(n).cpu().data<double>().ToArray();
+        var accuracy = correct.to(ScalarType.Float64).div(n).cpu().data<double>().ToArray();
+        return new Measures(loss, accuracy);
+    }
+
+    private sealed record GeometryValues(double WeightDistance, double BiasDistance, double WeightNorm, double BiasNorm, double[] Cosines);
+
+    /// <summary>Each model's weight geometry (as <see cref="TrainingSession"/> measures it); one host read for all.</summary>
+    private GeometryValues[] Geometry()
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var parts = new List<Tensor>();
+        for (var i = 0; i < weights.Length; i++)
+        {
+            var w = weights[i].to(ScalarType.Float64);
+            var w0 = initWeights[i].to(ScalarType.Float64);
+            parts.Add(w.sub(w0).square().sum([1, 2]));
+            parts.Add(w.square().sum([1, 2]));
+            parts.Add(w.mul(w0).sum([1, 2]));
+            parts.Add(w0.square().sum([1, 2]));
+        }
+        for (var i = 0; i < biases.Length; i++)
+        {
+            var b = biases[i].to(ScalarType.Float64);
+            parts.Add(b.sub(initBiases[i].to(ScalarType.Float64)).square().sum([1, 2]));
+            parts.Add(b.square().sum([1, 2]));
+        }
+        var v = stack(parts).cpu().data<double>().ToArray(); // [part, model]
+        var models = Models;
+        double At(int part, int m) => v[part * models + m];
+        return Enumerable.Range(0, models).Select(m =>
+        {
+            double wd = 0, wn = 0, bd = 0, bn = 0;
+            var cos = new double[weights.Length];
+            for (var i = 0; i < weights.Length; i++)
+            {
+                wd += At(4 * i, m);
+                wn += At(4 * i + 1, m);
+                cos[i] = At(4 * i + 2, m) / Math.Sqrt(At(4 * i + 1, m) * At(4 * i + 3, m));
+            }
+            var o = 4 * weights.Length;
+            for (var i = 0; i < biases.Length; i++)
+            {
+                bd += At(o + 2 * i, m);
+                bn += At(o + 2 * i + 1, m);
+            }
+            return new GeometryValues(Math.Sqrt(wd), Math.Sqrt(bd), Math.Sqrt(wn), Math.Sqrt(bn), cos);
+        }).ToArray();
+    }
+
+    /// <summary>Model <paramref name="model"/>'s current weights as a lone <see cref="Mlp"/> on the CPU (for its weights file, and the tests).</summary>
+    public Mlp Extract(int model)
+    {
+        var mlp = new Mlp(configs[model].Model.Widths);
+        using var noGrad = no_grad();
+        for (var l = 0; l < weights.Length; l++)
+        {
+            mlp.Layers[l].weight!.copy_(weights[l][model]);
+            mlp.Layers[l].bias!.copy_(biases[l][model].squeeze(0));
+        }
+        return mlp;
+    }
+
+    /// <summary>Saves model <paramref name="model"/>'s weights alone in a lone run's format (<see cref="TrainingSession.SaveWeights"/>), atomically.</summary>
+    public void SaveWeights(int model, string path)
+    {
+        using var mlp = Extract(model);
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            mlp.save(writer);
+        });
+    }
+
+    private sealed record CheckpointState(List<List<EpochMetrics>> Histories, List<Divergence?> Diverged, long AdamSteps);
+
+    /// <summary>Writes the stacked weights, the optimiser's state and every model's history as one checkpoint file (<see cref="CheckpointFile"/>), atomically.</summary>
+    public void SaveCheckpoint(string path, string runHash)
+    {
+        using var payload = new MemoryStream();
+        using (var writer = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            var state = JsonSerializer.SerializeToUtf8Bytes(new CheckpointState(histories.ToList(), diverged.ToList(), adamSteps), JsonDefaults.Options);
+            writer.Write(state.Length);
+            writer.Write(state);
+            foreach (var t in State()) t.Save(writer);
+        }
+        CheckpointFile.Write(path, CheckpointMagic, runHash, CompletedEpochs, steps, payload.ToArray());
+    }
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/>; a file that fails its checks is a <see cref="CorruptStateException"/> and changes nothing.</summary>
+    public void LoadCheckpoint(string path, string runHash)
+    {
+        var (completed, savedSteps, payload) = CheckpointFile.Read(path, CheckpointMagic, runHash, first.TotalEpochs);
+        using var stream = new MemoryStream(payload);
+        using var reader = new BinaryReader(stream);
+        var state = TrainingSession.ReadHistory<CheckpointState>(reader, path, runHash);
+        if (state.Histories.Count != Models || state.Diverged.Count != Models)
+            throw CheckpointFile.Bad(path, runHash, $"it holds {state.Histories.Count} models, the stack has {Models}");
+        for (var m = 0; m < Models; m++)
+            if (state.Histories[m].Count != (state.Diverged[m]?.Epoch ?? completed))
+                throw CheckpointFile.Bad(path, runHash, $"model {m}'s history has {state.Histories[m].Count} epochs, its header {completed}");
+        using (var noGrad = no_grad())
+        {
+            var loaded = State().Select(t => (Target: t, Saved: Tensor.Load(reader))).ToList(); // all read before any is changed
+            foreach (var (target, saved) in loaded)
+            {
+                target.copy_(saved);
+                saved.Dispose();
+            }
+        }
+        for (var m = 0; m < Models; m++)
+        {
+            histories[m].Clear();
+            histories[m].AddRange(state.Histories[m]);
+            diverged[m] = state.Diverged[m];
+        }
+        adamSteps = state.AdamSteps;
+        steps = savedSteps;
+        CompletedEpochs = completed;
+    }
+
+    private IEnumerable<Tensor> State() => weights.Concat(biases).Concat(firstMoments).Concat(secondMoments);
+
+    public void Dispose()
+    {
+        foreach (var t in weights.Concat(biases).Concat(initWeights).Concat(initBiases).Concat(firstMoments).Concat(secondMoments)
+                     .Concat(trainRows).Concat(evalRows).Concat([trainX, trainY, testX, testY]))
+            t.Dispose();
+    }
+}
+
+/// <summary>Which runs may train as one stack: the same schedule, whatever their seeds and learning rates.</summary>
+public static class StackSchedule
+{
+    /// <summary>
+    /// The part of <paramref name="config"/> that a stack shares: everything but the seed, each phase's learning rate and
+    /// warm-up start, and the divergence bound (all kept per model). Runs with equal signatures stack.
+    /// </summary>
+    public static string Signature(TrainingConfig config)
+    {
+        var copy = JsonSerializer.Deserialize<TrainingConfig>(JsonSerializer.Serialize(config, JsonDefaults.Options), JsonDefaults.Options)!;
+        copy.Seed = 0;
+        copy.DivergenceLossFactor = null;
+        foreach (var p in copy.Phases)
+        {
+            p.LearningRate = 0;
+            p.WarmupFrom = p.WarmupFrom is null ? null : 0;
+        }
+        return JsonSerializer.Serialize(copy, JsonDefaults.Options);
+    }
+
+    /// <summary>Throws unless every config asks to be stacked and all share one schedule.</summary>
+    public static void Check(IReadOnlyList<TrainingConfig> configs)
+    {
+        if (configs.FirstOrDefault(c => c.Stack != true) is { } lone)
+            throw new ArgumentException($"run seed {lone.Seed} does not ask to be stacked (stack: true)");
+        var signature = Signature(configs[0]);
+        if (configs.Skip(1).FirstOrDefault(c => Signature(c) != signature) is { } other)
+            throw new ArgumentException($"run seed {other.Seed} does not share the schedule of seed {configs[0].Seed}: they cannot train as one stack");
+    }
+}

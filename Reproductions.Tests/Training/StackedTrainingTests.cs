@@ -1,0 +1,294 @@
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Store;
+using Reproductions.Harness.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Reproductions.Tests.Training;
+
+/// <summary>
+/// Runs trained as one stack (<see cref="StackedSession"/>) against the same runs trained one at a time
+/// (<see cref="TrainingSession"/>): every optimiser and phase kind, per epoch and per weight, within float tolerance.
+/// </summary>
+[Unit]
+public class StackedTrainingTests
+{
+    private static TrainingData data = null!;
+
+    [OneTimeSetUp]
+    public void CreateData() => data = SyntheticData.Create();
+
+    [OneTimeTearDown]
+    public void DisposeData() => data.Dispose();
+
+    /// <summary>A config of the synthetic data that asks to be stacked, in one of the setups the stack must reproduce.</summary>
+    private static TrainingConfig Setup(string setup, long seed, double lr)
+    {
+        var c = SyntheticData.Config(epochs: 3, batchSize: 64, lr: lr, seed: seed);
+        c.Stack = true;
+        switch (setup)
+        {
+            case "sgd":
+                break;
+            case "momentum":
+                c.Optimizer.Momentum = 0.9;
+                break;
+            case "adam":
+                c.Optimizer.Kind = OptimizerKind.Adam;
+                c.Phases[0].LearningRate = lr / 10;
+                break;
+            case "phases-with-warm-up":
+                c.Phases = [
+                    new PhaseConfig { Epochs = 2, BatchSize = 64, LearningRate = lr, WarmupEpochs = 1.5, WarmupFrom = lr / 4 },
+                    new PhaseConfig { Epochs = 2, BatchSize = 256, LearningRate = 2 * lr },
+                ];
+                break;
+            case "accumulation-and-sum-loss":
+                c.Phases[0].Accumulation = 3;
+                c.LossReduction = LossReduction.Sum;
+                c.Phases[0].LearningRate = lr / 64;
+                break;
+            case "subsets-and-interval":
+                c.TrainSamples = 900;
+                c.Evaluation = new EvaluationConfig { TrainSubset = 300, Interval = 2, ChunkSize = 128 };
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(setup), setup, "unknown setup");
+        }
+        return c;
+    }
+
+    /// <summary>Three runs of a setup: two seeds at one rate, and a third seed at another (a stack carries a rate per model).</summary>
+    private static List<TrainingConfig> Runs(string setup) => [Setup(setup, 1, 0.05), Setup(setup, 2, 0.05), Setup(setup, 3, 0.02)];
+
+    private static (List<EpochMetrics> History, float[][] Weights) Alone(TrainingConfig config)
+    {
+        var lone = Clone(config);
+        lone.Stack = null;
+        using var session = new TrainingSession(lone, data);
+        while (!session.Finished) session.RunEpoch();
+        return (session.History.ToList(), session.Model.parameters().Select(p => p.detach().cpu().data<float>().ToArray()).ToArray());
+    }
+
+    private static (IReadOnlyList<IReadOnlyList<EpochMetrics>> Histories, float[][][] Weights) Stacked(IReadOnlyList<TrainingConfig> configs)
+    {
+        using var session = new StackedSession(configs, data);
+        while (!session.Finished) session.RunEpoch();
+        return (session.Histories, Enumerable.Range(0, configs.Count).Select(m =>
+        {
+            using var mlp = session.Extract(m);
+            return mlp.parameters().Select(p => p.detach().data<float>().ToArray()).ToArray();
+        }).ToArray());
+    }
+
+    private static TrainingConfig Clone(TrainingConfig c) =>
+        System.Text.Json.JsonSerializer.Deserialize<TrainingConfig>(System.Text.Json.JsonSerializer.Serialize(c, JsonDefaults.Options), JsonDefaults.Options)!;
+
+    [TestCase("sgd")]
+    [TestCase("momentum")]
+    [TestCase("adam")]
+    [TestCase("phases-with-warm-up")]
+    [TestCase("accumulation-and-sum-loss")]
+    [TestCase("subsets-and-interval")]
+    public void Stacked_runs_equal_the_same_runs_trained_one_at_a_time(string setup)
+    {
+        var configs = Runs(setup);
+        var stacked = Stacked(configs);
+        for (var m = 0; m < configs.Count; m++)
+        {
+            var (history, weights) = Alone(configs[m]);
+            var got = stacked.Histories[m];
+            got.Should().HaveCount(history.Count);
+            for (var e = 0; e < history.Count; e++)
+            {
+                var (a, b) = (history[e], got[e]);
+                var at = $"{setup}, seed {configs[m].Seed}, epoch {e + 1}";
+                (b.Epoch, b.Phase, b.BatchSize, b.LearningRate, b.Steps).Should().Be((a.Epoch, a.Phase, a.BatchSize, a.LearningRate, a.Steps), at);
+                // Accuracies: at most one of the 400 test (300-1200 train) samples may fall the other way from rounding alone.
+                Close(b.TestAccuracy, a.TestAccuracy, 1.0 / 400, at + " test accuracy");
+                Close(b.TrainAccuracy, a.TrainAccuracy, 1.0 / 300, at + " train accuracy");
+                Close(b.TrainLoss, a.TrainLoss, 1e-4 * Math.Max(1, Math.Abs(a.TrainLoss)), at + " train loss");
+                Close(b.TestLoss, a.TestLoss, 1e-4 * Math.Max(1, Math.Abs(a.TestLoss)), at + " test loss");
+                Close(b.WeightNorm, a.WeightNorm, 1e-5 * a.WeightNorm, at + " weight norm");
+                Close(b.WeightDistance, a.WeightDistance, 1e-4 * Math.Max(1e-3, a.WeightDistance), at + " weight distance");
+                Close(b.BiasNorm, a.BiasNorm, 1e-4 * Math.Max(1e-3, a.BiasNorm), at + " bias norm");
+                b.LayerCosines.Zip(a.LayerCosines).Should().OnlyContain(p => Math.Abs(p.First - p.Second) < 1e-5, at + " cosines");
+            }
+            var maxDifference = weights.Zip(stacked.Weights[m]).Max(p => p.First.Zip(p.Second).Max(x => Math.Abs(x.First - x.Second)));
+            maxDifference.Should().BeLessThan(1e-4f, $"{setup}, seed {configs[m].Seed}: the final weights differ by rounding alone");
+        }
+    }
+
+    private static void Close(double actual, double expected, double tolerance, string what)
+    {
+        if (double.IsNaN(expected)) actual.Should().Be(double.NaN, what);
+        else actual.Should().BeApproximately(expected, tolerance, what);
+    }
+
+    [Test]
+    public void A_model_trains_the_same_whatever_else_is_in_its_stack()
+    {
+        var configs = Runs("momentum");
+        var three = Stacked(configs);
+        var one = Stacked([configs[1]]);
+        var difference = one.Weights[0].Zip(three.Weights[1]).Max(p => p.First.Zip(p.Second).Max(x => Math.Abs(x.First - x.Second)));
+        difference.Should().BeLessThan(1e-5f, "each model's arithmetic in a stack reads its own slices only");
+        one.Histories[0][^1].TestAccuracy.Should().BeApproximately(three.Histories[1][^1].TestAccuracy, 1.0 / 400);
+    }
+
+    [Test]
+    public void A_diverging_model_stops_alone_and_the_others_go_on()
+    {
+        // Every run: one epoch at its first rate, then two at its second; the last one's second rate sends its loss off.
+        TrainingConfig TwoPhases(long seed, double second)
+        {
+            var c = Setup("sgd", seed, 0.05);
+            c.Phases = [new PhaseConfig { Epochs = 1, BatchSize = 64, LearningRate = 0.05 }, new PhaseConfig { Epochs = 2, BatchSize = 64, LearningRate = second }];
+            return c;
+        }
+        List<TrainingConfig> configs = [TwoPhases(1, 0.05), TwoPhases(2, 0.05), TwoPhases(3, 0.05), TwoPhases(4, 500)];
+        using var session = new StackedSession(configs, data);
+        while (!session.Finished) session.RunEpoch();
+        var divergence = session.Diverged[3];
+        divergence.Should().NotBeNull("a rate of 500 sends the loss or the weights off");
+        session.Histories[3].Should().HaveCount(divergence!.Epoch);
+        session.Diverged.Take(3).Should().OnlyContain(d => d == null);
+        session.Histories.Take(3).Should().OnlyContain(h => h.Count == 3);
+        // As the same run diverges alone: at the same epoch, for the same reason.
+        var lone = Clone(configs[3]);
+        lone.Stack = null;
+        using (var alone = new TrainingSession(lone, data))
+        {
+            Divergence? d = null;
+            while (!alone.Finished && d is null)
+            {
+                alone.RunEpoch();
+                d = TrainingWork.Diverged(alone.History, TrainingConfig.DefaultDivergenceLossFactor);
+            }
+            d.Should().NotBeNull();
+            d!.Epoch.Should().Be(divergence.Epoch);
+            d.Reason.Split(' ').Take(3).Should().Equal(divergence.Reason.Split(' ').Take(3));
+        }
+        // The others: as in a stack without it.
+        var without = Stacked(configs.Take(3).ToList());
+        for (var m = 0; m < 3; m++)
+            session.Histories[m][^1].WeightNorm.Should().BeApproximately(without.Histories[m][^1].WeightNorm, 1e-5 * without.Histories[m][^1].WeightNorm);
+    }
+
+    [Test]
+    public void A_stack_resumed_from_its_checkpoint_continues_exactly()
+    {
+        var configs = Runs("adam");
+        using var whole = new StackedSession(configs, data);
+        while (!whole.Finished) whole.RunEpoch();
+        var folder = Directory.CreateTempSubdirectory("stack-checkpoint").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "checkpoint.bin");
+            using (var before = new StackedSession(configs, data))
+            {
+                before.RunEpoch();
+                before.SaveCheckpoint(path, "abc");
+            }
+            using var after = new StackedSession(configs, data);
+            FluentActions.Invoking(() => after.LoadCheckpoint(path, "other")).Should().Throw<CorruptStateException>().WithMessage("*belongs to run abc*");
+            after.LoadCheckpoint(path, "abc");
+            after.CompletedEpochs.Should().Be(1);
+            while (!after.Finished) after.RunEpoch();
+            for (var m = 0; m < configs.Count; m++)
+                after.Histories[m].Select(e => (e.TestLoss, e.WeightNorm, e.Steps)).Should().Equal(whole.Histories[m].Select(e => (e.TestLoss, e.WeightNorm, e.Steps)));
+            var bytes = File.ReadAllBytes(path);
+            File.WriteAllBytes(path, bytes[..^100]);
+            using var torn = new StackedSession(configs, data);
+            FluentActions.Invoking(() => torn.LoadCheckpoint(path, "abc")).Should().Throw<CorruptStateException>();
+            torn.CompletedEpochs.Should().Be(0, "a checkpoint that fails its checks changes nothing");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Test]
+    public void Live_tensor_count_stays_flat_across_epochs()
+    {
+        var configs = Runs("momentum");
+        foreach (var c in configs) c.Phases[0].Epochs = 12;
+        using var session = new StackedSession(configs, data);
+        var live = new List<long>();
+        while (!session.Finished)
+        {
+            session.RunEpoch();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        }
+        live.Skip(1).Should().OnlyContain(n => n == live[1], $"live tensor counts per epoch were {string.Join(" ", live)}");
+    }
+
+    [Test]
+    public void Runs_of_one_schedule_stack_and_others_do_not()
+    {
+        var a = Setup("sgd", 1, 0.05);
+        var b = Setup("sgd", 2, 0.02);
+        var other = Setup("sgd", 3, 0.05);
+        other.Phases[0].BatchSize = 32;
+        var alone = Setup("sgd", 4, 0.05);
+        alone.Stack = null;
+        var plan = StackWork.Group([(a, "F99 quick lr5 seed 1"), (b, "F99 quick lr2 seed 2"), (other, "F99 quick bs32 seed 3"), (alone, "F99 quick lone seed 4")], "cpu")
+            .Cast<TrainingWork>().ToList();
+        plan[0].Stack.Should().BeSameAs(plan[1].Stack, "the same schedule, whatever the seed and rate");
+        plan[0].Stack!.Configs.Should().HaveCount(2);
+        plan[0].Stack!.Label.Should().Be("F99 quick (2 runs stacked)");
+        plan[2].Stack.Should().NotBeSameAs(plan[0].Stack).And.NotBeNull();
+        plan[3].Stack.Should().BeNull();
+        plan[3].Reads.Should().BeEmpty();
+        plan[0].Reads.Should().Equal(plan[0].Stack!);
+        // Stacking is part of a run's key, and so is the size of its stack.
+        var lone = Clone(a);
+        lone.Stack = null;
+        plan[0].Key.Hash.Should().NotBe(TrainingWork.Hash(lone, "cpu")).And.NotBe(TrainingWork.Hash(a, "cpu", 1)).And.Be(TrainingWork.Hash(a, "cpu", 2));
+    }
+
+    [Test]
+    public void Each_stacked_run_is_stored_as_its_own_run_with_its_weights()
+    {
+        var root = Directory.CreateTempSubdirectory("stack-store").FullName;
+        try
+        {
+            var store = new ExperimentStore(root);
+            var configs = Runs("sgd");
+            var plan = StackWork.Group(configs.Select(c => (c, $"F99 quick seed {c.Seed}")).ToList(), "cpu");
+            var options = new RunOptions { Data = _ => data };
+            var records = plan.Select(w => (RunRecord)store.GetOrRunUntyped(w, options)).ToList();
+            var stack = ((TrainingWork)plan[0]).Stack!;
+            File.Exists(store.ResultPath(stack.Key)).Should().BeTrue();
+            for (var m = 0; m < configs.Count; m++)
+            {
+                records[m].Hash.Should().Be(plan[m].Key.Hash);
+                records[m].Config.Seed.Should().Be(configs[m].Seed);
+                records[m].Epochs.Should().HaveCount(3);
+                File.Exists(Path.Combine(store.Folder(plan[m].Key), TrainingWork.WeightsFile)).Should().BeTrue();
+                store.TryLoad((TrainingWork)plan[m]).Should().BeEquivalentTo(records[m]);
+            }
+            Directory.Exists(Path.Combine(store.Folder(stack.Key), ExperimentStore.ScratchFolder)).Should().BeFalse("the checkpoints go once the stack is stored");
+            // The weights file of a stacked run loads as a lone run's does.
+            using var reloaded = new Harness.Models.Mlp(configs[1].Model.Widths);
+            reloaded.load(Path.Combine(store.Folder(plan[1].Key), TrainingWork.WeightsFile));
+            var norm = Math.Sqrt(reloaded.Weights.Sum(w => w.square().sum().item<float>()));
+            norm.Should().BeApproximately(records[1].Final.WeightNorm, 1e-4 * norm);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Test]
+    public void Stack_cannot_be_combined_with_kept_weights_or_a_stopping_target()
+    {
+        var layers = new[] { ConfigLayer.FromPairs("test", ("stack", true), ("keepWeights", 5), ("phases:0:epochs", 1), ("phases:0:batchSize", 10), ("phases:0:learningRate", 0.1), ("model:widths:0", 784), ("model:widths:1", 10)) };
+        FluentActions.Invoking(() => ConfigLoader.Build(layers)).Should().Throw<ConfigException>().WithMessage("*stack = True*keepWeights*");
+    }
+}
