@@ -32,6 +32,7 @@ public static class CommandLine
         root.Add(BenchCommand.Create());
         root.Add(DataCommand.Create());
         root.Add(BaselinesCommand.Create());
+        root.Add(MergeCommand.Create());
         return root;
     }
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Data;
 using Reproductions.Harness.Findings;
 using Reproductions.Harness.Protocols;
@@ -22,11 +24,20 @@ public static class ReproduceCommand
         var findingsOption = FindingsOption();
         var fallback = FallbackOption();
         var datasetOption = DatasetOption();
-        var command = new Command("reproduce", "Reproduce findings (all of them by default) and print our numbers next to the paper's.") { profileOption, findingsOption, datasetOption, fallback };
+        var shardOption = new Option<string?>("--shard")
+        {
+            Description = "k/n: run only shard k of n of the run set (deterministic; a unit and what it reads stay together), store it, and build no report. " +
+                          "Give every shard the same findings, profile and datasets; merge the stores with 'merge', then run 'report'.",
+        };
+        var command = new Command("reproduce", "Reproduce findings (all of them by default) and print our numbers next to the paper's.") { profileOption, findingsOption, datasetOption, fallback, shardOption };
         command.SetAction(parse => CliErrors.Guard(parse, () =>
         {
             DataSets.AllowFallback = parse.GetValue(fallback);
-            return Reproduce(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), Datasets(parse.GetValue(datasetOption)!));
+            var shard = parse.GetValue(shardOption) is { } text ? Shard.Parse(text) : null;
+            var datasets = Datasets(parse.GetValue(datasetOption)!);
+            return shard is null
+                ? Reproduce(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), datasets)
+                : ReproduceShard(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), datasets, shard);
         }));
         return command;
     }
@@ -78,16 +89,63 @@ public static class ReproduceCommand
         var store = ExperimentStore.Default;
         var builder = new ReportBuilder(profile, store);
         using var cancel = CliErrors.CancelOnCtrlC();
+        var total = System.Diagnostics.Stopwatch.StartNew();
+        var times = new List<(string Finding, double Seconds)>();
         foreach (var dataset in datasets)
             foreach (var id in ids)
             {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 var finding = FindingProfile.Load(id, profile, dataset: dataset);
                 var measured = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, new RunOptions { Progress = progress, Log = Log, Cancel = cancel.Token }));
                 AnsiConsole.Write(Table(finding, measured, builder.Rows(finding, measured)));
+                var name = dataset == finding.PaperDataset ? id : $"{id} ({dataset})";
+                times.Add((name, clock.Elapsed.TotalSeconds));
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[grey]{Markup.Escape(name)}: {clock.Elapsed.TotalSeconds:F1} s wall time (runs stored earlier are read, not trained).[/]"));
             }
         var report = builder.Build(ids, datasets: datasets);
         ReportCommand.Print(report);
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"Wall time: {total.Elapsed.TotalSeconds:F1} s in total ({string.Join(", ", times.Select(t => $"{t.Finding} {t.Seconds:F1} s"))})."));
         return report.ExitCode;
+    }
+
+    /// <summary>
+    /// Runs shard <paramref name="shard"/> of the run set of the selected findings (<see cref="RunSet"/>): each of its units
+    /// that the store lacks, what it reads first. Builds no report (the other shards' units are elsewhere until merged).
+    /// </summary>
+    private static int ReproduceShard(string profileChoice, string[]? findings, IReadOnlyList<string> datasets, Shard shard)
+    {
+        var profile = ResolveProfile(profileChoice);
+        var ids = FindingIds(findings);
+        var device = Devices.Resolve(DeviceChoice.Auto);
+        var deviceType = Devices.TypeName(device);
+        var plans = datasets.SelectMany(d => ids.Select(id => FindingProfile.Load(id, profile, dataset: d)))
+            .Select(f => f.Experiment.Plan(deviceType, FindingRunner.Label(f)));
+        var units = RunSet.Units(plans);
+        var share = RunSet.Share(units, shard);
+        var cost = units.Sum(u => Math.Max(1, u.Cost));
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"Shard [bold]{shard}[/] of profile [bold]{profile}[/] on {Markup.Escape(Devices.Describe(device))}, dataset {string.Join(" and ", datasets)}: " +
+            $"{share.Count} of the run set's {units.Count} units ({share.Sum(u => Math.Max(1, u.Cost)) / cost:P0} of its estimated work), of {string.Join(", ", ids)}."));
+        void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+        DataSets.Log = Log;
+        var store = ExperimentStore.Default;
+        using var cancel = CliErrors.CancelOnCtrlC();
+        var options = new RunOptions { Log = Log, Cancel = cancel.Token };
+        var table = new Table().Title($"Shard {shard}: stored in {Markup.Escape(store.Root)}").AddColumn("unit").AddColumn("kind").AddColumn("key").AddColumn("seconds");
+        var total = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var unit in share)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var stored = store.Contains(unit);
+            ProgressDisplay.Run(progress => store.GetOrRunUntyped(unit, options with { Progress = progress }));
+            table.AddRow(Markup.Escape(unit.Label), Markup.Escape(unit.Key.Kind), unit.Key.Hash,
+                stored ? "stored earlier" : clock.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"Shard {shard} done in {total.Elapsed.TotalSeconds:F1} s. When every shard is done: 'merge' their run stores into one, then 'report'."));
+        return ExitCodes.Ok;
     }
 
     /// <summary>The ids named on the command line (spaces or commas), or every configs/F*.json.</summary>

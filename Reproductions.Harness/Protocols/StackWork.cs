@@ -38,6 +38,9 @@ public sealed class StackWork : Work<StackRecord>
     public override string Label { get; }
     public override StoreKey Key { get; }
 
+    /// <summary>Every member's sample passes: a stack does the work of its runs in fewer, larger operations.</summary>
+    public override double Cost => Configs.Sum(TrainingWork.Passes);
+
     /// <summary>The file of member <paramref name="index"/>'s final weights in the stack's folder.</summary>
     public static string WeightsFileOf(int index) => string.Create(CultureInfo.InvariantCulture, $"member-{index:D3}.weights");
 

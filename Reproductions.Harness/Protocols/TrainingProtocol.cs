@@ -320,6 +320,18 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     public override StoreKey Key { get; } = new(config.Dataset, Kind, Hash(config, deviceType, stack?.Configs.Count ?? 1));
     public override IReadOnlyList<Work> Reads => Stack is null ? [] : [Stack];
 
+    /// <summary>A run trained alone: its epochs' sample passes and evaluations; a stacked one costs nothing itself (its stack does).</summary>
+    public override double Cost => Stack is null ? Passes(Config) : 1;
+
+    /// <summary>The sample passes of training <paramref name="config"/>: every phase's epochs, and an evaluation pass (a third of a step's work) per evaluated epoch.</summary>
+    public static double Passes(TrainingConfig config)
+    {
+        var samples = (double)(config.TrainSamples ?? Data.DatasetSpecs.Get(config.Dataset).TrainCount);
+        var training = config.Phases.Sum(p => p.Epochs * Passes(samples, p.MicroBatchSize));
+        var evaluations = (double)config.TotalEpochs / config.Evaluation.Interval * (Math.Min(samples, config.Evaluation.TrainSubset ?? samples) + 10_000) / 3;
+        return training + evaluations;
+    }
+
     /// <summary>
     /// The run's content hash: the config, the device type and the format version; for CPU runs with a phase the
     /// hand-formed small-batch SGD step trains, that step's kind (it rounds differently from autograd's); for a stacked run

@@ -120,6 +120,9 @@ public sealed class BadInputCorpusTests
     [TestCase("""{ "phases": [ { "epochs": 1, "batchSize": 100, "learningRate": -0.1 } ] }""", "phases:0:learningRate = -0.1: must be a positive, finite number")]
     [TestCase("""{ "phases": [ { "epochs": 0, "batchSize": 100, "learningRate": 0.1 } ] }""", "phases:0:epochs = 0: must be at least 1")]
     [TestCase("""{ "evaluation": { "chunkSize": -5 } }""", "evaluation:chunkSize = -5: must be at least 1")]
+    [TestCase("""{ "stack": "yes" }""", "stack = 'yes': expected true or false")]
+    [TestCase("""{ "stack": true, "keepWeights": 5 }""", "stack = True: cannot be combined with keepWeights yet")]
+    [TestCase("""{ "stack": true, "stopAtTrainAccuracy": 0.99 }""", "stack = True: cannot be combined with stopAtTrainAccuracy yet")]
     public void A_bad_training_config_is_refused_with_file_key_and_reason(string config, string message)
     {
         var file = Write("bad.json", config);
@@ -138,6 +141,8 @@ public sealed class BadInputCorpusTests
         ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--batch-sizes", "0"]), ExitCodes.BadInput, "--batch-sizes: 0");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F99"]), ExitCodes.BadInput, "F99.json: file not found");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--dataset", "cifar10", "--findings", "F01"]), ExitCodes.BadInput, "cifar10", "fashion-mnist");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F01", "--shard", "3/2"]), ExitCodes.BadInput, "--shard '3/2': expected k/n");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["merge", Path.Combine(root, "no-such-store")]), ExitCodes.BadInput, "no-such-store: no such store folder");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["report", "--profile", "quick", "--dataset", "cifar10"]), ExitCodes.BadInput, "cifar10");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept", "--profile", "../x"]), ExitCodes.BadInput, "--profile '../x'");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept"], ("CI", "true")), ExitCodes.BadInput, "Refusing to accept baselines");

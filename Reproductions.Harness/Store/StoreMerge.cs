@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Reproductions.Harness.Infrastructure;
+
+namespace Reproductions.Harness.Store;
+
+/// <summary>What a merge did: results copied, already there, kept apart (two different results under one key), refused.</summary>
+public sealed record MergeOutcome(int Copied, int AlreadyThere, IReadOnlyList<string> Conflicts, IReadOnlyList<string> Refused);
+
+/// <summary>
+/// Merges stores made apart (the shards of a run set, a GPU machine's results) into one. The store is content-addressed,
+/// so a merge copies: every <c>&lt;dataset&gt;/&lt;kind&gt;/&lt;hash&gt;/</c> folder whose <c>result.json</c> passes its checks
+/// (its key matches its folder, its format is readable, its content matches its SHA-256) is copied with the files beside
+/// it (a run's weights), the result last, each file atomically, so an interrupted merge leaves no result that is not
+/// whole. Scratch folders (unfinished runs) are not copied. A result the target already holds is left as it is; a
+/// different result under the same key is a conflict: the target's is kept and the other is named, never overwritten.
+/// </summary>
+public static class StoreMerge
+{
+    public static MergeOutcome Merge(string from, string into, Action<string>? log = null)
+    {
+        from = Path.GetFullPath(from);
+        into = Path.GetFullPath(into);
+        if (!Directory.Exists(from)) throw new BadInputException($"{from}: no such store folder to merge from.");
+        if (string.Equals(from.TrimEnd(Path.DirectorySeparatorChar), into.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+            throw new BadInputException($"{from}: a store cannot be merged into itself.");
+        int copied = 0, there = 0;
+        var conflicts = new List<string>();
+        var refused = new List<string>();
+        var results = Directory.EnumerateFiles(from, ExperimentStore.ResultFile, SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(from, p).Split(Path.DirectorySeparatorChar))
+            .Where(parts => parts.Length == 4) // <dataset>/<kind>/<hash>/result.json; nothing in a scratch folder
+            .Select(parts => (Dataset: parts[0], Kind: parts[1], Hash: parts[2]))
+            .OrderBy(k => $"{k.Dataset}/{k.Kind}/{k.Hash}", StringComparer.Ordinal);
+        foreach (var (dataset, kind, hash) in results)
+        {
+            var source = Path.Combine(from, dataset, kind, hash);
+            var sourceResult = Path.Combine(source, ExperimentStore.ResultFile);
+            if (Check(sourceResult, dataset, kind, hash) is { } problem)
+            {
+                refused.Add($"{sourceResult}: {problem}");
+                continue;
+            }
+            var target = Path.Combine(into, dataset, kind, hash);
+            var targetResult = Path.Combine(target, ExperimentStore.ResultFile);
+            if (File.Exists(targetResult))
+            {
+                if (Sha256Field(targetResult) == Sha256Field(sourceResult)) there++;
+                else conflicts.Add($"{dataset}/{kind}/{hash}: {sourceResult} differs from {targetResult}; kept the target's");
+                continue;
+            }
+            Directory.CreateDirectory(target);
+            foreach (var file in Directory.EnumerateFiles(source).Where(f => Path.GetFileName(f) is not (ExperimentStore.ResultFile or ".lock")).Order(StringComparer.Ordinal))
+                Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            Copy(sourceResult, targetResult);
+            copied++;
+        }
+        foreach (var line in conflicts) log?.Invoke("conflict: " + line);
+        foreach (var line in refused) log?.Invoke("refused: " + line);
+        return new MergeOutcome(copied, there, conflicts, refused);
+    }
+
+    private static void Copy(string from, string to)
+    {
+        var temporary = $"{to}.merging-{Guid.NewGuid():N}";
+        File.Copy(from, temporary);
+        File.Move(temporary, to, overwrite: true);
+    }
+
+    private static string? Sha256Field(string path)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+        return document.RootElement.TryGetProperty("sha256", out var sha) ? sha.GetString() : null;
+    }
+
+    /// <summary>
+    /// What is wrong with a stored result as the result of <paramref name="dataset"/>/<paramref name="kind"/>/<paramref name="hash"/>,
+    /// or null: unreadable JSON, another unit's key, a format this harness does not read, or content that does not match its SHA-256.
+    /// </summary>
+    public static string? Check(string path, string dataset, string kind, string hash)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = document.RootElement;
+            string? Text(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            var format = root.TryGetProperty("formatVersion", out var f) && f.TryGetInt32(out var n) ? n : -1;
+            if (format is < ExperimentStore.OldestReadableFormat or > ExperimentStore.FormatVersion)
+                return $"store format {format}; this harness reads formats {ExperimentStore.OldestReadableFormat} to {ExperimentStore.FormatVersion}";
+            if (Text("dataset") != dataset || Text("kind") != kind || Text("hash") != hash)
+                return $"it holds {Text("dataset")}/{Text("kind")}/{Text("hash")}, not the unit of its folder {dataset}/{kind}/{hash}";
+            if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object) return "it holds no result";
+            if (format >= 2)
+            {
+                var sha = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(result, JsonDefaults.Options)));
+                if (sha != Text("sha256")) return "its content does not match its SHA-256 (it changed after it was written)";
+            }
+            return null;
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            return $"unreadable ({e.Message})";
+        }
+    }
+}

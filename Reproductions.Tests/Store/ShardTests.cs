@@ -1,0 +1,213 @@
+using System.Text.Json.Nodes;
+using Reproductions.Harness.Findings;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Reporting;
+using Reproductions.Harness.Store;
+using Reproductions.Harness.Training;
+using Reproductions.Tests.Training;
+
+namespace Reproductions.Tests.Store;
+
+/// <summary>
+/// Sharding a run set (<see cref="RunSet"/>) and merging the shards' stores (<see cref="StoreMerge"/>): two shards run
+/// into separate stores and merged give the report the unsharded run gives.
+/// </summary>
+[Unit, NonParallelizable]
+public sealed class ShardTests
+{
+    private string root = null!;
+    private string configs = null!;
+    private static TrainingData data = null!;
+
+    // F97: three runs on the synthetic data; "small" stacks its two seeds with "small_fast" (same schedule, another rate), "large" trains alone.
+    private const string Config = """
+        {
+          "finding": "F97",
+          "claim": "Smaller batches reach higher test accuracy.",
+          "reference": {},
+          "report": { "metrics": ["trainAccuracy", "testAccuracy", "weightDistance"],
+                      "figures": [ { "kind": "curves", "metric": "testAccuracy", "title": "F97: test accuracy per epoch" } ] },
+          "claims": [
+            { "id": "small_beats_large", "statement": "bs 50 ends above bs 300 in test accuracy.", "kind": "exceeds", "a": "small.testAccuracy", "b": "large.testAccuracy" }
+          ],
+          "profiles": {
+            "full": {
+              "description": "The synthetic data, 2 epochs.",
+              "seeds": [1, 2],
+              "base": { "preprocessing": "unit", "model": { "widths": [784, 32, 10] }, "device": "cpu" },
+              "runs": {
+                "small":      { "stack": true, "phases": [ { "epochs": 2, "batchSize": 50,  "learningRate": 0.05 } ] },
+                "small_fast": { "stack": true, "phases": [ { "epochs": 2, "batchSize": 50,  "learningRate": 0.1 } ] },
+                "large":      { "phases": [ { "epochs": 2, "batchSize": 300, "learningRate": 0.05 } ] }
+              },
+              "bands": { "stdMultiplier": 4, "minAbsolute": 0.002 }
+            },
+            "quick": { "description": "The same.", "changes": {} }
+          }
+        }
+        """;
+
+    [OneTimeSetUp]
+    public void CreateData() => data = SyntheticData.Create();
+
+    [OneTimeTearDown]
+    public void DisposeData() => data.Dispose();
+
+    [SetUp]
+    public void SetUp()
+    {
+        root = Path.Combine(Path.GetTempPath(), "repro-shards-" + Guid.NewGuid().ToString("N"));
+        configs = Path.Combine(root, "configs");
+        Directory.CreateDirectory(configs);
+        File.Copy(Path.Combine(RepoPaths.Configs, "defaults.json"), Path.Combine(configs, "defaults.json"));
+        File.WriteAllText(Path.Combine(configs, "F97.json"), Config);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+    }
+
+    private FindingProfile Finding() => FindingProfile.Load("F97", "quick", configs);
+
+    private IReadOnlyList<Work> Units() => RunSet.Units([Finding().Experiment.Plan("cpu", "F97 quick"), Finding().Experiment.Plan("cpu", "F97 quick again")]);
+
+    [TestCase("1/1", 1, 1)]
+    [TestCase("2/4", 2, 4)]
+    [TestCase("4/4", 4, 4)]
+    public void A_shard_is_k_of_n(string text, int k, int n) => Shard.Parse(text).Should().Be(new Shard(k, n));
+
+    [TestCase("0/4")]
+    [TestCase("5/4")]
+    [TestCase("1/0")]
+    [TestCase("1")]
+    [TestCase("a/b")]
+    [TestCase("-1/2")]
+    [TestCase("1/2/3")]
+    public void A_bad_shard_is_bad_input_saying_what_was_expected(string text) =>
+        FluentActions.Invoking(() => Shard.Parse(text)).Should().Throw<BadInputException>().WithMessage($"--shard '{text}': expected k/n*");
+
+    [Test]
+    public void The_run_set_holds_each_unit_once_with_what_it_reads_first()
+    {
+        var units = Units();
+        units.Select(u => u.Key).Should().OnlyHaveUniqueItems("the two plans share every unit");
+        units.Should().HaveCount(7, "one stack of four runs, its four members and two lone runs");
+        var stack = units.OfType<StackWork>().Should().ContainSingle().Subject;
+        stack.Configs.Should().HaveCount(4, "small and small_fast share a schedule: two rates, two seeds");
+        units.ToList().IndexOf(stack).Should().BeLessThan(units.OfType<TrainingWork>().Where(w => w.Stack is not null).Select(w => units.ToList().IndexOf(w)).Min());
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    [TestCase(9)]
+    public void Shards_cover_the_run_set_once_keep_what_is_read_together_and_are_the_same_every_time(int count)
+    {
+        var units = Units();
+        var shares = Enumerable.Range(1, count).Select(k => RunSet.Share(units, new Shard(k, count))).ToList();
+        shares.SelectMany(s => s).Select(u => u.Key).Should().BeEquivalentTo(units.Select(u => u.Key), "every unit in exactly one shard");
+        var stackShard = shares.FindIndex(s => s.OfType<StackWork>().Any());
+        shares[stackShard].OfType<TrainingWork>().Count(w => w.Stack is not null).Should().Be(4, "a stack's members go with it");
+        foreach (var share in shares)
+            foreach (var (unit, i) in share.Select((u, i) => (u, i)))
+                foreach (var read in unit.Reads)
+                    share.Take(i).Should().Contain(x => x.Key == read.Key, "what a unit reads runs before it, in its shard");
+        var again = Enumerable.Range(1, count).Select(k => RunSet.Share(Units(), new Shard(k, count)).Select(u => u.Key).ToList()).ToList();
+        again.Should().BeEquivalentTo(shares.Select(s => s.Select(u => u.Key).ToList()), o => o.WithStrictOrdering());
+        if (count is 2 or 3) shares.Should().OnlyContain(s => s.Count > 0, "three groups (the stack and two lone runs) fill up to three shards");
+        if (count == 2) shares[stackShard].Should().HaveCount(5, "the stack, the costliest group, alone in its shard");
+    }
+
+    [Test]
+    public void Two_shards_run_apart_and_merged_give_the_report_of_the_unsharded_run()
+    {
+        var options = new RunOptions { Data = _ => data };
+        var whole = new ExperimentStore(Path.Combine(root, "whole", "runs"));
+        FindingRunner.Run(Finding(), whole, options);
+
+        var units = RunSet.Units([Finding().Experiment.Plan("cpu", "F97 quick")]);
+        var shardStores = new List<ExperimentStore>();
+        for (var k = 1; k <= 2; k++)
+        {
+            var store = new ExperimentStore(Path.Combine(root, $"shard{k}", "runs"));
+            foreach (var unit in RunSet.Share(units, new Shard(k, 2))) store.GetOrRunUntyped(unit, options);
+            shardStores.Add(store);
+        }
+        var merged = Path.Combine(root, "merged", "runs");
+        var first = StoreMerge.Merge(shardStores[0].Root, merged);
+        var second = StoreMerge.Merge(shardStores[1].Root, merged);
+        (first.Copied + second.Copied).Should().Be(units.Count);
+        first.Conflicts.Concat(second.Conflicts).Concat(first.Refused).Concat(second.Refused).Should().BeEmpty();
+        StoreMerge.Merge(shardStores[1].Root, merged).AlreadyThere.Should().Be(second.Copied, "merging again copies nothing");
+
+        var a = new ReportBuilder("quick", whole, configs).Build(["F97"], Path.Combine(root, "whole", "report"));
+        var b = new ReportBuilder("quick", new ExperimentStore(merged), configs).Build(["F97"], Path.Combine(root, "merged", "report"));
+        a.Data.Findings[0].Missing.Should().BeEmpty();
+        a.Data.Findings[0].Claims.Should().ContainSingle();
+        Normalised(b.JsonPath).Should().Be(Normalised(a.JsonPath), "the same runs, the same numbers, the same verdicts");
+        Without(File.ReadAllText(b.MarkdownPath)).Should().Be(Without(File.ReadAllText(a.MarkdownPath)));
+        var figures = Directory.GetFiles(a.Folder, "*.png").Select(Path.GetFileName).Order().ToList();
+        figures.Should().NotBeEmpty();
+        foreach (var figure in figures)
+            File.ReadAllBytes(Path.Combine(b.Folder, figure!)).Should().Equal(File.ReadAllBytes(Path.Combine(a.Folder, figure!)), figure);
+    }
+
+    /// <summary>report.json without what differs between two runs of the same units: when it was built, where the store is, and wall times.</summary>
+    private static string Normalised(string path)
+    {
+        var node = JsonNode.Parse(File.ReadAllText(path))!;
+        void Strip(JsonNode? n)
+        {
+            switch (n)
+            {
+                case JsonObject o:
+                    foreach (var key in o.Select(p => p.Key).ToList())
+                        if (key is "generatedUtc" or "runStore" or "trainingSeconds" or "environment") o.Remove(key);
+                        else Strip(o[key]);
+                    break;
+                case JsonArray array:
+                    foreach (var item in array) Strip(item);
+                    break;
+            }
+        }
+        Strip(node);
+        return node.ToJsonString();
+    }
+
+    /// <summary>REPORT.md without its lines of time and place.</summary>
+    private static string Without(string markdown) =>
+        string.Join('\n', markdown.Split('\n').Where(l => !l.Contains("Generated", StringComparison.OrdinalIgnoreCase) && !l.Contains("training time", StringComparison.OrdinalIgnoreCase)
+                                                          && !l.Contains(Path.GetTempPath(), StringComparison.Ordinal)));
+
+    [Test]
+    public void A_merge_refuses_a_result_that_fails_its_checks_and_keeps_the_target_on_a_conflict()
+    {
+        var options = new RunOptions { Data = _ => data };
+        var units = RunSet.Units([Finding().Experiment.Plan("cpu", "F97 quick")]);
+        var lone = units.OfType<TrainingWork>().First(w => w.Stack is null);
+        var source = new ExperimentStore(Path.Combine(root, "source", "runs"));
+        source.GetOrRunUntyped(lone, options);
+        var path = source.ResultPath(lone.Key);
+        StoreMerge.Check(path, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash).Should().BeNull("a result as the store wrote it passes");
+
+        var target = Path.Combine(root, "target", "runs");
+        var conflicting = Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash);
+        Directory.CreateDirectory(conflicting);
+        var other = File.ReadAllText(path).Replace("\"sha256\": \"", "\"sha256\": \"0", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(conflicting, ExperimentStore.ResultFile), other);
+        var outcome = StoreMerge.Merge(source.Root, target);
+        outcome.Conflicts.Should().ContainSingle().Which.Should().Contain(lone.Key.Hash);
+        File.ReadAllText(Path.Combine(conflicting, ExperimentStore.ResultFile)).Should().Be(other, "a conflict never overwrites the target");
+
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"epoch\": 2", "\"epoch\": 3", StringComparison.Ordinal));
+        StoreMerge.Check(path, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash).Should().Contain("SHA-256");
+        var refused = StoreMerge.Merge(source.Root, Path.Combine(root, "empty", "runs"));
+        refused.Refused.Should().ContainSingle().Which.Should().StartWith(path);
+        refused.Copied.Should().Be(0);
+        Directory.Exists(Path.Combine(root, "empty", "runs", lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash)).Should().BeFalse();
+        StoreMerge.Check(path, lone.Key.Dataset, lone.Key.Kind, "0123456789abcdef").Should().Contain("not the unit of its folder");
+    }
+}
