@@ -191,6 +191,27 @@ public sealed class ReportSinceTests
     }
 
     [Test]
+    public void Each_layer_of_a_per_layer_metric_is_compared_on_its_own()
+    {
+        double[][] cosines = [[0.98, 0.99, 0.90], [0.97, 0.99, 0.91], [0.99, 0.99, 0.92]]; // [seed][layer]
+        MetricSection Cosines(double[][] perSeed) => new("layerCosines", "cosine", "unitless", true,
+            Enumerable.Range(0, 3).Select(l => perSeed.Average(v => v[l])).ToList(), Enumerable.Range(0, 3).Select(l => perSeed.Select(v => v[l]).StandardDeviation()).ToList(),
+            perSeed.Select(v => (IReadOnlyList<double>)v).ToList(), "", null, new ReferenceCheck(Agreement.NoReference, [], ""));
+        var thirdBand = FourStdBand(cosines.Select(v => v[2]));
+        var moved = cosines.Select(v => new[] { v[0], v[1], v[2] + 5 * thirdBand }).ToArray();
+        var earlier = Report(Here, Section("F90", FourStd, [], Run("bs64", Cosines(cosines))));
+        var now = Report(Here with { Commit = OtherCommit }, Section("F90", FourStd, [], Run("bs64", Cosines(moved))));
+
+        var changes = ReportChanges.Compare(earlier, now, "a", "b");
+
+        changes.MetricsCompared.Should().Be(3);
+        var change = changes.Metrics.Should().ContainSingle().Subject;
+        (change.Metric, change.Layer, change.Triage.Cause).Should().Be(("layerCosines", (int?)3, TriageCause.Code));
+        change.BandsMoved.Should().NotBeNull().And.BeApproximately(5, 0.01);
+        ChangesMarkdown.Render(changes).Should().Contain("| bs64 | layerCosines layer 3 |");
+    }
+
+    [Test]
     public void Means_over_different_seeds_get_no_band()
     {
         var earlier = Report(Here, Section("F90", FourStd, [], Run("bs64", Metric("weightDistance", Distance))));
