@@ -146,7 +146,8 @@ public sealed record MachineInfo(
         return null;
     }
 
-    private static string? ReadTorchSharpVersion()
+    /// <summary>TorchSharp's package version: its assembly's informational version without the source hash, or null.</summary>
+    internal static string? ReadTorchSharpVersion()
     {
         try
         {

@@ -17,19 +17,68 @@ public static class ReportCommand
         var findingsOption = ReproduceCommand.FindingsOption();
         var datasetOption = ReproduceCommand.DatasetOption();
         var outputOption = new Option<string?>("--output") { Description = "Folder to write into; default: artifacts/report/<profile>/." };
-        var command = new Command("report", "Rebuild the report from stored results (nothing runs) and print where it is.") { profileOption, findingsOption, datasetOption, outputOption };
+        var sinceOption = new Option<string?>("--since")
+        {
+            Description = "An earlier report.json (same profile) to compare with: prints and writes CHANGES.md and changes.json beside the report " +
+                          "(verdicts that flipped, metrics beyond their band, both environments, a first triage). Does not change the exit code.",
+        };
+        var command = new Command("report", "Rebuild the report from stored results (nothing runs) and print where it is.") { profileOption, findingsOption, datasetOption, outputOption, sinceOption };
         command.SetAction(parse => CliErrors.Guard(parse, () =>
-            Report(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), ReproduceCommand.Datasets(parse.GetValue(datasetOption)!), parse.GetValue(outputOption))));
+            Report(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), ReproduceCommand.Datasets(parse.GetValue(datasetOption)!), parse.GetValue(outputOption),
+                parse.GetValue(sinceOption))));
         return command;
     }
 
-    private static int Report(string profileChoice, string[]? findings, IReadOnlyList<string> datasets, string? output)
+    private static int Report(string profileChoice, string[]? findings, IReadOnlyList<string> datasets, string? output, string? since)
     {
         var profile = ReproduceCommand.ResolveProfile(profileChoice);
+        // Read before building: a bad file is bad input (2) with nothing written, and --since may name the report.json this build replaces.
+        var earlier = since is null ? null : ReportChanges.ReadEarlier(since, profile);
         var result = new ReportBuilder(profile).Build(ReproduceCommand.FindingIds(findings), output, datasets);
         Print(result);
+        if (earlier is not null)
+        {
+            var changes = ReportChanges.Compare(earlier, result.Data, since!, result.JsonPath);
+            var (json, markdown) = changes.Write(result.Folder);
+            PrintChanges(changes, markdown, json);
+        }
+        // The comparison informs; it never changes the exit code: the claims of this report decide it, as without --since.
         return result.ExitCode;
     }
+
+    /// <summary>What changed since the earlier report, one screen: the headline, each change with its triage, where it is written.</summary>
+    public static void PrintChanges(ReportChanges changes, string markdownPath, string jsonPath)
+    {
+        AnsiConsole.WriteLine();
+        AnsiConsole.MarkupLine($"[bold]Since {Markup.Escape(changes.Earlier.Path)}[/]: {Markup.Escape(ChangesMarkdown.Headline(changes).Replace("**", "", StringComparison.Ordinal))}");
+        if (changes.Earlier.Environment is null)
+            AnsiConsole.MarkupLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"  [grey]environment: the earlier report (format {changes.Earlier.FormatVersion}) records none; this one: ") +
+                $"{Markup.Escape(string.Join("; ", changes.Environment.Select(f => $"{f.Name} {f.Current ?? "none"}")))}[/]");
+        else
+            foreach (var f in changes.Environment.Where(f => f.Differs != false))
+                AnsiConsole.MarkupLine($"  [grey]environment: {Markup.Escape(f.Name)}: {Markup.Escape(f.Earlier ?? "none")} -> {Markup.Escape(f.Current ?? "none")}[/]");
+        if (!changes.Unchanged)
+        {
+            var table = new Table().AddColumn("finding").AddColumn("change").AddColumn("triage");
+            foreach (var v in changes.Verdicts)
+                table.AddRow(Markup.Escape($"{v.Finding} ({v.Dataset})"),
+                    Markup.Escape($"{v.Claim}: {Outcome(v.Earlier)} -> {Outcome(v.Current)}"), Markup.Escape(v.Triage.Text));
+            foreach (var m in changes.Metrics)
+                table.AddRow(Markup.Escape($"{m.Finding} ({m.Dataset})"),
+                    Markup.Escape($"{m.Run} {m.Metric}{(m.Layer is { } l ? $" layer {l}" : "")}: {Number(m.Earlier)} -> {Number(m.Current)} " +
+                                  (m.Band is { } b ? $"(band {Number(b)}, {Number(m.BandsMoved ?? double.NaN)} x)" : "(no band)")),
+                    Markup.Escape(m.Triage.Text));
+            foreach (var s in changes.Sections)
+                table.AddRow(Markup.Escape($"{s.Finding} ({s.Dataset})"), Markup.Escape($"only in {(s.OnlyIn == "earlier" ? "the earlier report" : "this report")}"), "");
+            AnsiConsole.Write(table);
+        }
+        AnsiConsole.MarkupLine($"Changes: [bold]{Markup.Escape(markdownPath)}[/] [grey](and {Markup.Escape(jsonPath)})[/]");
+    }
+
+    private static string Outcome(ClaimOutcome? outcome) => outcome is { } o ? ClaimVerdict.Describe(o) : "(none)";
+
+    private static string Number(double value) => value.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The verdict of every claim, one screen: a row per finding and claim; then the paths written.</summary>
     public static void Print(ReportResult result)

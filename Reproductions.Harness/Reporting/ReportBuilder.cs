@@ -75,6 +75,8 @@ public sealed partial class ReportBuilder
         Directory.CreateDirectory(output);
         foreach (var old in Directory.GetFiles(output, "*.png").Where(f => FigureFile().IsMatch(Path.GetFileName(f)) || Path.GetFileName(f).StartsWith(NoiseScaleFigure.FilePrefix, StringComparison.Ordinal)))
             File.Delete(old); // figures of an earlier build; this one draws its own
+        foreach (var stale in new[] { ReportChanges.MarkdownFile, ReportChanges.JsonFile }.Select(f => Path.Combine(output, f)).Where(File.Exists))
+            File.Delete(stale); // a comparison of the earlier report: `report --since` writes this one's
 
         var measuredByFinding = new List<(string Finding, string Dataset, Measured Measured)>();
         var sections = datasets.SelectMany(dataset => ids.Select(id => Section(id, dataset, output, measuredByFinding))).ToList();
@@ -91,7 +93,7 @@ public sealed partial class ReportBuilder
                     c.Against ?? "the paper's claim, as stated", ClaimVerdict.Describe(c.Outcome), c.Summary)))
             .ToList();
         var data = new ReportData(ReportData.CurrentFormat, Profile, DateTime.UtcNow, ComparesWithPaper, Store.Root, sections, disagreements, claimDisagreements, suite,
-            Generality(ids, sections, output), SideBySideFigures(sections));
+            Generality(ids, sections, output), SideBySideFigures(sections), CaptureEnvironment(sections));
 
         var json = Path.Combine(output, "report.json");
         AtomicFile.WriteAllText(json, JsonSerializer.Serialize(data, JsonDefaults.Options));
@@ -102,10 +104,43 @@ public sealed partial class ReportBuilder
         return new ReportResult(output, markdown, json, figures, data);
     }
 
-    /// <summary>Reads report.json back.</summary>
-    public static ReportData Read(string path) =>
-        JsonSerializer.Deserialize<ReportData>(File.ReadAllBytes(path), JsonDefaults.Options)
-        ?? throw new InvalidDataException($"{path}: empty report.");
+    /// <summary>How the environment of the report is read (<see cref="ReportEnvironment.Capture"/>; tests put a fixed one).</summary>
+    public Func<IReadOnlyList<FindingSection>, ReportEnvironment> CaptureEnvironment { get; init; } = ReportEnvironment.Capture;
+
+    /// <summary>
+    /// Reads report.json back, strictly (unknown members are errors): formats <see cref="ReportData.OldestReadableFormat"/>
+    /// (no environment) to <see cref="ReportData.CurrentFormat"/>; a file of another format, or one that lacks what every
+    /// report has, is an <see cref="InvalidDataException"/> that says what is wrong (a <see cref="JsonException"/> when it
+    /// does not parse).
+    /// </summary>
+    public static ReportData Read(string path)
+    {
+        var data = JsonSerializer.Deserialize<ReportData>(File.ReadAllBytes(path), JsonDefaults.Options)
+            ?? throw new InvalidDataException("it holds JSON null, not a report.");
+        if (data.FormatVersion is < ReportData.OldestReadableFormat or > ReportData.CurrentFormat)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"formatVersion is {data.FormatVersion}; this harness reads reports of format {ReportData.OldestReadableFormat} to {ReportData.CurrentFormat}") +
+                (data.FormatVersion == 0 ? " (formatVersion missing: is it a report.json?)." : "."));
+        var missing = new List<string>();
+        if (string.IsNullOrEmpty(data.Profile)) missing.Add("profile");
+        if (data.Findings is null) missing.Add("findings");
+        if (data.FormatVersion >= 5 && data.Environment is null) missing.Add("environment");
+        if (data.FormatVersion >= 5 && data.Environment is { } e && (e.Os is null || e.Runtime is null || e.RunDevices is null)) missing.Add("environment.os, .runtime or .runDevices");
+        for (var i = 0; data.Findings is not null && i < data.Findings.Count; i++)
+        {
+            var f = data.Findings[i];
+            var where = string.Create(CultureInfo.InvariantCulture, $"findings[{i}]");
+            if (f is null) { missing.Add(where); continue; }
+            if (string.IsNullOrEmpty(f.Id) || string.IsNullOrEmpty(f.Dataset)) missing.Add($"{where}.id or .dataset");
+            if (f.Claims is null || f.Claims.Any(c => c is null || string.IsNullOrEmpty(c.Id))) missing.Add($"{where}.claims (each with its id)");
+            if (f.Runs is null || f.Runs.Any(r => r is null || r.Name is null || r.Seeds is null || r.Metrics is null
+                    || r.Metrics.Any(m => m is null || m.Metric is null || m.Mean is null || m.PerSeed is null || m.PerSeed.Any(v => v is null))))
+                missing.Add($"{where}.runs (each with its name, seeds and metrics: metric, mean, perSeed)");
+        }
+        if (missing.Count > 0)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"a report of format {data.FormatVersion} lacks ") + string.Join(", ", missing) + ".");
+        return data;
+    }
 
     private FindingSection Section(string id, string dataset, string output, List<(string Finding, string Dataset, Measured Measured)> measuredByFinding)
     {

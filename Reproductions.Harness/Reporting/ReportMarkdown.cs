@@ -7,6 +7,28 @@ namespace Reproductions.Harness.Reporting;
 /// <summary>Renders REPORT.md from <see cref="ReportData"/> alone, so every number it shows is in report.json too.</summary>
 public static class ReportMarkdown
 {
+    /// <summary>
+    /// Where the report was built: commit, TorchSharp and libtorch, CUDA with its driver and GPU (or that there is none),
+    /// OS and .NET, and the devices of the stored runs (which may come from another machine).
+    /// </summary>
+    private static void EnvironmentBlock(StringBuilder md, ReportData data)
+    {
+        md.AppendLine("## Environment").AppendLine();
+        if (data.Environment is not { } e)
+        {
+            md.AppendLine(Invariant($"Not recorded (a report of format {data.FormatVersion}).")).AppendLine();
+            return;
+        }
+        var cuda = e.Cuda is null && e.Driver is null && e.Device is null
+            ? "CUDA: not available"
+            : $"CUDA {e.Cuda ?? "version unknown"}, driver {e.Driver ?? "unknown"}, GPU {e.Device ?? "unknown"}";
+        md.AppendLine($"- Built at commit {(e.Commit is null ? "unknown (no .git, no git)" : $"`{e.Commit}`")}, TorchSharp {e.TorchSharp ?? "unknown"} " +
+                      $"(libtorch {e.LibTorch ?? "unknown"}); {cuda}.");
+        md.AppendLine($"- {Line(e.Os)}; {Line(e.Runtime)}.");
+        md.AppendLine($"- Stored runs made on: {(e.RunDevices.Count == 0 ? "none stored" : string.Join("; ", e.RunDevices.Select(Line)))}.");
+        md.AppendLine();
+    }
+
     public static string Render(ReportData data)
     {
         var md = new StringBuilder();
@@ -23,6 +45,7 @@ public static class ReportMarkdown
               "Its numbers are shown beside the paper's but **not compared numerically**: the paper ran the full setup.");
         md.AppendLine();
 
+        EnvironmentBlock(md, data);
         Generality(md, data);
 
         md.AppendLine("## Summary").AppendLine();

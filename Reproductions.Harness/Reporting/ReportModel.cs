@@ -10,6 +10,8 @@ namespace Reproductions.Harness.Reporting;
 /// <summary>The whole report of one profile.</summary>
 /// <param name="ComparedWithPaper">True for the full profile only: the quick profile is scaled down and its numbers are
 /// shown beside the paper's but never compared with them.</param>
+/// <param name="Environment">Where the report was built (commit, TorchSharp, libtorch, CUDA, driver, GPU, OS, .NET) and
+/// the devices of its stored runs; from format 5 on (null in a format-4 file).</param>
 public sealed record ReportData(
     int FormatVersion,
     string Profile,
@@ -21,9 +23,14 @@ public sealed record ReportData(
     IReadOnlyList<ClaimDisagreement> ClaimDisagreements,
     IReadOnlyList<SuiteFigure>? SuiteFigures = null,
     IReadOnlyList<GeneralityRow>? Generality = null,
-    IReadOnlyList<SideBySide>? SideBySide = null)
+    IReadOnlyList<SideBySide>? SideBySide = null,
+    ReportEnvironment? Environment = null)
 {
-    public const int CurrentFormat = 4;
+    /// <summary>5: the environment is recorded. 4: without it.</summary>
+    public const int CurrentFormat = 5;
+
+    /// <summary>The oldest format <see cref="ReportBuilder.Read"/> accepts (for <c>report --since</c>).</summary>
+    public const int OldestReadableFormat = 4;
 }
 
 /// <summary>

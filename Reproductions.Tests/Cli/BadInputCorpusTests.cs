@@ -144,6 +144,12 @@ public sealed class BadInputCorpusTests
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F01", "--shard", "3/2"]), ExitCodes.BadInput, "--shard '3/2': expected k/n");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["merge", Path.Combine(root, "no-such-store")]), ExitCodes.BadInput, "no-such-store: no such store folder");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["report", "--profile", "quick", "--dataset", "cifar10"]), ExitCodes.BadInput, "cifar10");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["report", "--profile", "quick", "--findings", "F01", "--since", Path.Combine(root, "missing.json")]), ExitCodes.BadInput,
+            "--since", "missing.json: no such file");
+        var notAReport = Write("not-a-report.json", """{ "schemaVersion": 1 }""");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["report", "--profile", "quick", "--findings", "F01", "--since", notAReport]), ExitCodes.BadInput,
+            "not-a-report.json: not a report.json", "schemaVersion");
+        Directory.Exists(Path.Combine(Artifacts, "report")).Should().BeFalse("a bad --since file is refused before the report is built");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept", "--profile", "../x"]), ExitCodes.BadInput, "--profile '../x'");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept"], ("CI", "true")), ExitCodes.BadInput, "Refusing to accept baselines");
     }

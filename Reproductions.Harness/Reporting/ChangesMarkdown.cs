@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text;
+using Reproductions.Harness.Claims;
+
+namespace Reproductions.Harness.Reporting;
+
+/// <summary>Renders CHANGES.md from <see cref="ReportChanges"/> alone (every number it shows is in changes.json).</summary>
+public static class ChangesMarkdown
+{
+    public static string Render(ReportChanges changes)
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"# Changes since the earlier report (profile `{changes.Profile}`)").AppendLine();
+        md.AppendLine($"Compared `{changes.Current.Path}` ({Built(changes.Current)}) with the earlier `{changes.Earlier.Path}` ({Built(changes.Earlier)}).").AppendLine();
+        md.AppendLine(Headline(changes)).AppendLine();
+
+        md.AppendLine("## Environment").AppendLine();
+        md.AppendLine("| | earlier | now | |").AppendLine("|---|---|---|---|");
+        foreach (var f in changes.Environment)
+            md.AppendLine($"| {f.Name} | {Value(f.Name, f.Earlier)} | {Value(f.Name, f.Current)} | {(f.Differs switch { true => "**differs**", null => "unknown", _ => "" })} |");
+        md.AppendLine();
+
+        if (changes.Verdicts.Count > 0)
+        {
+            md.AppendLine("## Verdicts").AppendLine();
+            md.AppendLine("| finding | dataset | claim | earlier | now | triage |").AppendLine("|---|---|---|---|---|---|");
+            foreach (var v in changes.Verdicts)
+                md.AppendLine($"| {v.Finding} | {v.Dataset} | `{v.Claim}` | {Outcome(v.Earlier, "(no such claim)")} | {Outcome(v.Current, "(no such claim)")} | {Cell(v.Triage.Text)} |");
+            md.AppendLine();
+        }
+
+        if (changes.Metrics.Count > 0)
+        {
+            md.AppendLine("## Metrics beyond their band").AppendLine();
+            md.AppendLine("Means over seeds; the band is the allowed |now - earlier|, derived from the earlier report's per-seed values as a baseline's band is.").AppendLine();
+            md.AppendLine("| finding | dataset | run | metric | earlier | now | change | band | x band | triage |").AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var m in changes.Metrics)
+            {
+                var display = new MetricDisplay(m.Metric, m.Label, m.Unit, m.Unit == "%" ? 100 : 1);
+                var metric = m.Layer is { } layer ? string.Create(CultureInfo.InvariantCulture, $"{m.Metric} layer {layer}") : m.Metric;
+                md.AppendLine($"| {m.Finding} | {m.Dataset} | {Cell(m.Run)} | {Cell(metric)} | {display.Format(m.Earlier)} | {display.Format(m.Current)} | " +
+                              $"{Difference(display, m.Delta, signed: true)} | {(m.Band is { } b ? Difference(display, b, signed: false) : Cell(m.BandRule))} | " +
+                              $"{(m.BandsMoved is { } r ? r.ToString("0.0#", CultureInfo.InvariantCulture) : "-")} | {Cell(m.Triage.Text)} |");
+            }
+            md.AppendLine();
+        }
+
+        if (changes.Sections.Count > 0)
+        {
+            md.AppendLine("## Findings in one report only").AppendLine();
+            foreach (var s in changes.Sections)
+                md.AppendLine($"- {s.Finding} ({s.Dataset}): only in {(s.OnlyIn == "earlier" ? "the earlier report" : "this report")}; not compared.");
+            md.AppendLine();
+        }
+
+        if (changes.NotCompared.Count > 0)
+        {
+            md.AppendLine("## Not compared").AppendLine();
+            foreach (var n in changes.NotCompared) md.AppendLine($"- {Line(n)}");
+            md.AppendLine();
+        }
+
+        md.AppendLine("## How changes are compared and triaged").AppendLine();
+        foreach (var rule in changes.Rule) md.AppendLine($"- {Line(rule)}");
+        return md.ToString();
+    }
+
+    /// <summary>One sentence: nothing changed, or how many changes of each kind.</summary>
+    public static string Headline(ReportChanges changes)
+    {
+        if (changes.Unchanged)
+            return string.Create(CultureInfo.InvariantCulture,
+                $"**Nothing changed**: every claim's verdict is the same, and none of the {changes.MetricsCompared} metric value(s) compared moved beyond its band.");
+        var parts = new List<string>();
+        if (changes.Verdicts.Count > 0)
+            parts.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{changes.Verdicts.Count} verdict change(s) ({Count(changes.Verdicts, "flipped")} flipped, {Count(changes.Verdicts, "appeared")} appeared, {Count(changes.Verdicts, "disappeared")} disappeared)"));
+        if (changes.Metrics.Count > 0)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{changes.Metrics.Count} of {changes.MetricsCompared} metric value(s) moved beyond their band (or changed, where there is no band)"));
+        if (changes.Sections.Count > 0)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{changes.Sections.Count} finding(s) in one report only"));
+        return $"**Changed**: {string.Join("; ", parts)}.";
+    }
+
+    private static int Count(IReadOnlyList<VerdictChange> verdicts, string kind) => verdicts.Count(v => v.Kind == kind);
+
+    private static string Built(ComparedReport r) =>
+        string.Create(CultureInfo.InvariantCulture, $"built {r.GeneratedUtc:yyyy-MM-dd HH:mm} UTC, format {r.FormatVersion}");
+
+    private static string Outcome(ClaimOutcome? outcome, string none) => outcome is { } o ? $"**{ClaimVerdict.Describe(o)}**" : none;
+
+    private static string Value(string name, string? value) => value is null ? "none" : name == "commit" ? $"`{value}`" : Cell(value);
+
+    private static string Difference(MetricDisplay display, double value, bool signed)
+    {
+        var text = display.IsPercent ? MetricDisplay.Number(value * 100, 2) + " points" : value.ToString("G4", CultureInfo.InvariantCulture);
+        return signed && value > 0 ? "+" + text : text;
+    }
+
+    private static string Line(string text) => text.ReplaceLineEndings(" ");
+
+    private static string Cell(string text) => Line(text).Replace("|", "\\|", StringComparison.Ordinal);
+}
