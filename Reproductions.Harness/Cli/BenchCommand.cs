@@ -32,11 +32,21 @@ public static class BenchCommand
         {
             Description = "Stacked trials per worker for --gradient-competition (default: the full profile's chunk on this device, as the engine stacks them: 16 on the CPU, 256 on CUDA).",
         };
-        var command = new Command("bench", "Time one training epoch per batch size against torch.mm's GFLOP/s and a plain TorchSharp loop.") { sizes, competition, trials };
+        var stacked = new Option<int?>("--stacked")
+        {
+            Description = "Instead of the plain comparison: N runs (seeds 1..N) trained as one stack against the same runs one at a time, per model-epoch, " +
+                          "with the operations each step issues and the floor they set at the per-operation latency measured in the same process.",
+        };
+        var samples = new Option<int?>("--samples") { Description = "With --stacked: train on this many of the training samples (a seeded subset per seed) instead of all of them, for a shorter bench." };
+        var command = new Command("bench", "Time one training epoch per batch size against torch.mm's GFLOP/s and a plain TorchSharp loop.") { sizes, competition, trials, stacked, samples };
         command.SetAction(parse => CliErrors.Guard(parse, () =>
         {
             if (parse.GetValue(sizes)!.Where(b => b < 1).Select(b => (int?)b).FirstOrDefault() is { } bad)
                 throw new BadInputException($"--batch-sizes: {bad} is not a batch size; give sizes of at least 1.");
+            if (parse.GetValue(samples) is { } n && n < 1) throw new BadInputException($"--samples {n}: at least 1 training sample.");
+            if (parse.GetValue(stacked) is { } models)
+                return models >= 1 ? BenchStacked(parse.GetValue(sizes)!, models, parse.GetValue(samples)) : throw new BadInputException($"--stacked {models}: at least 1 model.");
+            if (parse.GetValue(samples) is not null) throw new BadInputException("--samples: only with --stacked (the plain comparison times whole epochs of the training split).");
             if (!parse.GetValue(competition)) return Bench(parse.GetValue(sizes)!);
             var given = parse.GetResult(sizes) is { Implicit: false };
             return BenchCompetition(given ? parse.GetValue(sizes)! : null, parse.GetValue(trials));
@@ -103,10 +113,45 @@ public static class BenchCommand
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
-    private static int Bench(int[] batchSizes)
+    /// <summary>configs/defaults.json (and REPRO_SET__ overrides), on <paramref name="samples"/> training samples when given.</summary>
+    private static TrainingConfig DefaultConfig(int? samples)
     {
         var defaults = Path.Combine(RepoPaths.Configs, "defaults.json");
-        var config = ConfigLoader.Build([ConfigLayer.FromSection("configs/defaults.json", ConfigLoader.ReadJson(defaults)), ConfigLoader.EnvironmentLayer()]);
+        var layers = new List<ConfigLayer> { ConfigLayer.FromSection("configs/defaults.json", ConfigLoader.ReadJson(defaults)) };
+        if (samples is { } n) layers.Add(ConfigLayer.FromPairs("--samples", ("trainSamples", n)));
+        layers.Add(ConfigLoader.EnvironmentLayer());
+        return ConfigLoader.Build(layers);
+    }
+
+    private static int BenchStacked(int[] batchSizes, int models, int? samples)
+    {
+        var config = DefaultConfig(samples);
+        var data = DataSets.Get(config.Dataset);
+        var device = Devices.Resolve(config.Device);
+        AnsiConsole.MarkupLine($"Stacked bench on {Markup.Escape(Devices.Describe(device))}: model {string.Join("-", config.Model.Widths)}, {config.TrainSamples ?? data.TrainImages.shape[0]} training samples, {models} runs, one epoch each.");
+        var rows = StackedBench.Run(data, config, batchSizes, models, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+        AnsiConsole.Write(StackedTable(rows));
+        return 0;
+    }
+
+    public static Table StackedTable(IReadOnlyList<StackedBenchRow> rows)
+    {
+        var table = new Table().Title("Stacked training against one run at a time (time per model)")
+            .Caption(Markup.Escape("ops/step: tensors a step creates (each libtorch call's outputs, views included: an upper bound on CUDA kernel launches). " +
+                                   "floor: ops/step x the latency of one small libtorch call on this device, measured in this process; mm: torch.mm's GFLOP/s (1024^3), same process."));
+        foreach (var c in new[] { "batch", "models", "lone s/epoch", "stacked s/model-epoch", "speed-up", "lone ms/step", "stacked ms/model-step",
+                     "lone ops/step", "stacked ops/step", "op latency us", "lone floor ms/step", "stacked floor ms/model-step", "lone / mm", "stacked / mm" })
+            table.AddColumn(new TableColumn(c).RightAligned());
+        foreach (var r in rows)
+            table.AddRow(I(r.BatchSize), I(r.Models), F(r.LoneSecondsPerEpoch, "F2"), F(r.SecondsPerModelEpoch, "F2"), F(r.Speedup, "F2"),
+                F(r.LoneSecondsPerStep * 1e3, "F3"), F(r.StackedSecondsPerModelStep * 1e3, "F3"), F(r.LoneOpsPerStep, "F0"), F(r.StackedOpsPerStep, "F0"),
+                F(r.OpLatencySeconds * 1e6, "F2"), F(r.LoneFloorPerStep * 1e3, "F3"), F(r.StackedFloorPerModelStep * 1e3, "F3"), F(r.LoneMmRatio, "F3"), F(r.StackedMmRatio, "F3"));
+        return table;
+    }
+
+    private static int Bench(int[] batchSizes)
+    {
+        var config = DefaultConfig(null);
         var data = DataSets.Get(config.Dataset);
         var device = Devices.Resolve(config.Device);
         AnsiConsole.MarkupLine($"Bench on {Markup.Escape(Devices.Describe(device))}: model {string.Join("-", config.Model.Widths)}, {data.TrainImages.shape[0]} training samples, one epoch each.");

@@ -9,7 +9,8 @@ namespace Reproductions.Harness.Training;
 
 /// <summary>
 /// Several training runs that share a schedule (<see cref="StackSchedule"/>: the same phases' batch sizes and epochs, the
-/// same model, optimiser kind and data) trained as one stacked model on the device: weights [models, out, in], biases
+/// same model, optimiser kind and data) trained as one stacked model on the device: weights [models, in, out] (each model's
+/// matrix transposed, so that the products read them as they lie), biases
 /// [models, 1, out], every layer one batched product for all models. Each model keeps what makes it its own run: its seed
 /// (its init, its training subset, its evaluation subset and each epoch's data order), its learning rates and warm-up,
 /// its divergence bound, its history. The loss is the sum of the models' losses, so autograd gives each model exactly its
@@ -82,7 +83,9 @@ public sealed class StackedSession : ICheckpointed, IDisposable
                     model.Initialize(config.Model.Init, g);
                 inits.Add(model.Weights.Zip(model.Biases, (w, b) => (w.detach().clone(), b.detach().clone())).ToArray());
             }
-            initWeights = Enumerable.Range(0, layers).Select(l => stack(inits.Select(i => i[l].W)).to(Device).DetachFromDisposeScope()).ToArray();
+            // Stored transposed, [models, in, out]: the forward product reads them as they lie, and their gradients come out
+            // contiguous (a transposed view's gradient would make every update stride across the matrix).
+            initWeights = Enumerable.Range(0, layers).Select(l => stack(inits.Select(i => i[l].W.t())).contiguous().to(Device).DetachFromDisposeScope()).ToArray();
             initBiases = Enumerable.Range(0, layers).Select(l => stack(inits.Select(i => i[l].B)).unsqueeze(1).to(Device).DetachFromDisposeScope()).ToArray();
             weights = initWeights.Select(w => w.clone().requires_grad_(true).DetachFromDisposeScope()).ToArray();
             biases = initBiases.Select(b => b.clone().requires_grad_(true).DetachFromDisposeScope()).ToArray();
@@ -168,11 +171,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
             for (long start = 0, step = 0; start < n; start += batch, step++)
             {
                 using var batchScope = NewDisposeScope();
-                var size = Math.Min(batch, n - start);
-                var rows = order.narrow(1, start, size).reshape(-1);
-                Gradient(trainX.index_select(0, rows).view(models, size, -1), trainY.index_select(0, rows).view(models, size), phase.MicroBatchSize);
-                Update(lrs[step]);
-                steps++;
+                Step(order.narrow(1, start, Math.Min(batch, n - start)), lrs[step], phase.MicroBatchSize);
             }
         }
         if (Device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
@@ -216,6 +215,18 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         return measured;
     }
 
+    /// <summary>
+    /// One optimiser step of every model: model m's batch is rows <paramref name="rows"/>[m] of the training set ([models, b]),
+    /// its learning rate <paramref name="lr"/>[m] ([models, 1, 1]). No host read. Public for the bench, which counts its operations.
+    /// </summary>
+    public void Step(Tensor rows, Tensor lr, int microBatchSize)
+    {
+        var size = rows.shape[1];
+        var flat = rows.reshape(-1);
+        Update(Gradient(trainX.index_select(0, flat).view(Models, size, -1), trainY.index_select(0, flat).view(Models, size), microBatchSize), lr);
+        steps++;
+    }
+
     /// <summary>The stacked log-probabilities [models, rows, classes] of <paramref name="x"/> [models, rows, in].</summary>
     private Tensor Forward(Tensor x)
     {
@@ -223,20 +234,22 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         var h = x;
         for (var l = 0; l < weights.Length; l++)
         {
-            h = Trials.BatchedOps.Baddbmm(biases[l], h, weights[l].transpose(1, 2)); // one kernel: bias + h @ W^T
+            h = Trials.BatchedOps.Baddbmm(biases[l], h, weights[l]); // one kernel: bias + h @ W^T
             if (l < weights.Length - 1) h = h.relu();
         }
         return h.log_softmax(2).MoveToOuterDisposeScope();
     }
 
     /// <summary>
-    /// Sets every stacked parameter's gradient to each model's loss gradient on its batch ([models, rows, in] and
-    /// [models, rows]), from micro-batches of at most <paramref name="microBatchSize"/> rows as <see cref="TrainingSession.Gradient"/> forms them.
+    /// Every stacked parameter's gradient (weights, then biases): each model's loss gradient on its batch ([models, rows, in]
+    /// and [models, rows]), from micro-batches of at most <paramref name="microBatchSize"/> rows as <see cref="TrainingSession.Gradient"/>
+    /// forms them. Formed by autograd into fresh tensors (not accumulated into the parameters' .grad, which would read and
+    /// write every gradient once more per step), in the caller's dispose scope.
     /// </summary>
-    private void Gradient(Tensor x, Tensor y, int microBatchSize)
+    private Tensor[] Gradient(Tensor x, Tensor y, int microBatchSize)
     {
-        foreach (var p in weights.Concat(biases))
-            if (p.grad is { } grad) grad.zero_();
+        var parameters = weights.Concat(biases).ToArray();
+        Tensor[]? sum = null;
         var rows = x.shape[1];
         var micro = Math.Max(1, microBatchSize);
         var models = Models;
@@ -248,12 +261,15 @@ public sealed class StackedSession : ICheckpointed, IDisposable
             // The sum of every model's summed NLL: each model's parameters get their own model's gradient alone.
             var loss = nn.functional.nll_loss(logProbs.reshape(models * size, -1), y.narrow(1, start, size).reshape(-1), reduction: nn.Reduction.Sum);
             if (first.LossReduction == LossReduction.Mean) loss = loss.div(rows);
-            loss.backward();
+            var grads = torch.autograd.grad([loss], parameters);
+            if (sum is null) sum = grads.Select(g => g.MoveToOuterDisposeScope()).ToArray();
+            else for (var i = 0; i < sum.Length; i++) sum[i].add_(grads[i]);
         }
+        return sum!;
     }
 
     /// <summary>One optimiser step of every model with its learning rate (<paramref name="lr"/>: [models, 1, 1]), the optimiser's formulas as TorchSharp's.</summary>
-    private void Update(Tensor lr)
+    private void Update(Tensor[] gradients, Tensor lr)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -263,16 +279,16 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         for (var i = 0; i < parameters.Length; i++)
         {
             var p = parameters[i];
-            var g = p.grad ?? throw new InvalidOperationException("a stacked parameter has no gradient after the backward pass");
+            var g = gradients[i];
             switch (o.Kind)
             {
                 case OptimizerKind.Sgd when o.Momentum == 0:
-                    p.sub_(g.mul(lr));
+                    p.addcmul_(g, lr, value: -1); // in place, no temporary: p -= lr * g
                     break;
                 case OptimizerKind.Sgd:
                     // The buffer starts at zero, so the first step's buffer is the gradient itself, as torch's.
                     firstMoments[i].mul_(o.Momentum).add_(g);
-                    p.sub_(firstMoments[i].mul(lr));
+                    p.addcmul_(firstMoments[i], lr, value: -1);
                     break;
                 case OptimizerKind.Adam:
                     var correction1 = 1 - Math.Pow(o.Beta1, adamSteps);
@@ -380,7 +396,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         using var noGrad = no_grad();
         for (var l = 0; l < weights.Length; l++)
         {
-            mlp.Layers[l].weight!.copy_(weights[l][model]);
+            mlp.Layers[l].weight!.copy_(weights[l][model].t());
             mlp.Layers[l].bias!.copy_(biases[l][model].squeeze(0));
         }
         return mlp;

@@ -228,6 +228,19 @@ public class StackedTrainingTests
     }
 
     [Test]
+    public void A_stacked_step_issues_as_many_operations_for_eight_models_as_for_one()
+    {
+        var config = SyntheticData.Config(batchSize: 32);
+        var one = Harness.Benchmarks.StackedBench.StackedOpsPerStep(config, data, 1);
+        var eight = Harness.Benchmarks.StackedBench.StackedOpsPerStep(config, data, 8);
+        var lone = Harness.Benchmarks.StackedBench.LoneOpsPerStep(config, data);
+        one.Should().BeGreaterThan(0);
+        eight.Should().Be(one, "a stack's step is the same batched operations whatever the number of models");
+        lone.Should().BeGreaterThan(0);
+        eight.Should().BeLessThan(8 * lone, "eight models in one stack issue fewer operations than eight lone steps");
+    }
+
+    [Test]
     public void Runs_of_one_schedule_stack_and_others_do_not()
     {
         var a = Setup("sgd", 1, 0.05);

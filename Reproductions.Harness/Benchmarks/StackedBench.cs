@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Reproductions.Harness.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Reproductions.Harness.Benchmarks;
+
+/// <summary>
+/// One batch size: <see cref="Models"/> runs trained one at a time (the harness's lone trainer) against the same runs trained
+/// as one stack (<see cref="StackedSession"/>), per model-epoch, with the operations each step issues and the floor those
+/// operations set at the per-operation latency measured in the same process.
+/// </summary>
+/// <param name="LoneOpsPerStep">Tensors a lone run's step creates (each output of a libtorch call; views included, so an upper
+/// bound on the kernels it launches on CUDA).</param>
+/// <param name="OpLatencySeconds">The time of one small libtorch call on the device (an in-place add on one element, timed over
+/// thousands, synchronised at the end): what each operation costs at least, whatever its size.</param>
+public sealed record StackedBenchRow(int BatchSize, int Models, double LoneSecondsPerEpoch, double StackedSecondsPerEpoch,
+    double LoneOpsPerStep, double StackedOpsPerStep, double OpLatencySeconds, double MmGflops, double ForwardFlopsPerSample, long Samples)
+{
+    public long StepsPerEpoch => (Samples + BatchSize - 1) / BatchSize;
+    public double SecondsPerModelEpoch => StackedSecondsPerEpoch / Models;
+    /// <summary>How many times faster a model trains in the stack than alone.</summary>
+    public double Speedup => LoneSecondsPerEpoch / SecondsPerModelEpoch;
+    public double LoneSecondsPerStep => LoneSecondsPerEpoch / StepsPerEpoch;
+    public double StackedSecondsPerModelStep => SecondsPerModelEpoch / StepsPerEpoch;
+    /// <summary>The operation-bound floor of a lone step: its operations at the measured per-operation latency.</summary>
+    public double LoneFloorPerStep => LoneOpsPerStep * OpLatencySeconds;
+    public double StackedFloorPerModelStep => StackedOpsPerStep * OpLatencySeconds / Models;
+    /// <summary>The stack's training GFLOP/s (all models) over torch.mm's.</summary>
+    public double StackedMmRatio => 3 * ForwardFlopsPerSample * Samples * Models / StackedSecondsPerEpoch / 1e9 / MmGflops;
+    public double LoneMmRatio => 3 * ForwardFlopsPerSample * Samples / LoneSecondsPerEpoch / 1e9 / MmGflops;
+}
+
+/// <summary>Times stacked training against one run at a time on this machine's device.</summary>
+public static class StackedBench
+{
+    /// <summary>Tensors created so far on this thread (in and outside dispose scopes).</summary>
+    private static long Created() => DisposeScopeManager.Statistics.CreatedInScopeCount + DisposeScopeManager.Statistics.CreatedOutsideScopeCount;
+
+    /// <summary>The configs of <paramref name="models"/> runs (seeds 1..models) of <paramref name="baseConfig"/> at one batch size for one epoch, stacked.</summary>
+    public static List<TrainingConfig> Configs(TrainingConfig baseConfig, int batchSize, int models) =>
+        Enumerable.Range(1, models).Select(seed => new TrainingConfig
+        {
+            Dataset = baseConfig.Dataset,
+            Preprocessing = baseConfig.Preprocessing,
+            TrainSamples = baseConfig.TrainSamples,
+            Model = baseConfig.Model,
+            Optimizer = baseConfig.Optimizer,
+            LossReduction = baseConfig.LossReduction,
+            Evaluation = baseConfig.Evaluation,
+            Seed = seed,
+            Device = baseConfig.Device,
+            Stack = true,
+            Phases = [new PhaseConfig { Epochs = 1, BatchSize = batchSize, LearningRate = baseConfig.Phases[0].LearningRate }],
+        }).ToList();
+
+    /// <summary>The tensors one step of a lone run creates (the harness's autograd step: gradient, then the optimiser's step).</summary>
+    public static double LoneOpsPerStep(TrainingConfig config, TrainingData data)
+    {
+        var lone = Configs(config, config.Phases[0].BatchSize, 1)[0];
+        lone.Stack = null;
+        using var session = new TrainingSession(lone, data);
+        using var scope = NewDisposeScope();
+        var (xs, ys) = session.Shuffled(0);
+        var batch = lone.Phases[0].BatchSize;
+        long Once()
+        {
+            using var stepScope = NewDisposeScope();
+            var before = Created();
+            session.Gradient(xs.narrow(0, 0, batch), ys.narrow(0, 0, batch), batch);
+            session.Optimizer.step();
+            return Created() - before;
+        }
+        Once(); // the first step creates the gradients and the optimiser's state
+        return Once();
+    }
+
+    /// <summary>The tensors one step of a stack of <paramref name="models"/> creates.</summary>
+    public static double StackedOpsPerStep(TrainingConfig config, TrainingData data, int models)
+    {
+        var batch = config.Phases[0].BatchSize;
+        using var session = new StackedSession(Configs(config, batch, models), data);
+        using var scope = NewDisposeScope();
+        var rows = arange(batch, dtype: ScalarType.Int64, device: session.Device).unsqueeze(0).expand(models, batch).contiguous();
+        var lr = full([models, 1, 1], (float)config.Phases[0].LearningRate, device: session.Device);
+        long Once()
+        {
+            using var stepScope = NewDisposeScope();
+            var before = Created();
+            session.Step(rows, lr, batch);
+            return Created() - before;
+        }
+        Once();
+        return Once();
+    }
+
+    /// <summary>Seconds per small libtorch call on <paramref name="device"/>: an in-place add on one element, many times, synchronised at the end.</summary>
+    public static double OpLatency(Device device, int calls = 20_000)
+    {
+        using var scope = NewDisposeScope();
+        var t = zeros(1, device: device);
+        var one = 1.0.ToScalar();
+        for (var i = 0; i < 1000; i++) t.add_(one);
+        Sync(device);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < calls; i++) t.add_(one);
+        Sync(device);
+        return clock.Elapsed.TotalSeconds / calls;
+    }
+
+    private static void Sync(Device device)
+    {
+        if (device.type == DeviceType.CUDA) cuda.synchronize();
+    }
+
+    /// <summary>For each batch size: one lone epoch (seed 1) and one stacked epoch of <paramref name="models"/> seeds, after an untimed warm-up of each.</summary>
+    public static IReadOnlyList<StackedBenchRow> Run(TrainingData data, TrainingConfig baseConfig, IReadOnlyList<int> batchSizes, int models, Action<string>? log = null)
+    {
+        var device = Devices.Resolve(baseConfig.Device);
+        var forward = TrainingBench.ForwardFlopsPerSample(baseConfig.Model.Widths);
+        var rows = new List<StackedBenchRow>();
+        foreach (var bs in batchSizes)
+        {
+            var configs = Configs(baseConfig, bs, models);
+            var lone = Configs(baseConfig, bs, 1)[0];
+            lone.Stack = null;
+            // The operation counts come first: their steps warm up both trainers' kernels before the timed epochs.
+            var config = Configs(baseConfig, bs, 1)[0];
+            var loneOps = LoneOpsPerStep(config, data);
+            var stackedOps = StackedOpsPerStep(config, data, models);
+            double loneSeconds, stackedSeconds;
+            using (var session = new TrainingSession(lone, data)) loneSeconds = session.RunEpoch().TrainSeconds;
+            using (var stack = new StackedSession(configs, data)) stackedSeconds = stack.RunEpoch().Where(m => m is not null).Sum(m => m!.TrainSeconds);
+            var row = new StackedBenchRow(bs, models, loneSeconds, stackedSeconds, loneOps, stackedOps,
+                OpLatency(device), TrainingBench.MatmulGflops(device), forward, baseConfig.TrainSamples ?? data.TrainImages.shape[0]);
+            log?.Invoke(FormattableString.Invariant($"bs {bs}: {models} runs one at a time {loneSeconds * models:F2} s, stacked {stackedSeconds:F2} s ({row.Speedup:F2}x)"));
+            rows.Add(row);
+        }
+        return rows;
+    }
+}
