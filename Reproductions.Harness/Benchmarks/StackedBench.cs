@@ -58,7 +58,7 @@ public static class StackedBench
     public static double LoneOpsPerStep(TrainingConfig config, TrainingData data)
     {
         var lone = Configs(config, config.Phases[0].BatchSize, 1)[0];
-        lone.Stack = null;
+        lone.Stack = false;
         using var session = new TrainingSession(lone, data);
         using var scope = NewDisposeScope();
         var (xs, ys) = session.Shuffled(0);
@@ -123,7 +123,7 @@ public static class StackedBench
         {
             var configs = Configs(baseConfig, bs, models);
             var lone = Configs(baseConfig, bs, 1)[0];
-            lone.Stack = null;
+            lone.Stack = false;
             // The operation counts come first: their steps warm up both trainers' kernels before the timed epochs.
             var config = Configs(baseConfig, bs, 1)[0];
             var loneOps = LoneOpsPerStep(config, data);

@@ -51,12 +51,12 @@ public sealed class StackWork : Work<StackRecord>
     /// </summary>
     public static IReadOnlyList<Work> Group(IReadOnlyList<(TrainingConfig Config, string Label)> runs, string deviceType)
     {
-        var stacks = runs.Where(r => r.Config.Stack == true)
+        var stacks = runs.Where(r => r.Config.Stack)
             .GroupBy(r => StackSchedule.Signature(r.Config), StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => new StackWork(g.Select(r => r.Config).ToList(), deviceType,
                 $"{Common(g.Select(r => r.Label).ToList())} ({g.Count()} runs stacked)"), StringComparer.Ordinal);
         return runs.Select(r => (Work)new TrainingWork(r.Config, deviceType, r.Label,
-            r.Config.Stack == true ? stacks[StackSchedule.Signature(r.Config)] : null)).ToList();
+            r.Config.Stack ? stacks[StackSchedule.Signature(r.Config)] : null)).ToList();
     }
 
     /// <summary>The words the labels share from the start ("F01 full bs64 seed 1", "... seed 2" give "F01 full bs64").</summary>

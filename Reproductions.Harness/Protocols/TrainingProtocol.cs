@@ -316,7 +316,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     public override string DeviceType { get; } = deviceType;
     public override string Label { get; } = label;
     /// <summary>The stack this run trains in (null: it trains alone).</summary>
-    public StackWork? Stack { get; } = stack ?? (config.Stack == true ? new StackWork([config], deviceType, $"{label} (a stack of one)") : null);
+    public StackWork? Stack { get; } = stack ?? (config.Stack ? new StackWork([config], deviceType, $"{label} (a stack of one)") : null);
     public override StoreKey Key { get; } = new(config.Dataset, Kind, Hash(config, deviceType, stack?.Configs.Count ?? 1));
     public override IReadOnlyList<Work> Reads => Stack is null ? [] : [Stack];
 
@@ -338,7 +338,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     /// (<see cref="TrainingConfig.Stack"/>), the number of models in its stack of <paramref name="stackModels"/>.
     /// </summary>
     public static string Hash(TrainingConfig config, string deviceType, int stackModels = 1) =>
-        config.Stack == true
+        config.Stack
             ? ContentHash(new { formatVersion = FormatVersion, device = deviceType, stack = new { arithmetic = StackWork.Arithmetic, models = stackModels }, pixels = Standardization(config), config })
             : (SmallBatchSgd.KindFor(config, deviceType), Standardization(config)) switch
         {

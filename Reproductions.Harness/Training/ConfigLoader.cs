@@ -272,9 +272,9 @@ public static class ConfigLoader
         if (c.StopAtTrainAccuracy is not null && c.Evaluation.Interval != 1)
             Fail("evaluation:interval", c.Evaluation.Interval, "must be 1 with stopAtTrainAccuracy (the training accuracy is checked after every epoch)");
         if (c.KeepWeights is { } keep && keep < 3) Fail("keepWeights", keep, "must be at least 3 (the init, the last epoch and one between)");
-        if (c.Stack == true && c.StopAtTrainAccuracy is not null)
+        if (c.Stack && c.StopAtTrainAccuracy is not null)
             Fail("stack", true, "cannot be combined with stopAtTrainAccuracy yet (a stacked run trains every epoch of its schedule); train that run alone");
-        if (c.Stack == true && c.KeepWeights is not null)
+        if (c.Stack && c.KeepWeights is not null)
             Fail("stack", true, "cannot be combined with keepWeights yet (a stack keeps each model's final weights only); train that run alone");
     }
 }

@@ -494,7 +494,7 @@ public static class StackSchedule
     /// <summary>Throws unless every config asks to be stacked and all share one schedule.</summary>
     public static void Check(IReadOnlyList<TrainingConfig> configs)
     {
-        if (configs.FirstOrDefault(c => c.Stack != true) is { } lone)
+        if (configs.FirstOrDefault(c => !c.Stack) is { } lone)
             throw new ArgumentException($"run seed {lone.Seed} does not ask to be stacked (stack: true)");
         var signature = Signature(configs[0]);
         if (configs.Skip(1).FirstOrDefault(c => Signature(c) != signature) is { } other)

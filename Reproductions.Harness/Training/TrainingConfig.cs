@@ -132,9 +132,11 @@ public sealed class TrainingConfig
     /// Train this run as one model of a stack (<see cref="StackedSession"/>): with every other run of its finding profile that
     /// asks for it and shares its schedule (<see cref="StackSchedule"/>; the seeds of a run, runs that differ only in their
     /// learning rates), weights [models, out, in] stepped by batched products. Stacking changes float rounding, so it is
-    /// part of the run's hash, with the stack's size. Null or false: the run trains alone (left out of the hash when not set).
+    /// part of the run's hash, with the stack's size. False (the default): the run trains alone (left out of the hash, so
+    /// runs that do not stack keep their keys).
     /// </summary>
-    public bool? Stack { get; set; }
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Stack { get; set; }
 
     /// <summary>The epochs whose weights a run of <paramref name="epochs"/> epochs keeps for <paramref name="keep"/> points: every one when they fit, else 0, 1, ..., epochs spread in log(epoch).</summary>
     public static IReadOnlyList<int> KeptEpochs(int epochs, int keep)

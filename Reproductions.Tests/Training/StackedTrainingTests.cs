@@ -65,7 +65,7 @@ public class StackedTrainingTests
     private static (List<EpochMetrics> History, float[][] Weights) Alone(TrainingConfig config)
     {
         var lone = Clone(config);
-        lone.Stack = null;
+        lone.Stack = false;
         using var session = new TrainingSession(lone, data);
         while (!session.Finished) session.RunEpoch();
         return (session.History.ToList(), session.Model.parameters().Select(p => p.detach().cpu().data<float>().ToArray()).ToArray());
@@ -157,7 +157,7 @@ public class StackedTrainingTests
         session.Histories.Take(3).Should().OnlyContain(h => h.Count == 3);
         // As the same run diverges alone: at the same epoch, for the same reason.
         var lone = Clone(configs[3]);
-        lone.Stack = null;
+        lone.Stack = false;
         using (var alone = new TrainingSession(lone, data))
         {
             Divergence? d = null;
@@ -248,7 +248,7 @@ public class StackedTrainingTests
         var other = Setup("sgd", 3, 0.05);
         other.Phases[0].BatchSize = 32;
         var alone = Setup("sgd", 4, 0.05);
-        alone.Stack = null;
+        alone.Stack = false;
         var plan = StackWork.Group([(a, "F99 quick lr5 seed 1"), (b, "F99 quick lr2 seed 2"), (other, "F99 quick bs32 seed 3"), (alone, "F99 quick lone seed 4")], "cpu")
             .Cast<TrainingWork>().ToList();
         plan[0].Stack.Should().BeSameAs(plan[1].Stack, "the same schedule, whatever the seed and rate");
@@ -260,7 +260,7 @@ public class StackedTrainingTests
         plan[0].Reads.Should().Equal(plan[0].Stack!);
         // Stacking is part of a run's key, and so is the size of its stack.
         var lone = Clone(a);
-        lone.Stack = null;
+        lone.Stack = false;
         plan[0].Key.Hash.Should().NotBe(TrainingWork.Hash(lone, "cpu")).And.NotBe(TrainingWork.Hash(a, "cpu", 1)).And.Be(TrainingWork.Hash(a, "cpu", 2));
     }
 
