@@ -39,19 +39,12 @@ public static class StackedBench
 
     /// <summary>The configs of <paramref name="models"/> runs (seeds 1..models) of <paramref name="baseConfig"/> at one batch size for one epoch, stacked.</summary>
     public static List<TrainingConfig> Configs(TrainingConfig baseConfig, int batchSize, int models) =>
-        Enumerable.Range(1, models).Select(seed => new TrainingConfig
+        Enumerable.Range(1, models).Select(seed =>
         {
-            Dataset = baseConfig.Dataset,
-            Preprocessing = baseConfig.Preprocessing,
-            TrainSamples = baseConfig.TrainSamples,
-            Model = baseConfig.Model,
-            Optimizer = baseConfig.Optimizer,
-            LossReduction = baseConfig.LossReduction,
-            Evaluation = baseConfig.Evaluation,
-            Seed = seed,
-            Device = baseConfig.Device,
-            Stack = true,
-            Phases = [new PhaseConfig { Epochs = 1, BatchSize = batchSize, LearningRate = baseConfig.Phases[0].LearningRate }],
+            var config = TrainingBench.Clone(baseConfig, batchSize);
+            config.Seed = seed;
+            config.Stack = true;
+            return config;
         }).ToList();
 
     /// <summary>The tensors one step of a lone run creates (the harness's autograd step: gradient, then the optimiser's step).</summary>

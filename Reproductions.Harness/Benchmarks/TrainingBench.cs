@@ -88,10 +88,12 @@ public static class TrainingBench
         return rows;
     }
 
-    private static TrainingConfig Clone(TrainingConfig c, int batchSize) => new()
+    /// <summary><paramref name="c"/> as one epoch at <paramref name="batchSize"/> and its first phase's rate.</summary>
+    public static TrainingConfig Clone(TrainingConfig c, int batchSize) => new()
     {
         Dataset = c.Dataset,
         Preprocessing = c.Preprocessing,
+        TrainSamples = c.TrainSamples,
         Model = c.Model,
         Optimizer = c.Optimizer,
         LossReduction = c.LossReduction,

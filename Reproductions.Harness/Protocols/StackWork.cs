@@ -47,14 +47,18 @@ public sealed class StackWork : Work<StackRecord>
     /// <summary>
     /// The units of <paramref name="runs"/> (configs with their labels, in plan order): a run that asks to be stacked trains in
     /// the stack of every run here that shares its schedule (<see cref="StackSchedule.Signature"/>), in the order the runs
-    /// come; the others alone. Decided from the configs alone, so the same runs always form the same stacks.
+    /// come, each distinct config once; the others alone. Decided from the configs alone, so the same runs always form the same stacks.
     /// </summary>
     public static IReadOnlyList<Work> Group(IReadOnlyList<(TrainingConfig Config, string Label)> runs, string deviceType)
     {
         var stacks = runs.Where(r => r.Config.Stack)
             .GroupBy(r => StackSchedule.Signature(r.Config), StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => new StackWork(g.Select(r => r.Config).ToList(), deviceType,
-                $"{Common(g.Select(r => r.Label).ToList())} ({g.Count()} runs stacked)"), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g =>
+            {
+                // Two runs of a profile with one config (a control repeated under another name) are one run, as in the store.
+                var distinct = g.Select(r => r.Config).DistinctBy(c => System.Text.Json.JsonSerializer.Serialize(c, Infrastructure.JsonDefaults.Options)).ToList();
+                return new StackWork(distinct, deviceType, $"{Common(g.Select(r => r.Label).ToList())} ({distinct.Count} runs stacked)");
+            }, StringComparer.Ordinal);
         return runs.Select(r => (Work)new TrainingWork(r.Config, deviceType, r.Label,
             r.Config.Stack ? stacks[StackSchedule.Signature(r.Config)] : null)).ToList();
     }
@@ -66,6 +70,8 @@ public sealed class StackWork : Work<StackRecord>
         var shared = words.Length;
         foreach (var other in labels.Skip(1).Select(l => l.Split(' ')))
             shared = Math.Min(shared, words.Zip(other).TakeWhile(p => p.First == p.Second).Count());
+        // "F01 full bs64 seed 1" and "... seed 2" share "F01 full bs64 seed": the dangling "seed" goes.
+        if (shared > 0 && words[shared - 1] == "seed" && labels.Count > 1) shared--;
         return shared == 0 ? "stack" : string.Join(' ', words.Take(shared));
     }
 
@@ -81,7 +87,10 @@ public sealed class StackWork : Work<StackRecord>
         var resumedFrom = checkpoints.Restore(session);
         var earlier = session.Histories.Max(h => h.Sum(e => e.TrainSeconds + e.EvalSeconds)) * session.Models;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        EpochMetrics? Last() => session.Histories.Zip(session.Diverged).Where(x => x.Second is null).Select(x => x.First.LastOrDefault()).FirstOrDefault();
+        // The first going model's last epoch, with the stack's whole epoch time (each record holds its share): what the progress line shows and its time left is estimated from.
+        EpochMetrics? Last() => session.Histories.Zip(session.Diverged).Where(x => x.Second is null).Select(x => x.First.LastOrDefault()).FirstOrDefault() is { } e
+            ? e with { TrainSeconds = e.TrainSeconds * session.Models, EvalSeconds = e.EvalSeconds * session.Models }
+            : null;
         options.Progress?.Report(new TrainingProgress(Key.Hash, Label, session.CompletedEpochs, first.TotalEpochs, Last(), TimeSpan.Zero,
             resumedFrom > 0 ? $"resumed at epoch {resumedFrom}" : "training"));
         while (!session.Finished)

@@ -256,6 +256,10 @@ public class StackedTrainingTests
         plan[0].Stack!.Label.Should().Be("F99 quick (2 runs stacked)");
         plan[2].Stack.Should().NotBeSameAs(plan[0].Stack).And.NotBeNull();
         plan[3].Stack.Should().BeNull();
+        // A run repeated under another name is one member of its stack, and one unit of the store.
+        var twice = StackWork.Group([(a, "F99 quick lr5 seed 1"), (Clone(a), "F99 quick control seed 1"), (b, "F99 quick lr2 seed 2")], "cpu").Cast<TrainingWork>().ToList();
+        twice[0].Stack!.Configs.Should().HaveCount(2);
+        twice[1].Key.Should().Be(twice[0].Key);
         plan[3].Reads.Should().BeEmpty();
         plan[0].Reads.Should().Equal(plan[0].Stack!);
         // Stacking is part of a run's key, and so is the size of its stack.
@@ -276,6 +280,7 @@ public class StackedTrainingTests
             var options = new RunOptions { Data = _ => data };
             var records = plan.Select(w => (RunRecord)store.GetOrRunUntyped(w, options)).ToList();
             var stack = ((TrainingWork)plan[0]).Stack!;
+            stack.Label.Should().Be("F99 quick (3 runs stacked)", "the labels' shared words, without the dangling 'seed'");
             File.Exists(store.ResultPath(stack.Key)).Should().BeTrue();
             for (var m = 0; m < configs.Count; m++)
             {
