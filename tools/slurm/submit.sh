@@ -10,6 +10,10 @@
 # REPRO_SHARDS_ROOT (artifacts/shards), REPRO_TEST_FILTER (Category=Gpu: the tests the merge job runs against the merged
 # store). Every shard gets the same ones, as sharding requires. Each shard writes its own store under
 # $REPRO_SHARDS_ROOT/shard-<k> (default: artifacts/shards); the merge job copies them into artifacts/runs/.
+# Dry run without Slurm (what was checked on a CPU machine: 2 shards of F01's quick profile, merged, its tests and report):
+#   mkdir -p /tmp/standin && ln -sf "$PWD/tools/slurm/sbatch-standin" /tmp/standin/sbatch
+#   PATH=/tmp/standin:$PATH REPRO_PROFILE=quick REPRO_DATASETS=mnist REPRO_FINDINGS=F01 REPRO_TORCH_BACKEND=cpu \
+#     REPRO_RUN_DEVICE=cpu REPRO_TEST_FILTER="Finding=F01&Category=Quick" tools/slurm/submit.sh 2
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 shards="${1:-4}"
