@@ -8,39 +8,56 @@
 #   2. the peer: F01's full protocol written the usual PyTorch way (plain), with torch.func (vmap) and CUDA graphs,
 #      checked against each other first (tools/peer/f01_pytorch.py);
 #   3. the full profile, finding by finding (F01 first: the peer's ratio), each with its wall time; then the report.
-# Usage: bash tools/gpu/device-run.sh [seconds for the whole call, default 570]
-# Untested so far: no GPU was lent to the task that wrote it (checked with bash -n only).
+# Usage: bash tools/gpu/device-run.sh [bench|full|all] [seconds for the whole call, default 570]
+#   bench: the bench and the peer (about 5-8 minutes: one call); full: the full profile (the rest of the session's
+#   device time: a second call, with a store that comes back in $OUT/artifacts; carry it back in to go on); all: both.
+# Not yet run on a GPU (no GPU was lent to the task that wrote it). Dry-run on a CPU machine with REPRO_HARNESS set and a
+# 150 s budget: F01 was cut off at 79 s with two stacked epochs checkpointed under $OUT, the rest skipped, the report written.
 set -uo pipefail
-budget="${1:-570}"
+part="${1:-all}"
+budget="${2:-570}"
+case "$part" in bench|full|all) ;; *) echo "error: the part is bench, full or all, not '$part'." >&2; exit 2;; esac
 start=$(date +%s)
 left() { echo $(( budget - ($(date +%s) - start) )); }
 out="${OUT:?the device tool sets OUT}"
-harness="${REPRO_HARNESS:-.device-carry/pub/Reproductions.Harness}"
+# REPRO_HARNESS: another way to start the harness (a dry run on a CPU machine: "dotnet path/to/Reproductions.Harness.dll").
+read -r -a harness <<< "${REPRO_HARNESS:-.device-carry/pub/Reproductions.Harness}"
 data=".device-carry/data"
-torchlib=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib
+torchlib=$(python3 2>/dev/null -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib
 export LD_LIBRARY_PATH="$torchlib:$PWD/.device-carry/pub:${LD_LIBRARY_PATH:-}"
 export REPRO_MNIST_DIR="$PWD/$data/mnist" REPRO_ARTIFACTS="$out/artifacts" DOTNET_NOLOGO=1
 log="$out/device-run.log"
 step() { echo "== $(date -u +%H:%M:%S) (+$(( $(date +%s) - start )) s, $(left) s left): $*" | tee -a "$log"; }
+# within SECONDS FILE CMD...: runs CMD for at most SECONDS (skipped under 10), its output and exit code into FILE.
+within() {
+  local seconds=$1 file=$2; shift 2
+  if [ "$seconds" -lt 10 ]; then echo "skipped: ${seconds} s left for it" > "$file"; echo "skipped $file" >> "$out/not-run.txt"; return; fi
+  timeout "$seconds" "$@" > "$file" 2>&1
+  echo "exit $? (124: cut off at ${seconds} s)" >> "$file"
+}
+# Results of an earlier call (its $OUT/artifacts, carried back in as .device-carry/artifacts) are read, not trained again.
+mkdir -p "$out/artifacts"; [ -d .device-carry/artifacts ] && cp -r .device-carry/artifacts/. "$out/artifacts/"
 { nvidia-smi; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; } > "$out/machine.txt" 2>&1
 
-step "bench (bs 2 64 1024)"
-timeout $(( $(left) - 30 )) "$harness" bench --batch-sizes 2 64 1024 > "$out/bench.txt" 2>&1; echo "exit $?" >> "$out/bench.txt"
-step "bench --stacked 3 (bs 2 64 1024, 16384 samples)"
-timeout $(( $(left) - 30 )) "$harness" bench --stacked 3 --samples 16384 --batch-sizes 2 64 1024 > "$out/bench-stacked.txt" 2>&1; echo "exit $?" >> "$out/bench-stacked.txt"
-
-step "peer check (plain, vmap, graphs agree)"
-timeout 120 python3 tools/peer/f01_pytorch.py --data "$data/mnist" --check --out "$out/peer-check.json" > "$out/peer-check.txt" 2>&1; echo "exit $?" >> "$out/peer-check.txt"
-step "peer: F01 full protocol (plain, vmap, graphs)"
-timeout $(( $(left) / 2 )) python3 tools/peer/f01_pytorch.py --data "$data/mnist" --modes plain vmap graphs --out "$out/peer.json" --time-budget-s $(( $(left) / 2 - 20 )) > "$out/peer.txt" 2>&1; echo "exit $?" >> "$out/peer.txt"
+cap() { local a=$1 b=$2; echo $(( a < b ? a : b )); }
+if [ "$part" != full ]; then
+  step "bench (bs 2 64 1024)"
+  within "$(cap 150 $(( $(left) - 30 )))" "$out/bench.txt" "${harness[@]}" bench --batch-sizes 2 64 1024
+  step "bench --stacked 3 (bs 2 64 1024, 16384 samples)"
+  within "$(cap 150 $(( $(left) - 30 )))" "$out/bench-stacked.txt" "${harness[@]}" bench --stacked 3 --samples 16384 --batch-sizes 2 64 1024
+  step "peer check (plain, vmap, graphs agree)"
+  within "$(cap 120 $(( $(left) - 30 )))" "$out/peer-check.txt" python3 tools/peer/f01_pytorch.py --data "$data/mnist" --check --out "$out/peer-check.json"
+  step "peer: F01 full protocol (plain, vmap, graphs)"
+  [ "$part" = bench ] && share=1 || share=2
+  within "$(( $(left) / share - 10 ))" "$out/peer.txt" python3 tools/peer/f01_pytorch.py --data "$data/mnist" --modes plain vmap graphs --out "$out/peer.json" --time-budget-s $(( $(left) / share - 40 ))
+  [ "$part" = bench ] && { step "done (bench part)"; exit 0; }
+fi
 
 for finding in F01 F03 F04 F09 F11 F12 F13 F14 F10 F02 F17 F18 F15 F16 F05 F06 F07 F08 F19 F20 F21; do
-  [ "$(left)" -lt 40 ] && { step "stopped before $finding: time is up"; echo "not run: $finding" >> "$out/not-run.txt"; continue; }
+  [ "$(left)" -lt 80 ] && { step "stopped before $finding: time is up"; echo "not run: $finding" >> "$out/not-run.txt"; continue; }
   step "reproduce --profile full --findings $finding"
-  timeout $(( $(left) - 20 )) "$harness" reproduce --profile full --findings "$finding" > "$out/reproduce-$finding.txt" 2>&1
-  echo "exit $?" >> "$out/reproduce-$finding.txt"
+  within $(( $(left) - 70 )) "$out/reproduce-$finding.txt" "${harness[@]}" reproduce --profile full --findings "$finding"
 done
 step "report from what is stored"
-timeout 60 "$harness" report --profile full > "$out/report.txt" 2>&1; echo "exit $?" >> "$out/report.txt"
-cp -r "$out/artifacts/report" "$out/report" 2>/dev/null
+within 60 "$out/report.txt" "${harness[@]}" report --profile full
 step "done"
