@@ -80,7 +80,7 @@ public static class StackedBench
         {
             using var stepScope = NewDisposeScope();
             var before = Created();
-            session.Step(rows, lr, batch);
+            session.Step(rows, lr, session.Configs[0].Phases[0]);
             return Created() - before;
         }
         Once();

@@ -339,7 +339,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     /// </summary>
     public static string Hash(TrainingConfig config, string deviceType, int stackModels = 1) =>
         config.Stack
-            ? ContentHash(new { formatVersion = FormatVersion, device = deviceType, stack = new { arithmetic = StackWork.Arithmetic, models = stackModels }, pixels = Standardization(config), config })
+            ? ContentHash(new { formatVersion = FormatVersion, device = deviceType, stack = new { arithmetic = FusedSgd.Arithmetic(config, deviceType), models = stackModels }, pixels = Standardization(config), config })
             : (SmallBatchSgd.KindFor(config, deviceType), Standardization(config)) switch
         {
             ({ } step, null) => ContentHash(new { formatVersion = FormatVersion, device = deviceType, step, config }),
