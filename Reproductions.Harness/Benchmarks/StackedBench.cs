@@ -94,16 +94,11 @@ public static class StackedBench
         var t = zeros(1, device: device);
         var one = 1.0.ToScalar();
         for (var i = 0; i < 1000; i++) t.add_(one);
-        Sync(device);
+        TrainingBench.Sync(device);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < calls; i++) t.add_(one);
-        Sync(device);
+        TrainingBench.Sync(device);
         return clock.Elapsed.TotalSeconds / calls;
-    }
-
-    private static void Sync(Device device)
-    {
-        if (device.type == DeviceType.CUDA) cuda.synchronize();
     }
 
     /// <summary>For each batch size: one lone epoch (seed 1) and one stacked epoch of <paramref name="models"/> seeds, after an untimed warm-up of each.</summary>

@@ -48,7 +48,8 @@ public static class TrainingBench
         return best;
     }
 
-    private static void Sync(Device device)
+    /// <summary>Waits for the device's queued work (CUDA); nothing on the CPU.</summary>
+    internal static void Sync(Device device)
     {
         if (device.type == DeviceType.CUDA) cuda.synchronize();
     }

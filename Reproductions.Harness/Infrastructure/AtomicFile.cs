@@ -18,6 +18,14 @@ public static class AtomicFile
         Write(path, stream => stream.Write(bytes));
     }
 
+    /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> atomically.</summary>
+    public static void Copy(string from, string to) =>
+        Write(to, stream =>
+        {
+            using var source = File.OpenRead(from);
+            source.CopyTo(stream);
+        });
+
     /// <summary>Streams content into <paramref name="path"/> atomically.</summary>
     public static void Write(string path, Action<Stream> write)
     {

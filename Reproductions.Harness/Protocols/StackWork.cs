@@ -51,16 +51,17 @@ public sealed class StackWork : Work<StackRecord>
     /// </summary>
     public static IReadOnlyList<Work> Group(IReadOnlyList<(TrainingConfig Config, string Label)> runs, string deviceType)
     {
-        var stacks = runs.Where(r => r.Config.Stack)
-            .GroupBy(r => StackSchedule.Signature(r.Config), StringComparer.Ordinal)
+        // Each run's schedule once (a serialisation of its config): the key of its stack.
+        var signatures = runs.Select(r => r.Config.Stack ? StackSchedule.Signature(r.Config) : null).ToList();
+        var stacks = runs.Zip(signatures).Where(x => x.Second is not null)
+            .GroupBy(x => x.Second!, x => x.First, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g =>
             {
                 // Two runs of a profile with one config (a control repeated under another name) are one run, as in the store.
                 var distinct = g.Select(r => r.Config).DistinctBy(c => System.Text.Json.JsonSerializer.Serialize(c, Infrastructure.JsonDefaults.Options)).ToList();
                 return new StackWork(distinct, deviceType, $"{Common(g.Select(r => r.Label).ToList())} ({distinct.Count} runs stacked)");
             }, StringComparer.Ordinal);
-        return runs.Select(r => (Work)new TrainingWork(r.Config, deviceType, r.Label,
-            r.Config.Stack ? stacks[StackSchedule.Signature(r.Config)] : null)).ToList();
+        return runs.Select((r, i) => (Work)new TrainingWork(r.Config, deviceType, r.Label, signatures[i] is { } key ? stacks[key] : null)).ToList();
     }
 
     /// <summary>The words the labels share from the start ("F01 full bs64 seed 1", "... seed 2" give "F01 full bs64").</summary>

@@ -96,9 +96,10 @@ public sealed class TrainingExperiment(
     public IReadOnlyList<RunDefinition> Runs => runs;
     public override IReadOnlyList<string> Groups => runs.Select(r => r.Name).ToList();
 
-    /// <summary>The unit that trains <paramref name="run"/> with <paramref name="seed"/> on <paramref name="deviceType"/>, as the plan forms it (stacked or alone).</summary>
-    public TrainingWork Work(string run, long seed, string deviceType) =>
-        (TrainingWork)Plan(deviceType, "")[runs.ToList().FindIndex(r => string.Equals(r.Name, run, StringComparison.OrdinalIgnoreCase)) * seeds.Count + seeds.ToList().IndexOf(seed)];
+    /// <summary>The units that train <paramref name="run"/> on <paramref name="deviceType"/>, one per seed in seed order, as the plan forms them (stacked or alone).</summary>
+    public IReadOnlyList<TrainingWork> Works(string run, string deviceType) =>
+        Plan(deviceType, "").Skip(runs.ToList().FindIndex(r => string.Equals(r.Name, run, StringComparison.OrdinalIgnoreCase)) * seeds.Count)
+            .Take(seeds.Count).Cast<TrainingWork>().ToList();
 
     public RunDefinition Run(string name) =>
         runs.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))
@@ -166,10 +167,10 @@ public sealed class TrainingMeasured(
     /// <summary>For each seed of <paramref name="run"/> (in seed order), whether its run is stored as diverged.</summary>
     public IReadOnlyList<bool> DivergedSeeds(string run)
     {
-        return experiment.Seeds.Select(seed =>
-        {
-            return diverged.Any(r => r.Hash == experiment.Work(run, seed, r.Device).Key.Hash);
-        }).ToList();
+        // One plan per device type the diverged runs were made on: a seed diverged when its unit there is one of them.
+        var hashes = diverged.Select(r => r.Hash).ToHashSet(StringComparer.Ordinal);
+        var works = diverged.Select(r => r.Device).Distinct().Select(device => experiment.Works(run, device)).ToList();
+        return experiment.Seeds.Select((_, i) => works.Any(w => hashes.Contains(w[i].Key.Hash))).ToList();
     }
 
     /// <summary>The stored runs themselves (per-epoch histories), for what final values do not show.</summary>
@@ -436,15 +437,8 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
         var record = index >= 0 ? stored.Members.FirstOrDefault(r => r.Hash == Key.Hash) : null;
         if (record is null) throw new InvalidOperationException($"{Label}: its stack {stack.Key} holds no run {Key.Hash}.");
         if (record.Status == RunStatus.Finished)
-            AtomicCopy(Path.Combine(context.FolderOf(stack), StackWork.WeightsFileOf(index)), Path.Combine(context.Folder, WeightsFile));
+            Infrastructure.AtomicFile.Copy(Path.Combine(context.FolderOf(stack), StackWork.WeightsFileOf(index)), Path.Combine(context.Folder, WeightsFile));
         return record;
-    }
-
-    private static void AtomicCopy(string from, string to)
-    {
-        var temporary = to + ".copying";
-        File.Copy(from, temporary, overwrite: true);
-        File.Move(temporary, to, overwrite: true);
     }
 
     /// <summary>

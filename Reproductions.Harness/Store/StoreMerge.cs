@@ -51,20 +51,13 @@ public static class StoreMerge
             }
             Directory.CreateDirectory(target);
             foreach (var file in Directory.EnumerateFiles(source).Where(f => Path.GetFileName(f) is not (ExperimentStore.ResultFile or ".lock")).Order(StringComparer.Ordinal))
-                Copy(file, Path.Combine(target, Path.GetFileName(file)));
-            Copy(sourceResult, targetResult);
+                AtomicFile.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            AtomicFile.Copy(sourceResult, targetResult);
             copied++;
         }
         foreach (var line in conflicts) log?.Invoke("conflict: " + line);
         foreach (var line in refused) log?.Invoke("refused: " + line);
         return new MergeOutcome(copied, there, conflicts, refused);
-    }
-
-    private static void Copy(string from, string to)
-    {
-        var temporary = $"{to}.merging-{Guid.NewGuid():N}";
-        File.Copy(from, temporary);
-        File.Move(temporary, to, overwrite: true);
     }
 
     private static string? Sha256Field(string path)

@@ -59,9 +59,9 @@ public sealed class StackedSession : ICheckpointed, IDisposable
             for (var m = 0; m < models; m++)
             {
                 // The same seeded draws as a run trained alone: its training subset, then its evaluation subset of that.
-                var rows = Draw(all, configs[m].TrainSamples, configs[m].Seed, Seeds.TrainSubset) ?? arange(all, dtype: ScalarType.Int64);
+                var rows = TrainingSession.DrawRows(all, configs[m].TrainSamples, configs[m].Seed, Seeds.TrainSubset) ?? arange(all, dtype: ScalarType.Int64);
                 var n = rows.shape[0];
-                var evalPick = Draw(n, configs[m].Evaluation.TrainSubset, configs[m].Seed, Seeds.EvalSubset);
+                var evalPick = TrainingSession.DrawRows(n, configs[m].Evaluation.TrainSubset, configs[m].Seed, Seeds.EvalSubset);
                 trainRows[m] = rows.to(Device).MoveToOuterDisposeScope();
                 evalRows[m] = (evalPick is null ? rows : rows.index_select(0, evalPick)).to(Device).MoveToOuterDisposeScope();
             }
@@ -115,13 +115,6 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     public bool Finished => CompletedEpochs >= first.TotalEpochs || diverged.All(d => d is not null);
     public long Steps => steps;
 
-    private static Tensor? Draw(long from, int? count, long seed, long stream)
-    {
-        if (count is not { } n || n >= from) return null;
-        using var g = new Generator((ulong)Seeds.Derive(seed, stream));
-        return randperm(from, generator: g).narrow(0, 0, n);
-    }
-
     private static double[] Norms(Tensor[] stacked)
     {
         using var scope = NewDisposeScope();
@@ -129,23 +122,12 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         return sums.sqrt().cpu().data<double>().ToArray();
     }
 
-    private (int Phase, int EpochInPhase) Locate(int epoch)
-    {
-        var start = 0;
-        for (var p = 0; p < first.Phases.Count; p++)
-        {
-            if (epoch < start + first.Phases[p].Epochs) return (p, epoch - start);
-            start += first.Phases[p].Epochs;
-        }
-        throw new InvalidOperationException($"Epoch {epoch + 1} is past the runs' {first.TotalEpochs} epochs.");
-    }
-
     /// <summary>Trains the next epoch of every model that has not diverged, then measures each. No host read inside the step loop.</summary>
     public IReadOnlyList<EpochMetrics?> RunEpoch()
     {
         if (Finished) throw new InvalidOperationException("The stack has already finished all its epochs.");
         var epoch = CompletedEpochs;
-        var (phaseIndex, epochInPhase) = Locate(epoch);
+        var (phaseIndex, epochInPhase) = first.Locate(epoch);
         var phase = first.Phases[phaseIndex];
         var n = TrainSamples;
         var batch = phase.BatchSize;

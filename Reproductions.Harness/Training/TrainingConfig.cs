@@ -147,4 +147,16 @@ public sealed class TrainingConfig
     }
 
     public int TotalEpochs => Phases.Sum(p => p.Epochs);
+
+    /// <summary>The phase an epoch (0-based over the run) belongs to, and the epoch's index inside that phase.</summary>
+    public (int Phase, int EpochInPhase) Locate(int epoch)
+    {
+        var start = 0;
+        for (var p = 0; p < Phases.Count; p++)
+        {
+            if (epoch < start + Phases[p].Epochs) return (p, epoch - start);
+            start += Phases[p].Epochs;
+        }
+        throw new InvalidOperationException($"Epoch {epoch + 1} is past the run's {TotalEpochs} epochs.");
+    }
 }

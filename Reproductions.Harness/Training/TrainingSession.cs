@@ -38,10 +38,9 @@ public sealed class TrainingSession : ICheckpointed, IDisposable
             trainY = y.to(Device).MoveToOuterDisposeScope();
             testX = Prepare(data.TestImages).MoveToOuterDisposeScope();
             testY = data.TestLabels.to(Device).MoveToOuterDisposeScope();
-            if (config.Evaluation.TrainSubset is { } m && m < trainX.shape[0])
+            if (DrawRows(trainX.shape[0], config.Evaluation.TrainSubset, config.Seed, Seeds.EvalSubset) is { } drawn)
             {
-                using var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.EvalSubset));
-                var idx = randperm(trainX.shape[0], generator: g).narrow(0, 0, m).to(Device);
+                var idx = drawn.to(Device);
                 evalTrainX = trainX.index_select(0, idx).MoveToOuterDisposeScope();
                 evalTrainY = trainY.index_select(0, idx).MoveToOuterDisposeScope();
             }
@@ -109,26 +108,19 @@ public sealed class TrainingSession : ICheckpointed, IDisposable
     /// or the config's fixed, seeded subset of <see cref="TrainingConfig.TrainSamples"/> samples.
     /// </summary>
     public static (Tensor Images, Tensor Labels) TrainingSet(TrainingConfig config, TrainingData data) =>
-        Subset(data.TrainImages, data.TrainLabels, config.TrainSamples, config.Seed, Seeds.TrainSubset);
+        DrawRows(data.TrainImages.shape[0], config.TrainSamples, config.Seed, Seeds.TrainSubset) is { } idx
+            ? (data.TrainImages.index_select(0, idx), data.TrainLabels.index_select(0, idx))
+            : (data.TrainImages, data.TrainLabels);
 
-    private static (Tensor X, Tensor Y) Subset(Tensor x, Tensor y, int? count, long seed, long stream)
+    /// <summary>
+    /// A run's fixed, seeded choice of <paramref name="count"/> of <paramref name="from"/> rows (CPU indices) from its seed's
+    /// <paramref name="stream"/>, or null when it takes them all (no count, or a count of at least <paramref name="from"/>).
+    /// </summary>
+    internal static Tensor? DrawRows(long from, int? count, long seed, long stream)
     {
-        if (count is not { } n || n >= x.shape[0]) return (x, y);
+        if (count is not { } n || n >= from) return null;
         using var g = new Generator((ulong)Seeds.Derive(seed, stream));
-        var idx = randperm(x.shape[0], generator: g).narrow(0, 0, n);
-        return (x.index_select(0, idx), y.index_select(0, idx));
-    }
-
-    /// <summary>The phase an epoch (0-based over the run) belongs to, and the epoch's index inside that phase.</summary>
-    private (int Phase, int EpochInPhase) Locate(int epoch)
-    {
-        var start = 0;
-        for (var p = 0; p < config.Phases.Count; p++)
-        {
-            if (epoch < start + config.Phases[p].Epochs) return (p, epoch - start);
-            start += config.Phases[p].Epochs;
-        }
-        throw new InvalidOperationException($"Epoch {epoch + 1} is past the run's {config.TotalEpochs} epochs.");
+        return randperm(from, generator: g).narrow(0, 0, n);
     }
 
     /// <summary>Trains the next epoch, then measures it. No host synchronisation inside the step loop.</summary>
@@ -136,7 +128,7 @@ public sealed class TrainingSession : ICheckpointed, IDisposable
     {
         if (Finished) throw new InvalidOperationException("The run has already finished all its epochs.");
         var epoch = CompletedEpochs;
-        var (phaseIndex, epochInPhase) = Locate(epoch);
+        var (phaseIndex, epochInPhase) = config.Locate(epoch);
         var phase = config.Phases[phaseIndex];
         var n = trainX.shape[0];
         var stepsPerEpoch = (n + phase.BatchSize - 1) / phase.BatchSize;
