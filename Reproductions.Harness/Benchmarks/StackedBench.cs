@@ -14,8 +14,12 @@ namespace Reproductions.Harness.Benchmarks;
 /// bound on the kernels it launches on CUDA).</param>
 /// <param name="OpLatencySeconds">The time of one small libtorch call on the device (an in-place add on one element, timed over
 /// thousands, synchronised at the end): what each operation costs at least, whatever its size.</param>
+/// <param name="SizeFreeDifference">The largest difference between seed 1's weights after its epoch in the stack and in a stack
+/// of its own: 0 where a stacked model's numbers do not depend on the rest of its stack (what lets its key leave out the
+/// stack's size, <see cref="Protocols.StackWork.SizeFree"/>).</param>
 public sealed record StackedBenchRow(int BatchSize, int Models, double LoneSecondsPerEpoch, double StackedSecondsPerEpoch,
-    double LoneOpsPerStep, double StackedOpsPerStep, double OpLatencySeconds, double MmGflops, double ForwardFlopsPerSample, long Samples)
+    double LoneOpsPerStep, double StackedOpsPerStep, double OpLatencySeconds, double MmGflops, double ForwardFlopsPerSample, long Samples,
+    double SizeFreeDifference)
 {
     public long StepsPerEpoch => (Samples + BatchSize - 1) / BatchSize;
     public double SecondsPerModelEpoch => StackedSecondsPerEpoch / Models;
@@ -101,6 +105,13 @@ public static class StackedBench
         return clock.Elapsed.TotalSeconds / calls;
     }
 
+    /// <summary>Model <paramref name="m"/>'s parameters, on the host.</summary>
+    private static float[][] Parameters(StackedSession session, int m)
+    {
+        using var mlp = session.Extract(m);
+        return mlp.parameters().Select(p => p.detach().cpu().data<float>().ToArray()).ToArray();
+    }
+
     /// <summary>For each batch size: one lone epoch (seed 1) and one stacked epoch of <paramref name="models"/> seeds, after an untimed warm-up of each.</summary>
     public static IReadOnlyList<StackedBenchRow> Run(TrainingData data, TrainingConfig baseConfig, IReadOnlyList<int> batchSizes, int models, Action<string>? log = null)
     {
@@ -117,11 +128,23 @@ public static class StackedBench
             var loneOps = LoneOpsPerStep(config, data);
             var stackedOps = StackedOpsPerStep(config, data, models);
             double loneSeconds, stackedSeconds;
+            float[][] inStack, alone;
             using (var session = new TrainingSession(lone, data)) loneSeconds = session.RunEpoch().TrainSeconds;
-            using (var stack = new StackedSession(configs, data)) stackedSeconds = stack.RunEpoch().Where(m => m is not null).Sum(m => m!.TrainSeconds);
+            using (var stack = new StackedSession(configs, data))
+            {
+                stackedSeconds = stack.RunEpoch().Where(m => m is not null).Sum(m => m!.TrainSeconds);
+                inStack = Parameters(stack, 0);
+            }
+            // Seed 1 again in a stack of its own (untimed): whether its numbers depend on the rest of its stack on this device.
+            using (var own = new StackedSession([configs[0]], data))
+            {
+                own.RunEpoch();
+                alone = Parameters(own, 0);
+            }
+            var difference = inStack.Zip(alone).Max(p => p.First.Zip(p.Second).Max(x => (double)Math.Abs(x.First - x.Second)));
             var row = new StackedBenchRow(bs, models, loneSeconds, stackedSeconds, loneOps, stackedOps,
-                OpLatency(device), TrainingBench.MatmulGflops(device), forward, baseConfig.TrainSamples ?? data.TrainImages.shape[0]);
-            log?.Invoke(FormattableString.Invariant($"bs {bs}: {models} runs one at a time {loneSeconds * models:F2} s, stacked {stackedSeconds:F2} s ({row.Speedup:F2}x)"));
+                OpLatency(device), TrainingBench.MatmulGflops(device), forward, baseConfig.TrainSamples ?? data.TrainImages.shape[0], difference);
+            log?.Invoke(FormattableString.Invariant($"bs {bs}: {models} runs one at a time {loneSeconds * models:F2} s, stacked {stackedSeconds:F2} s ({row.Speedup:F2}x); seed 1 in the stack against a stack of its own: max |dw| = {difference:G3}"));
             rows.Add(row);
         }
         return rows;

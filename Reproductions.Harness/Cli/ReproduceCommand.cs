@@ -91,17 +91,20 @@ public static class ReproduceCommand
         using var cancel = CliErrors.CancelOnCtrlC();
         var total = System.Diagnostics.Stopwatch.StartNew();
         var times = new List<(string Finding, double Seconds)>();
-        foreach (var dataset in datasets)
-            foreach (var id in ids)
-            {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                var finding = FindingProfile.Load(id, profile, dataset: dataset);
-                var measured = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, new RunOptions { Progress = progress, Log = Log, Cancel = cancel.Token }));
-                AnsiConsole.Write(Table(finding, measured, builder.Rows(finding, measured)));
-                var name = dataset == finding.PaperDataset ? id : $"{id} ({dataset})";
-                times.Add((name, clock.Elapsed.TotalSeconds));
-                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[grey]{Markup.Escape(name)}: {clock.Elapsed.TotalSeconds:F1} s wall time (runs stored earlier are read, not trained).[/]"));
-            }
+        var selected = datasets.SelectMany(dataset => ids.Select(id => FindingProfile.Load(id, profile, dataset: dataset))).ToList();
+        // Runs of one schedule train as one stack across the selected findings (where a run's key allows it): the first finding that needs a stack trains it whole.
+        var pools = FindingRunner.Pools(selected);
+        foreach (var finding in selected)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var dataset = finding.Dataset;
+            var id = finding.Finding;
+            var measured = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, new RunOptions { Progress = progress, Log = Log, Cancel = cancel.Token }, pools));
+            AnsiConsole.Write(Table(finding, measured, builder.Rows(finding, measured)));
+            var name = dataset == finding.PaperDataset ? id : $"{id} ({dataset})";
+            times.Add((name, clock.Elapsed.TotalSeconds));
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[grey]{Markup.Escape(name)}: {clock.Elapsed.TotalSeconds:F1} s wall time (runs stored earlier are read, not trained).[/]"));
+        }
         var report = builder.Build(ids, datasets: datasets);
         ReportCommand.Print(report);
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
@@ -119,9 +122,9 @@ public static class ReproduceCommand
         var ids = FindingIds(findings);
         var device = Devices.Resolve(DeviceChoice.Auto);
         var deviceType = Devices.TypeName(device);
-        var plans = datasets.SelectMany(d => ids.Select(id => FindingProfile.Load(id, profile, dataset: d)))
-            .Select(f => f.Experiment.Plan(deviceType, FindingRunner.Label(f)));
-        var units = RunSet.Units(plans);
+        var selected = datasets.SelectMany(d => ids.Select(id => FindingProfile.Load(id, profile, dataset: d))).ToList();
+        var pool = StackPool.Of(selected.Select(f => f.Experiment.Plan(deviceType, FindingRunner.Label(f))), deviceType);
+        var units = RunSet.Units(selected.Select(f => f.Experiment.Plan(deviceType, FindingRunner.Label(f), pool)));
         var share = RunSet.Share(units, shard);
         var cost = units.Sum(u => Math.Max(1, u.Cost));
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,

@@ -29,11 +29,24 @@ public static class FindingRunner
 
     public static string Label(FindingProfile finding) => $"{finding.Finding} {finding.Profile}";
 
-    /// <summary>Runs (or reuses) every unit of the finding's experiment on this machine's device, then measures.</summary>
-    public static Measured Run(FindingProfile finding, ExperimentStore store, RunOptions? options = null)
+    /// <summary>The device type <paramref name="finding"/>'s units run on, on this machine.</summary>
+    public static string DeviceType(FindingProfile finding) => Devices.TypeName(Devices.Resolve(finding.Experiment.Device));
+
+    /// <summary>
+    /// The stacks that span <paramref name="findings"/> (<see cref="StackPool"/>) on each device type they run on here: what
+    /// <c>reproduce</c> trains them in when it runs them together.
+    /// </summary>
+    public static IReadOnlyDictionary<string, StackPool> Pools(IReadOnlyList<FindingProfile> findings) =>
+        findings.GroupBy(DeviceType).ToDictionary(g => g.Key, g => StackPool.Of(g.Select(f => f.Experiment.Plan(g.Key, Label(f))), g.Key));
+
+    /// <summary>
+    /// Runs (or reuses) every unit of the finding's experiment on this machine's device, then measures. With
+    /// <paramref name="pools"/> (<see cref="Pools"/>), its stacked runs train in the stacks that span the findings run together.
+    /// </summary>
+    public static Measured Run(FindingProfile finding, ExperimentStore store, RunOptions? options = null, IReadOnlyDictionary<string, StackPool>? pools = null)
     {
-        var deviceType = Devices.TypeName(Devices.Resolve(finding.Experiment.Device));
-        var plan = finding.Experiment.Plan(deviceType, Label(finding));
+        var deviceType = DeviceType(finding);
+        var plan = finding.Experiment.Plan(deviceType, Label(finding), pools?.GetValueOrDefault(deviceType) ?? StackPool.Empty);
         var results = plan.Select(w => (object?)store.GetOrRunUntyped(w, options)).ToList();
         return finding.Experiment.Measure(plan, results, RunCommand(finding.Profile, finding.Finding));
     }

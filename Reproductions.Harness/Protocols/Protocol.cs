@@ -116,6 +116,13 @@ public abstract class Experiment
     public abstract IReadOnlyList<Work> Plan(string deviceType, string label);
 
     /// <summary>
+    /// The plan, with every run that asks to be stacked training in its stack of <paramref name="stacks"/> where it has one
+    /// (stacks that span the findings of one run set: <see cref="StackPool"/>). A run's key does not depend on its stack
+    /// where the pool forms them, so both plans store and read the same results. Protocols that stack nothing keep the default.
+    /// </summary>
+    public virtual IReadOnlyList<Work> Plan(string deviceType, string label, StackPool stacks) => Plan(deviceType, label);
+
+    /// <summary>
     /// The measurements from the stored results of the plan's units (<paramref name="results"/>[i] is unit i's, or null
     /// where it is not stored): what can be measured from what is stored, and what is missing.
     /// </summary>

@@ -132,9 +132,11 @@ public sealed class SharpnessExperiment(SharpnessProtocol protocol, TrainingExpe
     /// The training units (run-major, seeds inner), then per measured run and seed its final-point sharpness, then per
     /// along-training run and seed its checkpoints' sharpness, then per seed the parametric line.
     /// </summary>
-    public override IReadOnlyList<Work> Plan(string deviceType, string label)
+    public override IReadOnlyList<Work> Plan(string deviceType, string label) => Plan(deviceType, label, StackPool.Empty);
+
+    public override IReadOnlyList<Work> Plan(string deviceType, string label, StackPool stacks)
     {
-        var plan = Training.Plan(deviceType, label).ToList();
+        var plan = Training.Plan(deviceType, label, stacks).ToList();
         TrainingWork Run(string run, long seed) => (TrainingWork)plan[Training.Groups.ToList().FindIndex(g => g == run) * Seeds.Count + Seeds.ToList().IndexOf(seed)];
         foreach (var run in Settings.Runs)
             foreach (var seed in Seeds)

@@ -15,8 +15,21 @@ public sealed record StackRecord(List<RunRecord> Members);
 /// </summary>
 public sealed class StackWork : Work<StackRecord>
 {
-    /// <summary>Bump when the stacked trainer's arithmetic changes: part of every stacked run's hash.</summary>
-    public const string Arithmetic = "baddbmm-1";
+    /// <summary>
+    /// Bump when the stacked trainer's arithmetic changes: part of every stacked run's hash. 2: each model's geometry is
+    /// reduced over its own slice (it was over the stacked dimensions, whose order of additions moved the last bit with the
+    /// stack's size).
+    /// </summary>
+    public const string Arithmetic = "baddbmm-2";
+
+    /// <summary>
+    /// Whether a stacked model's numbers on <paramref name="deviceType"/> are the same bit for bit whatever else is in its
+    /// stack, so that its key leaves out the stack's size and stacks may span findings (<see cref="StackPool"/>). Measured on
+    /// the CPU (<c>On_the_cpu_a_model_trains_bit_for_bit_the_same_in_stacks_of_any_size</c>: weights and every number of one
+    /// epoch, in stacks of 1, 2, 3, 5 and 8, each step kind). Not on CUDA until measured there: cuBLAS may choose its batched
+    /// kernel by the number of matrices, so there a stacked run's key holds its stack's size and stacks stay within a finding.
+    /// </summary>
+    public static bool SizeFree(string deviceType) => deviceType == "cpu";
     public const string Kind = "training-stack";
 
     public StackWork(IReadOnlyList<TrainingConfig> configs, string deviceType, string label)
@@ -46,22 +59,36 @@ public sealed class StackWork : Work<StackRecord>
 
     /// <summary>
     /// The units of <paramref name="runs"/> (configs with their labels, in plan order): a run that asks to be stacked trains in
-    /// the stack of every run here that shares its schedule (<see cref="StackSchedule.Signature"/>), in the order the runs
-    /// come, each distinct config once; the others alone. Decided from the configs alone, so the same runs always form the same stacks.
+    /// its stack of <paramref name="pool"/> when the pool has it (a stack spanning findings), otherwise in the stack of every
+    /// run here that shares its schedule (<see cref="StackSchedule.Signature"/>), in the order the runs come, each distinct
+    /// config once; the others alone. Decided from the configs alone, so the same runs always form the same stacks.
     /// </summary>
-    public static IReadOnlyList<Work> Group(IReadOnlyList<(TrainingConfig Config, string Label)> runs, string deviceType)
+    public static IReadOnlyList<Work> Group(IReadOnlyList<(TrainingConfig Config, string Label)> runs, string deviceType, StackPool? pool = null)
     {
+        var pooled = runs.Select(r => r.Config.Stack ? pool?.StackOf(r.Config, deviceType) : null).ToList();
         // Each run's schedule once (a serialisation of its config): the key of its stack.
-        var signatures = runs.Select(r => r.Config.Stack ? StackSchedule.Signature(r.Config) : null).ToList();
-        var stacks = runs.Zip(signatures).Where(x => x.Second is not null)
-            .GroupBy(x => x.Second!, x => x.First, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g =>
-            {
-                // Two runs of a profile with one config (a control repeated under another name) are one run, as in the store.
-                var distinct = g.Select(r => r.Config).DistinctBy(c => System.Text.Json.JsonSerializer.Serialize(c, Infrastructure.JsonDefaults.Options)).ToList();
-                return new StackWork(distinct, deviceType, $"{Common(g.Select(r => r.Label).ToList())} ({distinct.Count} runs stacked)");
-            }, StringComparer.Ordinal);
-        return runs.Select((r, i) => (Work)new TrainingWork(r.Config, deviceType, r.Label, signatures[i] is { } key ? stacks[key] : null)).ToList();
+        var signatures = runs.Select((r, i) => r.Config.Stack && pooled[i] is null ? StackSchedule.Signature(r.Config) : null).ToList();
+        var stacks = Form(runs.Zip(signatures).Where(x => x.Second is not null).Select(x => (x.First.Config, x.First.Label, x.Second!)), deviceType);
+        return runs.Select((r, i) => (Work)new TrainingWork(r.Config, deviceType, r.Label, pooled[i] ?? (signatures[i] is { } key ? stacks[key] : null))).ToList();
+    }
+
+    /// <summary>One stack per schedule signature of <paramref name="runs"/>, each distinct config once, in the order they come.</summary>
+    internal static Dictionary<string, StackWork> Form(IEnumerable<(TrainingConfig Config, string Label, string Signature)> runs, string deviceType) =>
+        runs.GroupBy(x => x.Signature, StringComparer.Ordinal).ToDictionary(g => g.Key, g =>
+        {
+            // Two runs with one config (a control repeated under another name; a run two findings share) are one run, as in the store.
+            var distinct = g.Select(r => r.Config).DistinctBy(c => System.Text.Json.JsonSerializer.Serialize(c, Infrastructure.JsonDefaults.Options)).ToList();
+            return new StackWork(distinct, deviceType, $"{StackLabel(g.Select(r => r.Label).ToList())} ({distinct.Count} runs stacked)");
+        }, StringComparer.Ordinal);
+
+    /// <summary>
+    /// A stack's label from its runs': the words they share from the start, per finding when they come from several
+    /// ("F01 full bs64 + F03 full").
+    /// </summary>
+    private static string StackLabel(IReadOnlyList<string> labels)
+    {
+        var findings = labels.GroupBy(l => l.Split(' ')[0], StringComparer.Ordinal).ToList();
+        return findings.Count == 1 ? Common(labels) : string.Join(" + ", findings.Select(f => Common(f.ToList())));
     }
 
     /// <summary>The words the labels share from the start ("F01 full bs64 seed 1", "... seed 2" give "F01 full bs64").</summary>

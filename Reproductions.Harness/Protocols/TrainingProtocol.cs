@@ -109,8 +109,10 @@ public sealed class TrainingExperiment(
     /// Every (run, seed) in declaration order, seeds inner; then every accumulation check, seeds inner. Runs that ask to be
     /// stacked train in stacks of every run of the profile that shares their schedule (<see cref="StackWork.Group"/>).
     /// </summary>
-    public override IReadOnlyList<Work> Plan(string deviceType, string label) =>
-        StackWork.Group(runs.SelectMany(r => seeds.Select(s => (r.ForSeed(s), $"{label} {r.Name} seed {s}"))).ToList(), deviceType)
+    public override IReadOnlyList<Work> Plan(string deviceType, string label) => Plan(deviceType, label, StackPool.Empty);
+
+    public override IReadOnlyList<Work> Plan(string deviceType, string label, StackPool stacks) =>
+        StackWork.Group(runs.SelectMany(r => seeds.Select(s => (r.ForSeed(s), $"{label} {r.Name} seed {s}"))).ToList(), deviceType, stacks)
             .Concat(AccumulationChecks.SelectMany(c => seeds.Select(s => (Work)new AccumulationCheckWork(Run(c).ForSeed(s), deviceType, $"{label} {c} accumulation check seed {s}"))))
             .ToList();
 
@@ -336,11 +338,19 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     /// <summary>
     /// The run's content hash: the config, the device type and the format version; for CPU runs with a phase the
     /// hand-formed small-batch SGD step trains, that step's kind (it rounds differently from autograd's); for a stacked run
-    /// (<see cref="TrainingConfig.Stack"/>), the number of models in its stack of <paramref name="stackModels"/>.
+    /// (<see cref="TrainingConfig.Stack"/>), the stacked trainer's arithmetic, and where a model's numbers depend on the rest of
+    /// its stack (<see cref="StackWork.SizeFree"/>: not on the CPU), the number of models in its stack of <paramref name="stackModels"/>.
     /// </summary>
     public static string Hash(TrainingConfig config, string deviceType, int stackModels = 1) =>
         config.Stack
-            ? ContentHash(new { formatVersion = FormatVersion, device = deviceType, stack = new { arithmetic = FusedSgd.Arithmetic(config, deviceType), models = stackModels }, pixels = Standardization(config), config })
+            ? ContentHash(new
+            {
+                formatVersion = FormatVersion, device = deviceType,
+                stack = StackWork.SizeFree(deviceType)
+                    ? (object)new { arithmetic = FusedSgd.Arithmetic(config, deviceType) }
+                    : new { arithmetic = FusedSgd.Arithmetic(config, deviceType), models = stackModels },
+                pixels = Standardization(config), config,
+            })
             : (SmallBatchSgd.KindFor(config, deviceType), Standardization(config)) switch
         {
             ({ } step, null) => ContentHash(new { formatVersion = FormatVersion, device = deviceType, step, config }),

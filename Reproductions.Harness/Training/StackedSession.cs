@@ -364,29 +364,37 @@ public sealed class StackedSession : ICheckpointed, IDisposable
 
     private sealed record GeometryValues(double WeightDistance, double BiasDistance, double WeightNorm, double BiasNorm, double[] Cosines);
 
-    /// <summary>Each model's weight geometry (as <see cref="TrainingSession"/> measures it); one host read for all.</summary>
+    /// <summary>
+    /// Each model's weight geometry (as <see cref="TrainingSession"/> measures it); one host read for all. Each model's sums
+    /// reduce its own slice, so they come out the same bit for bit whatever else is in the stack (a reduction over the
+    /// stacked dimensions orders its additions by the stack's size).
+    /// </summary>
     private GeometryValues[] Geometry()
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var parts = new List<Tensor>();
+        var models = Models;
         for (var i = 0; i < weights.Length; i++)
         {
             var w = weights[i].to(ScalarType.Float64);
             var w0 = initWeights[i].to(ScalarType.Float64);
-            parts.Add(w.sub(w0).square().sum([1, 2]));
-            parts.Add(w.square().sum([1, 2]));
-            parts.Add(w.mul(w0).sum([1, 2]));
-            parts.Add(w0.square().sum([1, 2]));
+            Add(w.sub(w0).square());
+            Add(w.square());
+            Add(w.mul(w0));
+            Add(w0.square());
         }
         for (var i = 0; i < biases.Length; i++)
         {
             var b = biases[i].to(ScalarType.Float64);
-            parts.Add(b.sub(initBiases[i].to(ScalarType.Float64)).square().sum([1, 2]));
-            parts.Add(b.square().sum([1, 2]));
+            Add(b.sub(initBiases[i].to(ScalarType.Float64)).square());
+            Add(b.square());
+        }
+        void Add(Tensor perModel)
+        {
+            for (var m = 0; m < models; m++) parts.Add(perModel[m].sum());
         }
         var v = stack(parts).cpu().data<double>().ToArray(); // [part, model]
-        var models = Models;
         double At(int part, int m) => v[part * models + m];
         return Enumerable.Range(0, models).Select(m =>
         {

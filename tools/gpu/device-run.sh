@@ -4,7 +4,9 @@
 # comes back. Prepared by tools/gpu/prepare.sh (carry .device-carry). One device call runs at most 600 s; a session has
 # 15 minutes of device time in all, start-up included.
 #   1. the bench: time per step at bs 2, 64, 1024 beside torch.mm and a plain TorchSharp loop; then three runs stacked
-#      against one at a time, with each step's operations and the floor they set at the measured per-op latency;
+#      against one at a time, with each step's operations and the floor they set at the measured per-op latency, and
+#      whether a stacked model's weights are the same bit for bit in a stack of its own ("size-free": if yes at every
+#      batch size, StackWork.SizeFree may take cuda, and CUDA stacks may span findings as the CPU's do);
 #   2. the peer: F01's full protocol written the usual PyTorch way (plain), with torch.func (vmap) and CUDA graphs,
 #      checked against each other first (tools/peer/f01_pytorch.py);
 #   3. the full profile, finding by finding (F01 first: the peer's ratio), each with its wall time; then the report.
