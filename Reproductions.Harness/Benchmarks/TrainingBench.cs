@@ -1,17 +1,27 @@
 using System.Diagnostics;
+using MathNet.Numerics.Statistics;
 using Reproductions.Harness.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Reproductions.Harness.Benchmarks;
 
-/// <summary>One batch size's measurement: the harness's epoch, a plain TorchSharp loop's epoch, and the evaluation pass.</summary>
+/// <summary>
+/// One batch size's measurement: the harness's epoch, a plain TorchSharp loop's epoch, and the evaluation pass, each the
+/// median over <see cref="Repeats"/> interleaved repeats; <see cref="PairRatios"/> is plain / harness within each repeat
+/// (above 1: the harness was faster), whose spread is this machine's noise. <see cref="SameArithmetic"/>: both ended every
+/// repeat with the same weight norm bit for bit (they start from the same weights and take the same batches), so the
+/// times compare the code alone.
+/// </summary>
 public sealed record BenchRow(int BatchSize, double HarnessTrainSeconds, double PlainTrainSeconds, double EvalSeconds,
-    double HarnessGflops, double PlainGflops, double EvalGflops, double MmGflops)
+    double HarnessGflops, double PlainGflops, double EvalGflops, double MmGflops, IReadOnlyList<double> PairRatios, bool SameArithmetic)
 {
+    public int Repeats => PairRatios.Count;
     public double HarnessRatio => HarnessGflops / MmGflops;
     public double PlainRatio => PlainGflops / MmGflops;
     public double EvalRatio => EvalGflops / MmGflops;
+    /// <summary>The plain loop's median epoch over the harness's: above 1 the harness is faster.</summary>
+    public double HarnessOverPlain => PlainTrainSeconds / HarnessTrainSeconds;
 }
 
 /// <summary>
@@ -54,36 +64,63 @@ public static class TrainingBench
         if (device.type == DeviceType.CUDA) cuda.synchronize();
     }
 
-    /// <summary>Times one epoch of the harness's trainer and of a plain loop at each batch size, over the full training set.</summary>
-    public static IReadOnlyList<BenchRow> Run(TrainingData data, TrainingConfig baseConfig, IReadOnlyList<int> batchSizes, Action<string>? log = null)
+    /// <summary>
+    /// Times one epoch of the harness's trainer and of a plain loop at each batch size, over the config's training samples,
+    /// <paramref name="repeats"/> times each, interleaved (harness first in odd repeats, the plain loop first in even ones, so
+    /// neither always runs on the warmer machine); each figure is the median of its repeats.
+    /// </summary>
+    public static IReadOnlyList<BenchRow> Run(TrainingData data, TrainingConfig baseConfig, IReadOnlyList<int> batchSizes, Action<string>? log = null, int repeats = 3)
     {
         var device = Devices.Resolve(baseConfig.Device);
         var rows = new List<BenchRow>();
-        var widths = baseConfig.Model.Widths;
-        var forward = ForwardFlopsPerSample(widths);
+        var forward = ForwardFlopsPerSample(baseConfig.Model.Widths);
         // The first epoch in a process runs slower (measured here: +2.7 s at bs 1024, +6 s at bs 64, from first-touch
         // allocations and warm-up of the native kernels), so one untimed epoch comes first.
         using (var warmup = new TrainingSession(Clone(baseConfig, batchSizes[0]), data))
             warmup.RunEpoch();
-        PlainLoopEpoch(data, widths, batchSizes[0], baseConfig.Phases[0].LearningRate, device);
+        // The plain loop trains on the samples the harness trains on (the config's subset when it has one, with its
+        // preprocessing), prepared before any timing.
+        var (images, labels) = TrainingSession.TrainingSet(baseConfig, data);
+        using var inputs = TrainingSession.Preprocess(images, baseConfig, device);
+        PlainLoopEpoch(inputs, labels, Clone(baseConfig, batchSizes[0]));
         log?.Invoke("warm-up epoch done (untimed)");
         foreach (var bs in batchSizes)
         {
             var mm = MatmulGflops(device);
             var config = Clone(baseConfig, bs);
-            double harness, eval;
-            using (var session = new TrainingSession(config, data))
+            var harness = new List<double>();
+            var plain = new List<double>();
+            var eval = new List<double>();
+            var same = true;
+            double harnessNorm = double.NaN;
+            for (var r = 0; r < repeats; r++)
             {
-                var m = session.RunEpoch();
-                harness = m.TrainSeconds;
-                eval = m.EvalSeconds;
+                void Harness()
+                {
+                    using var session = new TrainingSession(config, data);
+                    var m = session.RunEpoch();
+                    harness.Add(m.TrainSeconds);
+                    eval.Add(m.EvalSeconds);
+                    harnessNorm = m.WeightNorm;
+                }
+                double plainNorm = double.NaN;
+                void Plain()
+                {
+                    var (seconds, norm) = PlainLoopEpoch(inputs, labels, config);
+                    plain.Add(seconds);
+                    plainNorm = norm;
+                }
+                if (r % 2 == 0) { Harness(); Plain(); }
+                else { Plain(); Harness(); }
+                same &= plainNorm == harnessNorm;
+                log?.Invoke(FormattableString.Invariant($"bs {bs}, repeat {r + 1} of {repeats}: harness {harness[^1]:F2} s, plain loop {plain[^1]:F2} s ({(r % 2 == 0 ? "harness" : "plain loop")} first)"));
             }
-            var plain = PlainLoopEpoch(data, widths, bs, config.Phases[0].LearningRate, device);
-            var n = data.TrainImages.shape[0];
-            var evalSamples = n + data.TestImages.shape[0];
-            var row = new BenchRow(bs, harness, plain, eval,
-                3 * forward * n / harness / 1e9, 3 * forward * n / plain / 1e9, forward * evalSamples / eval / 1e9, mm);
-            log?.Invoke($"bs {bs}: harness {harness:F2} s, plain loop {plain:F2} s, eval {eval:F2} s, torch.mm {mm:F0} GFLOP/s");
+            var n = inputs.shape[0];
+            var evalSamples = Math.Min(n, config.Evaluation.TrainSubset ?? n) + data.TestImages.shape[0];
+            var (h, p, e) = (harness.Median(), plain.Median(), eval.Median());
+            var row = new BenchRow(bs, h, p, e, 3 * forward * n / h / 1e9, 3 * forward * n / p / 1e9, forward * evalSamples / e / 1e9, mm,
+                plain.Zip(harness, (a, b) => a / b).ToList(), same);
+            log?.Invoke(FormattableString.Invariant($"bs {bs}: harness {h:F2} s, plain loop {p:F2} s, eval {e:F2} s (medians of {repeats}), torch.mm {mm:F0} GFLOP/s"));
             rows.Add(row);
         }
         return rows;
@@ -104,9 +141,19 @@ public static class TrainingBench
         Phases = [new PhaseConfig { Epochs = 1, BatchSize = batchSize, LearningRate = c.Phases[0].LearningRate }],
     };
 
-    /// <summary>The reference: the shortest honest TorchSharp training loop (Sequential + optim.SGD), one epoch.</summary>
-    public static double PlainLoopEpoch(TrainingData data, IReadOnlyList<int> widths, int batchSize, double lr, Device device)
+    /// <summary>
+    /// The reference: the shortest honest TorchSharp training loop (Sequential + optim.SGD), one epoch over
+    /// (<paramref name="images"/>, <paramref name="labels"/>, prepared as the harness prepares them) at
+    /// <paramref name="config"/>'s first batch size and rate. It starts from the weights the harness's run starts from (the
+    /// config's init and seed) and takes the batches in the harness's first epoch's order, so both do the same arithmetic
+    /// and their times differ by the code alone. Returns the epoch's seconds and the weights' L2 norm after it (the
+    /// harness's epoch ends with the same norm, bit for bit, when the arithmetic is the same).
+    /// </summary>
+    public static (double Seconds, double WeightNorm) PlainLoopEpoch(Tensor images, Tensor labels, TrainingConfig config)
     {
+        var device = Devices.Resolve(config.Device);
+        IReadOnlyList<int> widths = config.Model.Widths;
+        var phase = config.Phases[0];
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
         for (var i = 0; i + 1 < widths.Count; i++)
         {
@@ -115,26 +162,42 @@ public static class TrainingBench
         }
         layers.Add(("logsoftmax", nn.LogSoftmax(1)));
         using var model = nn.Sequential(layers);
+        using (var init = new Models.Mlp(widths))
+        using (var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Init)))
+        using (no_grad())
+        {
+            init.Initialize(config.Model.Init, g);
+            var linears = model.children().OfType<TorchSharp.Modules.Linear>().ToList();
+            for (var i = 0; i < linears.Count; i++)
+            {
+                linears[i].weight!.copy_(init.Layers[i].weight!);
+                linears[i].bias!.copy_(init.Layers[i].bias!);
+            }
+        }
         model.to(device);
-        using var sgd = optim.SGD(model.parameters(), lr);
+        using var sgd = optim.SGD(model.parameters(), phase.LearningRate, momentum: config.Optimizer.Momentum);
         using var epochScope = NewDisposeScope();
-        var x = data.TrainImages.to(device);
-        var y = data.TrainLabels.to(device);
+        var x = images.to(device);
+        var y = labels.to(device);
         var n = x.shape[0];
-        var perm = randperm(n).to(device);
+        using var order = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Shuffle, 0));
+        var perm = randperm(n, generator: order).to(device);
         Sync(device);
         var clock = Stopwatch.StartNew();
         var xs = x.index_select(0, perm);
         var ys = y.index_select(0, perm);
-        for (long start = 0; start < n; start += batchSize)
+        for (long start = 0; start < n; start += phase.BatchSize)
         {
             using var batchScope = NewDisposeScope();
-            var size = Math.Min(batchSize, n - start);
+            var size = Math.Min(phase.BatchSize, n - start);
             sgd.zero_grad();
             nn.functional.nll_loss(model.forward(xs.narrow(0, start, size)), ys.narrow(0, start, size)).backward();
             sgd.step();
         }
         Sync(device);
-        return clock.Elapsed.TotalSeconds;
+        var seconds = clock.Elapsed.TotalSeconds;
+        using var noGrad = no_grad();
+        var norm = Math.Sqrt(model.children().OfType<TorchSharp.Modules.Linear>().Sum(l => l.weight!.to(ScalarType.Float64).square().sum().item<double>()));
+        return (seconds, norm);
     }
 }

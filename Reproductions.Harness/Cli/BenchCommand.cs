@@ -1,5 +1,6 @@
 using Reproductions.Harness.Trials;
 using System.CommandLine;
+using MathNet.Numerics.Statistics;
 using System.Globalization;
 using Reproductions.Harness.Benchmarks;
 using Reproductions.Harness.Data;
@@ -37,17 +38,25 @@ public static class BenchCommand
             Description = "Instead of the plain comparison: N runs (seeds 1..N) trained as one stack against the same runs one at a time, per model-epoch, " +
                           "with the operations each step issues and the floor they set at the per-operation latency measured in the same process.",
         };
-        var samples = new Option<int?>("--samples") { Description = "With --stacked: train on this many of the training samples (a seeded subset per seed) instead of all of them, for a shorter bench." };
-        var command = new Command("bench", "Time one training epoch per batch size against torch.mm's GFLOP/s and a plain TorchSharp loop.") { sizes, competition, trials, stacked, samples };
+        var repeats = new Option<int>("--repeats")
+        {
+            Description = "The plain comparison: epochs of each (harness, plain loop) per batch size, interleaved; the figures are their medians (default 3).",
+            DefaultValueFactory = _ => 3,
+        };
+        var samples = new Option<int?>("--samples") { Description = "Train on this many of the training samples (a seeded subset) instead of all of them: shorter epochs, so more repeats in the same time (the plain loop trains on the same subset)." };
+        var command = new Command("bench", "Time one training epoch per batch size against torch.mm's GFLOP/s and a plain TorchSharp loop.") { sizes, competition, trials, stacked, samples, repeats };
         command.SetAction(parse => CliErrors.Guard(parse, () =>
         {
             if (parse.GetValue(sizes)!.Where(b => b < 1).Select(b => (int?)b).FirstOrDefault() is { } bad)
                 throw new BadInputException($"--batch-sizes: {bad} is not a batch size; give sizes of at least 1.");
+            if (parse.GetValue(repeats) < 1) throw new BadInputException($"--repeats {parse.GetValue(repeats)}: at least 1 repeat.");
+            if (parse.GetResult(repeats) is { Implicit: false } && (parse.GetValue(competition) || parse.GetValue(stacked) is not null))
+                throw new BadInputException("--repeats: only for the plain comparison (not with --stacked or --gradient-competition).");
             if (parse.GetValue(samples) is { } n && n < 1) throw new BadInputException($"--samples {n}: at least 1 training sample.");
             if (parse.GetValue(stacked) is { } models)
                 return models >= 1 ? BenchStacked(parse.GetValue(sizes)!, models, parse.GetValue(samples)) : throw new BadInputException($"--stacked {models}: at least 1 model.");
-            if (parse.GetValue(samples) is not null) throw new BadInputException("--samples: only with --stacked (the plain comparison times whole epochs of the training split).");
-            if (!parse.GetValue(competition)) return Bench(parse.GetValue(sizes)!);
+            if (parse.GetValue(samples) is not null && parse.GetValue(competition)) throw new BadInputException("--samples: not with --gradient-competition (its trials train on random data).");
+            if (!parse.GetValue(competition)) return Bench(parse.GetValue(sizes)!, parse.GetValue(repeats), parse.GetValue(samples));
             var given = parse.GetResult(sizes) is { Implicit: false };
             return BenchCompetition(given ? parse.GetValue(sizes)! : null, parse.GetValue(trials));
         }));
@@ -151,20 +160,23 @@ public static class BenchCommand
         return table;
     }
 
-    private static int Bench(int[] batchSizes)
+    private static int Bench(int[] batchSizes, int repeats, int? samples)
     {
-        var config = DefaultConfig(null);
+        var config = DefaultConfig(samples);
         var data = DataSets.Get(config.Dataset);
         var device = Devices.Resolve(config.Device);
-        AnsiConsole.MarkupLine($"Bench on {Markup.Escape(Devices.Describe(device))}: model {string.Join("-", config.Model.Widths)}, {data.TrainImages.shape[0]} training samples, one epoch each.");
-        var rows = TrainingBench.Run(data, config, batchSizes, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
-        var table = new Table().Title("Training speed (FLOPs: forward 2 x sum(in x out) per sample, a step 3 x forward)");
-        foreach (var c in new[] { "batch", "torch.mm GFLOP/s", "harness s/epoch", "harness GFLOP/s", "harness / mm", "plain loop / mm", "harness / plain", "eval GFLOP/s", "eval / mm" })
+        AnsiConsole.MarkupLine($"Bench on {Markup.Escape(Devices.Describe(device))}: model {string.Join("-", config.Model.Widths)}, {config.TrainSamples ?? data.TrainImages.shape[0]} training samples, one epoch each, {repeats} repeats.");
+        var rows = TrainingBench.Run(data, config, batchSizes, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), repeats);
+        var table = new Table().Title("Training speed (FLOPs: forward 2 x sum(in x out) per sample, a step 3 x forward)")
+            .Caption(Markup.Escape(FormattableString.Invariant($"Epoch times are medians of {repeats} interleaved repeats. harness / plain: the plain loop's median epoch over the harness's (above 1: the harness is faster); ") +
+                                   "per repeat: the same ratio within each repeat, their median (lowest-highest: this machine's noise). The plain loop starts from the harness's initial weights " +
+                                   "and takes its batches in the same order; same arithmetic: both ended every repeat with the same weight norm, bit for bit."));
+        foreach (var c in new[] { "batch", "torch.mm GFLOP/s", "harness s/epoch", "harness GFLOP/s", "harness / mm", "plain loop / mm", "harness / plain", "per repeat", "same arithmetic", "eval GFLOP/s", "eval / mm" })
             table.AddColumn(c);
         foreach (var r in rows)
             table.AddRow(string.Create(CultureInfo.InvariantCulture, $"{r.BatchSize}"), F(r.MmGflops, "F1"), F(r.HarnessTrainSeconds, "F2"),
-                F(r.HarnessGflops, "F1"), F(r.HarnessRatio, "F3"), F(r.PlainRatio, "F3"), F(r.PlainTrainSeconds / r.HarnessTrainSeconds, "F3"),
-                F(r.EvalGflops, "F1"), F(r.EvalRatio, "F3"));
+                F(r.HarnessGflops, "F1"), F(r.HarnessRatio, "F3"), F(r.PlainRatio, "F3"), F(r.HarnessOverPlain, "F3"),
+                $"{F(r.PairRatios.Median(), "F3")} ({F(r.PairRatios.Min(), "F3")}-{F(r.PairRatios.Max(), "F3")})", r.SameArithmetic ? "yes" : "no", F(r.EvalGflops, "F1"), F(r.EvalRatio, "F3"));
         AnsiConsole.Write(table);
         return 0;
     }

@@ -139,6 +139,9 @@ public sealed class BadInputCorpusTests
         ExpectNothingWrittenOutsideArtifacts(() => Run(["train", file, "--set", "phases:0:batchSize=0"]), ExitCodes.BadInput, "phases:0:batchSize = 0");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--gradient-competition", "--trials", "0"]), ExitCodes.BadInput, "--trials 0");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--batch-sizes", "0"]), ExitCodes.BadInput, "--batch-sizes: 0");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--repeats", "0"]), ExitCodes.BadInput, "--repeats 0: at least 1");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--stacked", "2", "--repeats", "2"]), ExitCodes.BadInput, "--repeats: only for the plain comparison");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["bench", "--gradient-competition", "--samples", "100"]), ExitCodes.BadInput, "--samples: not with --gradient-competition");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F99"]), ExitCodes.BadInput, "F99.json: file not found");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--dataset", "cifar10", "--findings", "F01"]), ExitCodes.BadInput, "cifar10", "fashion-mnist");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F01", "--shard", "3/2"]), ExitCodes.BadInput, "--shard '3/2': expected k/n");
