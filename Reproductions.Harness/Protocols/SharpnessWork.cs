@@ -47,6 +47,13 @@ public sealed class EvaluationData(TrainingData data, Device device, Tensor imag
 /// <summary>The evaluation set of the sharpness protocol, shared by its units.</summary>
 public static class SharpnessData
 {
+    /// <summary>The size of the evaluation set of <paramref name="config"/>'s run with <paramref name="samples"/> asked for (<see cref="EvaluationSet"/>).</summary>
+    public static int Samples(TrainingConfig config, int? samples)
+    {
+        var training = config.TrainSamples ?? Data.DatasetSpecs.Get(config.Dataset).TrainCount;
+        return samples is { } n ? Math.Min(n, training) : training;
+    }
+
     /// <summary>
     /// The training (sub)set <paramref name="config"/> trains on, preprocessed on <paramref name="device"/>; with
     /// <paramref name="samples"/>, a fixed subset of that many drawn with the run's seed (the same for every run of a seed).
@@ -120,6 +127,22 @@ public sealed class SharpnessWork(TrainingWork run, SharpnessSettings settings, 
         settings.SubspaceDimensions, settings.Evaluations, settings.BfgsIterations, settings.EvaluationSamples,
     }));
 
+    /// <summary>
+    /// Estimated sample passes: each point's measures (per eps a full-space and a subspace one, and the projected-ascent
+    /// comparison; along training one), each of at most <see cref="SharpnessSettings.Evaluations"/> loss-and-gradient
+    /// evaluations over the evaluation set, one such evaluation about two thirds of a training pass.
+    /// </summary>
+    public override double Cost
+    {
+        get
+        {
+            var config = Measured.Config;
+            var points = Mode == FinalPoint ? 1 : config.KeepWeights is { } keep ? TrainingConfig.KeptEpochs(config.TotalEpochs, keep).Count : 1;
+            var measures = Mode == FinalPoint ? 2 * settings.Epsilons.Count + 1 : 1;
+            return points * measures * settings.Evaluations * SharpnessData.Samples(config, settings.EvaluationSamples) * 2.0 / 3;
+        }
+    }
+
     public override SharpnessResult Run(WorkContext context)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -186,6 +209,10 @@ public sealed class ParametricWork(TrainingWork small, TrainingWork large, Sharp
         formatVersion = FormatVersion, device = deviceType, small = small.Key.Hash, large = large.Key.Hash,
         alphas = settings.Parametric!.Alphas, settings.EvaluationSamples,
     }));
+
+    /// <summary>Estimated sample passes: a forward pass (a third of a training pass) over the evaluation and test sets at each point of the line.</summary>
+    public override double Cost =>
+        settings.Parametric!.Points * (SharpnessData.Samples(small.Config, settings.EvaluationSamples) + Data.DatasetSpecs.Get(small.Config.Dataset).File("test", Data.IdxKind.Images).Count) / 3.0;
 
     public override ParametricLine Run(WorkContext context)
     {

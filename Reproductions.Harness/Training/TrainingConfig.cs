@@ -131,9 +131,10 @@ public sealed class TrainingConfig
     /// <summary>
     /// Train this run as one model of a stack (<see cref="StackedSession"/>): with every other run of its finding profile that
     /// asks for it and shares its schedule (<see cref="StackSchedule"/>; the seeds of a run, runs that differ only in their
-    /// learning rates), weights [models, out, in] stepped by batched products. Stacking changes float rounding, so it is
-    /// part of the run's hash, with the stack's size. False (the default): the run trains alone (left out of the hash, so
-    /// runs that do not stack keep their keys).
+    /// learning rates), on the CPU with those of every finding run together (<see cref="Protocols.StackPool"/>); weights
+    /// [models, in, out] stepped by batched products. Stacking changes float rounding, so it is part of the run's hash (on
+    /// CUDA with the stack's size, <see cref="Protocols.StackWork.SizeFree"/>). False (the default): the run trains alone
+    /// (left out of the hash, so runs that do not stack keep their keys).
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
     public bool Stack { get; set; }
