@@ -115,11 +115,13 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     public bool Finished => CompletedEpochs >= first.TotalEpochs || diverged.All(d => d is not null);
     public long Steps => steps;
 
+    /// <summary>Each model's L2 norm over <paramref name="stacked"/>, each reduced over its own slice (the same whatever the stack's size).</summary>
     private static double[] Norms(Tensor[] stacked)
     {
         using var scope = NewDisposeScope();
-        var sums = stacked.Select(t => t.to(ScalarType.Float64).square().sum([1, 2])).Aggregate((a, b) => a.add(b));
-        return sums.sqrt().cpu().data<double>().ToArray();
+        var models = stacked[0].shape[0];
+        var sums = Enumerable.Range(0, (int)models).Select(m => stacked.Select(t => t[m].to(ScalarType.Float64).square().sum()).Aggregate((a, b) => a.add(b)));
+        return stack(sums.ToArray()).sqrt().cpu().data<double>().ToArray();
     }
 
     /// <summary>Trains the next epoch of every model that has not diverged, then measures each. No host read inside the step loop.</summary>
@@ -354,7 +356,10 @@ public sealed class StackedSession : ICheckpointed, IDisposable
                 ys = y.index_select(0, pick).view(models, size);
             }
             var logProbs = Forward(xs);
-            lossSum.sub_(logProbs.gather(2, ys.unsqueeze(2)).sum([1, 2]).to(ScalarType.Float64));
+            // Each model's loss summed over its own slice: one reduction of the same length whatever the stack's size (a
+            // reduction over the stacked dimensions may be split between threads differently as the stack grows).
+            var picked = logProbs.gather(2, ys.unsqueeze(2));
+            lossSum.sub_(stack(Enumerable.Range(0, models).Select(m => picked[m].sum()).ToArray()).to(ScalarType.Float64));
             correct.add_(logProbs.argmax(2).eq(ys).sum(1));
         }
         var loss = lossSum.div(n).cpu().data<double>().ToArray();

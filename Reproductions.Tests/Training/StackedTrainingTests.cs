@@ -160,17 +160,21 @@ public class StackedTrainingTests
         }
         var target = Blog(5, 0.03);
         var others = new[] { Blog(1, 0.05), Blog(2, 0.05), Blog(3, 0.02), Blog(4, 0.01), Blog(6, 0.04), Blog(7, 0.05), Blog(8, 0.05) };
-        (EpochMetrics Last, float[][] Weights)? reference = null;
+        (EpochMetrics Last, float[][] Weights, double InitialWeightNorm, double InitialBiasNorm)? reference = null;
         foreach (var size in new[] { 1, 2, 3, 5, 8 })
         {
             var configs = others.Take(size - 1).Prepend(target).Reverse().ToList(); // the target last: its slice moves with the size
-            var (histories, weights) = Stacked(configs);
-            var got = (histories[^1][^1], weights[^1]);
+            using var session = new StackedSession(configs, data);
+            while (!session.Finished) session.RunEpoch();
+            using var mlp = session.Extract(size - 1);
+            var got = (Last: session.Histories[^1][^1], Weights: mlp.parameters().Select(p => p.detach().data<float>().ToArray()).ToArray(),
+                InitialWeightNorm: session.InitialWeightNorms[^1], InitialBiasNorm: session.InitialBiasNorms[^1]);
             if (reference is not { } first) { reference = got; continue; }
             var at = $"{setup} bs {batchSize}, a stack of {size} against a stack of 1";
             for (var p = 0; p < first.Weights.Length; p++)
-                got.Item2[p].Should().Equal(first.Weights[p], at + $", parameter {p}");
-            got.Item1.Should().BeEquivalentTo(first.Last, o => o.Excluding(e => e.TrainSeconds).Excluding(e => e.EvalSeconds), at);
+                got.Weights[p].Should().Equal(first.Weights[p], at + $", parameter {p}");
+            got.Last.Should().BeEquivalentTo(first.Last, o => o.Excluding(e => e.TrainSeconds).Excluding(e => e.EvalSeconds), at);
+            (got.InitialWeightNorm, got.InitialBiasNorm).Should().Be((first.InitialWeightNorm, first.InitialBiasNorm), at + ", the initial norms");
         }
     }
 
