@@ -17,10 +17,16 @@ namespace Reproductions.Harness.Benchmarks;
 /// <param name="SizeFreeDifference">The largest difference between seed 1's weights after its epoch in the stack and in a stack
 /// of its own: 0 where a stacked model's numbers do not depend on the rest of its stack (what lets its key leave out the
 /// stack's size, <see cref="Protocols.StackWork.SizeFree"/>).</param>
+/// <param name="HandFormed">Whether the stack took the hand-formed SGD step (<see cref="FusedSgd"/>) on this device, as runs do.</param>
+/// <param name="OtherStepSecondsPerEpoch">The same stacked epoch with the other step kind (autograd's where the hand-formed
+/// one is taken, and the reverse), where the config is plain SGD: whether the choice <see cref="FusedSgd.Takes"/> makes pays
+/// here (on CUDA, whether the hand-formed step beats autograd's).</param>
 public sealed record StackedBenchRow(int BatchSize, int Models, double LoneSecondsPerEpoch, double StackedSecondsPerEpoch,
     double LoneOpsPerStep, double StackedOpsPerStep, double OpLatencySeconds, double MmGflops, double ForwardFlopsPerSample, long Samples,
-    double SizeFreeDifference)
+    double SizeFreeDifference, bool HandFormed, double? OtherStepSecondsPerEpoch)
 {
+    /// <summary>How many times faster the step the stack takes here is than the other kind (hand-formed against autograd's), when both apply.</summary>
+    public double? StepChoiceGain => OtherStepSecondsPerEpoch / StackedSecondsPerEpoch;
     public long StepsPerEpoch => (Samples + BatchSize - 1) / BatchSize;
     public double SecondsPerModelEpoch => StackedSecondsPerEpoch / Models;
     /// <summary>How many times faster a model trains in the stack than alone.</summary>
@@ -91,6 +97,16 @@ public static class StackedBench
         return Once();
     }
 
+    /// <summary>One untimed step of <paramref name="session"/> on its first <paramref name="batch"/> rows (per model).</summary>
+    private static void WarmUp(StackedSession session, int batch)
+    {
+        using var scope = NewDisposeScope();
+        var models = session.Models;
+        var rows = arange(batch, dtype: ScalarType.Int64, device: session.Device).unsqueeze(0).expand(models, batch).contiguous();
+        session.Step(rows, full([models, 1, 1], (float)session.Configs[0].Phases[0].LearningRate, device: session.Device), session.Configs[0].Phases[0]);
+        TrainingBench.Sync(session.Device);
+    }
+
     /// <summary>Seconds per small libtorch call on <paramref name="device"/>: an in-place add on one element, many times, synchronised at the end.</summary>
     public static double OpLatency(Device device, int calls = 20_000)
     {
@@ -135,6 +151,16 @@ public static class StackedBench
                 stackedSeconds = stack.RunEpoch().Where(m => m is not null).Sum(m => m!.TrainSeconds);
                 inStack = Parameters(stack, 0);
             }
+            // The other step kind on the same stack (timed), where the config allows both.
+            bool handFormed;
+            double? other = null;
+            using (var probe = new StackedSession(configs, data)) handFormed = probe.HandFormed(configs[0].Phases[0]);
+            if (FusedSgd.Fits(configs[0], configs[0].Phases[0]))
+            {
+                using var otherKind = new StackedSession(configs, data) { BenchStep = !handFormed };
+                WarmUp(otherKind, bs); // its kernels (and the hand-formed step's TorchScript) are first used here
+                other = otherKind.RunEpoch().Where(m => m is not null).Sum(m => m!.TrainSeconds);
+            }
             // Seed 1 again in a stack of its own (untimed): whether its numbers depend on the rest of its stack on this device.
             using (var own = new StackedSession([configs[0]], data))
             {
@@ -143,8 +169,10 @@ public static class StackedBench
             }
             var difference = inStack.Zip(alone).Max(p => p.First.Zip(p.Second).Max(x => (double)Math.Abs(x.First - x.Second)));
             var row = new StackedBenchRow(bs, models, loneSeconds, stackedSeconds, loneOps, stackedOps,
-                OpLatency(device), TrainingBench.MatmulGflops(device), forward, baseConfig.TrainSamples ?? data.TrainImages.shape[0], difference);
-            log?.Invoke(FormattableString.Invariant($"bs {bs}: {models} runs one at a time {loneSeconds * models:F2} s, stacked {stackedSeconds:F2} s ({row.Speedup:F2}x); seed 1 in the stack against a stack of its own: max |dw| = {difference:G3}"));
+                OpLatency(device), TrainingBench.MatmulGflops(device), forward, baseConfig.TrainSamples ?? data.TrainImages.shape[0], difference, handFormed, other);
+            log?.Invoke(FormattableString.Invariant($"bs {bs}: {models} runs one at a time {loneSeconds * models:F2} s, stacked {stackedSeconds:F2} s ({row.Speedup:F2}x, {(handFormed ? "hand-formed" : "autograd's")} step)") +
+                (other is { } o ? FormattableString.Invariant($"; with {(handFormed ? "autograd's" : "the hand-formed")} step {o:F2} s") : "") +
+                FormattableString.Invariant($"; seed 1 in the stack against a stack of its own: max |dw| = {difference:G3}"));
             rows.Add(row);
         }
         return rows;

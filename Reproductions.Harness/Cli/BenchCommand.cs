@@ -148,14 +148,16 @@ public static class BenchCommand
         var table = new Table().Title("Stacked training against one run at a time (time per model)")
             .Caption(Markup.Escape("ops/step: tensors a step creates (each libtorch call's outputs, views included: an upper bound on CUDA kernel launches). " +
                                    "floor: ops/step x the latency of one small libtorch call on this device, measured in this process; mm: torch.mm's GFLOP/s (1024^3), same process. " +
+                                   "step: the step the stack takes here (as runs do); other step: the same stacked epoch with the other kind (plain SGD only), and the gain of the choice (above 1: the choice pays). " +
                                    "size-free: seed 1's weights after the epoch are the same bit for bit in the stack and in a stack of its own (else the largest difference)."));
         foreach (var c in new[] { "batch", "models", "lone s/epoch", "stacked s/model-epoch", "speed-up", "lone ms/step", "stacked ms/model-step",
-                     "lone ops/step", "stacked ops/step", "op latency us", "lone floor ms/step", "stacked floor ms/model-step", "lone / mm", "stacked / mm", "size-free" })
+                     "lone ops/step", "stacked ops/step", "op latency us", "lone floor ms/step", "stacked floor ms/model-step", "lone / mm", "stacked / mm", "step", "other step s/model-epoch", "step's gain", "size-free" })
             table.AddColumn(new TableColumn(c).RightAligned());
         foreach (var r in rows)
             table.AddRow(I(r.BatchSize), I(r.Models), F(r.LoneSecondsPerEpoch, "F2"), F(r.SecondsPerModelEpoch, "F2"), F(r.Speedup, "F2"),
                 F(r.LoneSecondsPerStep * 1e3, "F3"), F(r.StackedSecondsPerModelStep * 1e3, "F3"), F(r.LoneOpsPerStep, "F0"), F(r.StackedOpsPerStep, "F0"),
                 F(r.OpLatencySeconds * 1e6, "F2"), F(r.LoneFloorPerStep * 1e3, "F3"), F(r.StackedFloorPerModelStep * 1e3, "F3"), F(r.LoneMmRatio, "F3"), F(r.StackedMmRatio, "F3"),
+                r.HandFormed ? "hand-formed" : "autograd", r.OtherStepSecondsPerEpoch is { } o ? F(o / r.Models, "F2") : "", r.StepChoiceGain is { } g ? F(g, "F2") : "",
                 r.SizeFreeDifference == 0 ? "yes" : Markup.Escape(FormattableString.Invariant($"no: {r.SizeFreeDifference:G3}")));
         return table;
     }

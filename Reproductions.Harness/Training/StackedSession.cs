@@ -209,10 +209,30 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         var flat = rows.reshape(-1);
         var x = trainX.index_select(0, flat).view(Models, size, -1);
         var y = trainY.index_select(0, flat).view(Models, size);
-        if (FusedSgd.Takes(first, Devices.TypeName(Device), phase)) FusedStep(x, y, lr);
+        if (HandFormed(phase)) FusedStep(x, y, lr);
         else Update(Gradient(x, y, phase.MicroBatchSize), lr);
         steps++;
     }
+
+    /// <summary>
+    /// For the bench alone: take the hand-formed step (true) or autograd's (false) whatever <see cref="FusedSgd.Takes"/> says,
+    /// to time the step not chosen on this device. Null (every run): the choice is <see cref="FusedSgd.Takes"/>', from the
+    /// config and the device type, as the run's hash records it.
+    /// </summary>
+    public bool? BenchStep
+    {
+        get => benchStep;
+        set
+        {
+            if (value == true && !first.Phases.All(p => FusedSgd.Fits(first, p)))
+                throw new InvalidOperationException("the hand-formed step is plain SGD without accumulation; this stack's config is not");
+            benchStep = value;
+        }
+    }
+    private bool? benchStep;
+
+    /// <summary>Whether this stack's step in <paramref name="phase"/> is the hand-formed one.</summary>
+    public bool HandFormed(PhaseConfig phase) => benchStep ?? FusedSgd.Takes(first, Devices.TypeName(Device), phase);
 
     /// <summary>
     /// One step of plain SGD formed by hand (<see cref="FusedSgd"/>): the forward pass, then from the top layer down the
@@ -523,8 +543,11 @@ public static class FusedSgd
 
     /// <summary>Whether a stack on <paramref name="deviceType"/> ("cpu", "cuda") takes the hand-formed step in <paramref name="phase"/>.</summary>
     public static bool Takes(TrainingConfig config, string deviceType, PhaseConfig phase) =>
-        deviceType == "cpu" && config.Optimizer.Kind == OptimizerKind.Sgd && config.Optimizer.Momentum == 0
-        && phase.Accumulation is null or 1 && phase.BatchSize <= MaxRows;
+        deviceType == "cpu" && Fits(config, phase) && phase.BatchSize <= MaxRows;
+
+    /// <summary>Whether the hand-formed step computes <paramref name="config"/>'s update in <paramref name="phase"/> at all: plain SGD (no momentum), no accumulation.</summary>
+    public static bool Fits(TrainingConfig config, PhaseConfig phase) =>
+        config.Optimizer.Kind == OptimizerKind.Sgd && config.Optimizer.Momentum == 0 && phase.Accumulation is null or 1;
 
     /// <summary>The stacked trainer's arithmetic for <paramref name="config"/> on <paramref name="deviceType"/>: part of a stacked run's hash.</summary>
     public static string Arithmetic(TrainingConfig config, string deviceType) =>

@@ -28,4 +28,23 @@ public class TrainingBenchTests
         other.Optimizer.Momentum = momentum;
         TrainingBench.PlainLoopEpoch(inputs, labels, other).WeightNorm.Should().NotBe(harness.WeightNorm);
     }
+
+    [Test]
+    public void The_stacked_bench_times_the_other_step_kind_where_both_apply_and_checks_size_freedom()
+    {
+        using var data = SyntheticData.Create();
+        var sgd = SyntheticData.Config(epochs: 1, batchSize: 32, lr: 0.05);
+        var row = StackedBench.Run(data, sgd, [32], 2).Single();
+        row.HandFormed.Should().BeTrue("plain SGD at 32 rows on the CPU takes the hand-formed step");
+        row.OtherStepSecondsPerEpoch.Should().BePositive("autograd's step is timed beside it");
+        row.SizeFreeDifference.Should().Be(0, "on the CPU a model's weights do not depend on the rest of its stack");
+        var momentum = SyntheticData.Config(epochs: 1, batchSize: 32, lr: 0.05);
+        momentum.Optimizer.Momentum = 0.9;
+        var other = StackedBench.Run(data, momentum, [32], 2).Single();
+        other.HandFormed.Should().BeFalse();
+        other.OtherStepSecondsPerEpoch.Should().BeNull("the hand-formed step has no momentum");
+        momentum.Stack = true;
+        using var session = new StackedSession([momentum], data);
+        FluentActions.Invoking(() => session.BenchStep = true).Should().Throw<InvalidOperationException>().WithMessage("*plain SGD*");
+    }
 }

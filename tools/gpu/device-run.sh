@@ -6,7 +6,9 @@
 #   1. the bench: time per step at bs 2, 64, 1024 beside torch.mm and a plain TorchSharp loop; then three runs stacked
 #      against one at a time, with each step's operations and the floor they set at the measured per-op latency, and
 #      whether a stacked model's weights are the same bit for bit in a stack of its own ("size-free": if yes at every
-#      batch size, StackWork.SizeFree may take cuda, and CUDA stacks may span findings as the CPU's do);
+#      batch size, StackWork.SizeFree may take cuda, and CUDA stacks may span findings as the CPU's do), and the
+#      hand-formed SGD step timed beside autograd's ("other step", "step's gain": below 1 at a batch size, the
+#      hand-formed step is faster there on CUDA, and FusedSgd.Takes may take cuda up to that size);
 #   2. the peer: F01's full protocol written the usual PyTorch way (plain), with torch.func (vmap) and CUDA graphs,
 #      checked against each other first (tools/peer/f01_pytorch.py);
 #   3. the full profile, finding by finding (F01 first: the peer's ratio), each with its wall time; then the report.
