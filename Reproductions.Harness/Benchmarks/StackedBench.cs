@@ -84,8 +84,7 @@ public static class StackedBench
         var batch = config.Phases[0].BatchSize;
         using var session = new StackedSession(Configs(config, batch, models), data);
         using var scope = NewDisposeScope();
-        var rows = arange(batch, dtype: ScalarType.Int64, device: session.Device).unsqueeze(0).expand(models, batch).contiguous();
-        var lr = full([models, 1, 1], (float)config.Phases[0].LearningRate, device: session.Device);
+        var (rows, lr) = FirstRows(session, batch);
         long Once()
         {
             using var stepScope = NewDisposeScope();
@@ -97,13 +96,20 @@ public static class StackedBench
         return Once();
     }
 
+    /// <summary>A step's arguments for <paramref name="session"/>: every model's first <paramref name="batch"/> rows, and its first phase's rate.</summary>
+    private static (Tensor Rows, Tensor Lr) FirstRows(StackedSession session, int batch)
+    {
+        var models = session.Models;
+        return (arange(batch, dtype: ScalarType.Int64, device: session.Device).unsqueeze(0).expand(models, batch).contiguous(),
+            full([models, 1, 1], (float)session.Configs[0].Phases[0].LearningRate, device: session.Device));
+    }
+
     /// <summary>One untimed step of <paramref name="session"/> on its first <paramref name="batch"/> rows (per model).</summary>
     private static void WarmUp(StackedSession session, int batch)
     {
         using var scope = NewDisposeScope();
-        var models = session.Models;
-        var rows = arange(batch, dtype: ScalarType.Int64, device: session.Device).unsqueeze(0).expand(models, batch).contiguous();
-        session.Step(rows, full([models, 1, 1], (float)session.Configs[0].Phases[0].LearningRate, device: session.Device), session.Configs[0].Phases[0]);
+        var (rows, lr) = FirstRows(session, batch);
+        session.Step(rows, lr, session.Configs[0].Phases[0]);
         TrainingBench.Sync(session.Device);
     }
 
@@ -146,15 +152,15 @@ public static class StackedBench
             double loneSeconds, stackedSeconds;
             float[][] inStack, alone;
             using (var session = new TrainingSession(lone, data)) loneSeconds = session.RunEpoch().TrainSeconds;
+            bool handFormed;
             using (var stack = new StackedSession(configs, data))
             {
+                handFormed = stack.HandFormed(configs[0].Phases[0]);
                 stackedSeconds = stack.RunEpoch().Where(m => m is not null).Sum(m => m!.TrainSeconds);
                 inStack = Parameters(stack, 0);
             }
             // The other step kind on the same stack (timed), where the config allows both.
-            bool handFormed;
             double? other = null;
-            using (var probe = new StackedSession(configs, data)) handFormed = probe.HandFormed(configs[0].Phases[0]);
             if (FusedSgd.Fits(configs[0], configs[0].Phases[0]))
             {
                 using var otherKind = new StackedSession(configs, data) { BenchStep = !handFormed };

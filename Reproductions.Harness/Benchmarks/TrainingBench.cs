@@ -8,7 +8,7 @@ namespace Reproductions.Harness.Benchmarks;
 
 /// <summary>
 /// One batch size's measurement: the harness's epoch, a plain TorchSharp loop's epoch, and the evaluation pass, each the
-/// median over <see cref="Repeats"/> interleaved repeats; <see cref="PairRatios"/> is plain / harness within each repeat
+/// median over the interleaved repeats; <see cref="PairRatios"/> is plain / harness within each repeat
 /// (above 1: the harness was faster), whose spread is this machine's noise. <see cref="SameArithmetic"/>: both ended every
 /// repeat with the same weight norm bit for bit (they start from the same weights and take the same batches), so the
 /// times compare the code alone.
@@ -16,7 +16,6 @@ namespace Reproductions.Harness.Benchmarks;
 public sealed record BenchRow(int BatchSize, double HarnessTrainSeconds, double PlainTrainSeconds, double EvalSeconds,
     double HarnessGflops, double PlainGflops, double EvalGflops, double MmGflops, IReadOnlyList<double> PairRatios, bool SameArithmetic)
 {
-    public int Repeats => PairRatios.Count;
     public double HarnessRatio => HarnessGflops / MmGflops;
     public double PlainRatio => PlainGflops / MmGflops;
     public double EvalRatio => EvalGflops / MmGflops;
@@ -162,11 +161,9 @@ public static class TrainingBench
         }
         layers.Add(("logsoftmax", nn.LogSoftmax(1)));
         using var model = nn.Sequential(layers);
-        using (var init = new Models.Mlp(widths))
-        using (var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Init)))
+        using (var init = Models.Mlp.Initialized(config))
         using (no_grad())
         {
-            init.Initialize(config.Model.Init, g);
             var linears = model.children().OfType<TorchSharp.Modules.Linear>().ToList();
             for (var i = 0; i < linears.Count; i++)
             {

@@ -32,6 +32,15 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         return nn.functional.log_softmax(x, dim: 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The MLP of <paramref name="config"/> with its seed's initial weights (<see cref="Seeds.Init"/>): where every trainer of the run starts.</summary>
+    public static Mlp Initialized(TrainingConfig config)
+    {
+        var model = new Mlp(config.Model.Widths);
+        using var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Init));
+        model.Initialize(config.Model.Init, g);
+        return model;
+    }
+
     /// <summary>
     /// Initialises every layer from <paramref name="generator"/>, so the same seed gives the same weights on any device.
     /// Uses Tensor.uniform_ with the generator: TorchSharp 0.107's nn.init.uniform_ ignores its generator argument

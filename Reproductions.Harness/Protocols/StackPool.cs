@@ -42,5 +42,5 @@ public sealed class StackPool
 
     /// <summary>The pool's stack that trains <paramref name="config"/> on <paramref name="deviceType"/>, or null when it has none.</summary>
     public StackWork? StackOf(TrainingConfig config, string deviceType) =>
-        byMember.Count > 0 && byMember.TryGetValue(TrainingWork.Hash(config, deviceType), out var stack) && stack.DeviceType == deviceType ? stack : null;
+        byMember.Count > 0 && byMember.TryGetValue(TrainingWork.Hash(config, deviceType), out var stack) ? stack : null; // the key holds the device type
 }

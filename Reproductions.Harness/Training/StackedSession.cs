@@ -78,9 +78,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
             foreach (var config in configs)
             {
                 // Each model's init exactly as a run trained alone draws it (the same module, the same seeded generator).
-                using var model = new Mlp(config.Model.Widths);
-                using (var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Init)))
-                    model.Initialize(config.Model.Init, g);
+                using var model = Mlp.Initialized(config);
                 inits.Add(model.Weights.Zip(model.Biases, (w, b) => (w.detach().clone(), b.detach().clone())).ToArray());
             }
             // Stored transposed, [models, in, out]: the forward product reads them as they lie, and their gradients come out
@@ -115,13 +113,20 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     public bool Finished => CompletedEpochs >= first.TotalEpochs || diverged.All(d => d is not null);
     public long Steps => steps;
 
-    /// <summary>Each model's L2 norm over <paramref name="stacked"/>, each reduced over its own slice (the same whatever the stack's size).</summary>
+    /// <summary>
+    /// The sum of each model's slice of <paramref name="stacked"/> ([models, ...] to [models]), one reduction per model: the
+    /// same bit for bit whatever the stack's size (a reduction over the stacked dimensions orders its additions, or splits
+    /// them between threads, by the stack's size).
+    /// </summary>
+    private static Tensor SumPerModel(Tensor stacked) =>
+        stack(Enumerable.Range(0, (int)stacked.shape[0]).Select(m => stacked[m].sum()).ToArray());
+
+    /// <summary>Each model's L2 norm over <paramref name="stacked"/>.</summary>
     private static double[] Norms(Tensor[] stacked)
     {
         using var scope = NewDisposeScope();
-        var models = stacked[0].shape[0];
-        var sums = Enumerable.Range(0, (int)models).Select(m => stacked.Select(t => t[m].to(ScalarType.Float64).square().sum()).Aggregate((a, b) => a.add(b)));
-        return stack(sums.ToArray()).sqrt().cpu().data<double>().ToArray();
+        var sums = stacked.Select(t => SumPerModel(t.to(ScalarType.Float64).square())).Aggregate((a, b) => a.add(b));
+        return sums.sqrt().cpu().data<double>().ToArray();
     }
 
     /// <summary>Trains the next epoch of every model that has not diverged, then measures each. No host read inside the step loop.</summary>
@@ -376,10 +381,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
                 ys = y.index_select(0, pick).view(models, size);
             }
             var logProbs = Forward(xs);
-            // Each model's loss summed over its own slice: one reduction of the same length whatever the stack's size (a
-            // reduction over the stacked dimensions may be split between threads differently as the stack grows).
-            var picked = logProbs.gather(2, ys.unsqueeze(2));
-            lossSum.sub_(stack(Enumerable.Range(0, models).Select(m => picked[m].sum()).ToArray()).to(ScalarType.Float64));
+            lossSum.sub_(SumPerModel(logProbs.gather(2, ys.unsqueeze(2))).to(ScalarType.Float64));
             correct.add_(logProbs.argmax(2).eq(ys).sum(1));
         }
         var loss = lossSum.div(n).cpu().data<double>().ToArray();
@@ -390,36 +392,31 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     private sealed record GeometryValues(double WeightDistance, double BiasDistance, double WeightNorm, double BiasNorm, double[] Cosines);
 
     /// <summary>
-    /// Each model's weight geometry (as <see cref="TrainingSession"/> measures it); one host read for all. Each model's sums
-    /// reduce its own slice, so they come out the same bit for bit whatever else is in the stack (a reduction over the
-    /// stacked dimensions orders its additions by the stack's size).
+    /// Each model's weight geometry (as <see cref="TrainingSession"/> measures it), each model's sums over its own slice
+    /// (<see cref="SumPerModel"/>); one host read for all.
     /// </summary>
     private GeometryValues[] Geometry()
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var parts = new List<Tensor>();
-        var models = Models;
         for (var i = 0; i < weights.Length; i++)
         {
             var w = weights[i].to(ScalarType.Float64);
             var w0 = initWeights[i].to(ScalarType.Float64);
-            Add(w.sub(w0).square());
-            Add(w.square());
-            Add(w.mul(w0));
-            Add(w0.square());
+            parts.Add(SumPerModel(w.sub(w0).square()));
+            parts.Add(SumPerModel(w.square()));
+            parts.Add(SumPerModel(w.mul(w0)));
+            parts.Add(SumPerModel(w0.square()));
         }
         for (var i = 0; i < biases.Length; i++)
         {
             var b = biases[i].to(ScalarType.Float64);
-            Add(b.sub(initBiases[i].to(ScalarType.Float64)).square());
-            Add(b.square());
-        }
-        void Add(Tensor perModel)
-        {
-            for (var m = 0; m < models; m++) parts.Add(perModel[m].sum());
+            parts.Add(SumPerModel(b.sub(initBiases[i].to(ScalarType.Float64)).square()));
+            parts.Add(SumPerModel(b.square()));
         }
         var v = stack(parts).cpu().data<double>().ToArray(); // [part, model]
+        var models = Models;
         double At(int part, int m) => v[part * models + m];
         return Enumerable.Range(0, models).Select(m =>
         {

@@ -51,9 +51,7 @@ public sealed class TrainingSession : ICheckpointed, IDisposable
             }
         }
 
-        Model = new Mlp(config.Model.Widths);
-        using (var g = new Generator((ulong)Seeds.Derive(config.Seed, Seeds.Init)))
-            Model.Initialize(config.Model.Init, g);
+        Model = Mlp.Initialized(config);
         Model.to(Device);
         using (no_grad())
         {
