@@ -12,6 +12,11 @@ namespace Reproductions.Harness.Benchmarks;
 /// </summary>
 /// <param name="LoneOpsPerStep">Tensors a lone run's step creates (each output of a libtorch call; views included, so an upper
 /// bound on the kernels it launches on CUDA).</param>
+/// <param name="LoneCalls">The CUDA driver calls the same lone step makes, counted by CUPTI (<see cref="CudaApiCounter"/>): its real
+/// kernel launches, copies and host synchronisations; null where they are not counted (the CPU, or no libcupti).</param>
+/// <param name="StackedCalls">The same for one step of the stack.</param>
+/// <param name="StackedEpochCalls">The driver calls of a whole stacked epoch (seed 1 in a stack of its own, untimed), evaluation
+/// included: whether the host waits for the device inside an epoch (synchronisations that grow with the steps) or only at its end.</param>
 /// <param name="OpLatencySeconds">The time of one small libtorch call on the device (an in-place add on one element, timed over
 /// thousands, synchronised at the end): what each operation costs at least, whatever its size.</param>
 /// <param name="SizeFreeDifference">The largest difference between seed 1's weights after its epoch in the stack and in a stack
@@ -23,7 +28,8 @@ namespace Reproductions.Harness.Benchmarks;
 /// here (on CUDA, whether the hand-formed step beats autograd's).</param>
 public sealed record StackedBenchRow(int BatchSize, int Models, double LoneSecondsPerEpoch, double StackedSecondsPerEpoch,
     double LoneOpsPerStep, double StackedOpsPerStep, double OpLatencySeconds, double MmGflops, double ForwardFlopsPerSample, long Samples,
-    double SizeFreeDifference, bool HandFormed, double? OtherStepSecondsPerEpoch)
+    double SizeFreeDifference, bool HandFormed, double? OtherStepSecondsPerEpoch,
+    CudaApiCounts? LoneCalls = null, CudaApiCounts? StackedCalls = null, CudaApiCounts? StackedEpochCalls = null)
 {
     /// <summary>How many times faster the step the stack takes here is than the other kind (hand-formed against autograd's), when both apply.</summary>
     public double? StepChoiceGain => OtherStepSecondsPerEpoch / StackedSecondsPerEpoch;
@@ -33,13 +39,18 @@ public sealed record StackedBenchRow(int BatchSize, int Models, double LoneSecon
     public double Speedup => LoneSecondsPerEpoch / SecondsPerModelEpoch;
     public double LoneSecondsPerStep => LoneSecondsPerEpoch / StepsPerEpoch;
     public double StackedSecondsPerModelStep => SecondsPerModelEpoch / StepsPerEpoch;
-    /// <summary>The operation-bound floor of a lone step: its operations at the measured per-operation latency.</summary>
-    public double LoneFloorPerStep => LoneOpsPerStep * OpLatencySeconds;
-    public double StackedFloorPerModelStep => StackedOpsPerStep * OpLatencySeconds / Models;
+    /// <summary>The launch-bound floor of a lone step: its kernel launches where CUPTI counted them (else the tensors it creates, a
+    /// bound on them) at the measured per-operation latency.</summary>
+    public double LoneFloorPerStep => (LoneCalls?.Launches ?? LoneOpsPerStep) * OpLatencySeconds;
+    public double StackedFloorPerModelStep => (StackedCalls?.Launches ?? StackedOpsPerStep) * OpLatencySeconds / Models;
     /// <summary>The stack's training GFLOP/s (all models) over torch.mm's.</summary>
     public double StackedMmRatio => 3 * ForwardFlopsPerSample * Samples * Models / StackedSecondsPerEpoch / 1e9 / MmGflops;
     public double LoneMmRatio => 3 * ForwardFlopsPerSample * Samples / LoneSecondsPerEpoch / 1e9 / MmGflops;
 }
+
+/// <summary>What one training step issues: the tensors it creates (each libtorch call's outputs, views included) and, where CUPTI
+/// counts them, its CUDA driver calls (<see cref="CudaApiCounter"/>).</summary>
+public sealed record StepIssue(double Tensors, CudaApiCounts? Calls);
 
 /// <summary>Times stacked training against one run at a time on this machine's device.</summary>
 public static class StackedBench
@@ -57,8 +68,9 @@ public static class StackedBench
             return config;
         }).ToList();
 
-    /// <summary>The tensors one step of a lone run creates (the harness's autograd step: gradient, then the optimiser's step).</summary>
-    public static double LoneOpsPerStep(TrainingConfig config, TrainingData data)
+    /// <summary>What one lone step issues (the harness's autograd step: gradient, then the optimiser's step): the tensors it
+    /// creates and, where CUPTI counts them, its CUDA driver calls.</summary>
+    public static StepIssue LoneOpsPerStep(TrainingConfig config, TrainingData data)
     {
         var lone = Configs(config, config.Phases[0].BatchSize, 1)[0];
         lone.Stack = false;
@@ -66,34 +78,39 @@ public static class StackedBench
         using var scope = NewDisposeScope();
         var (xs, ys) = session.Shuffled(0);
         var batch = lone.Phases[0].BatchSize;
-        long Once()
+        return Issued(session.Device, () =>
         {
-            using var stepScope = NewDisposeScope();
-            var before = Created();
             session.Gradient(xs.narrow(0, 0, batch), ys.narrow(0, 0, batch), batch);
             session.Optimizer.step();
-            return Created() - before;
-        }
-        Once(); // the first step creates the gradients and the optimiser's state
-        return Once();
+        });
     }
 
-    /// <summary>The tensors one step of a stack of <paramref name="models"/> creates.</summary>
-    public static double StackedOpsPerStep(TrainingConfig config, TrainingData data, int models)
+    /// <summary>What one step of a stack of <paramref name="models"/> issues.</summary>
+    public static StepIssue StackedOpsPerStep(TrainingConfig config, TrainingData data, int models)
     {
         var batch = config.Phases[0].BatchSize;
         using var session = new StackedSession(Configs(config, batch, models), data);
         using var scope = NewDisposeScope();
         var (rows, lr) = FirstRows(session, batch);
-        long Once()
+        return Issued(session.Device, () => session.Step(rows, lr, session.Configs[0].Phases[0]));
+    }
+
+    /// <summary>The second of two <paramref name="step"/>s (the first creates the gradients and the optimiser's state), each in its
+    /// own dispose scope: the tensors it creates, and its driver calls where a CUPTI counter starts on <paramref name="device"/>.</summary>
+    private static StepIssue Issued(Device device, Action step)
+    {
+        void Scoped()
         {
             using var stepScope = NewDisposeScope();
-            var before = Created();
-            session.Step(rows, lr, session.Configs[0].Phases[0]);
-            return Created() - before;
+            step();
         }
-        Once();
-        return Once();
+        Scoped();
+        using var counter = CudaApiCounter.TryStart(device, out _);
+        var before = Created();
+        CudaApiCounts? calls = null;
+        if (counter is null) Scoped();
+        else calls = counter.Count(Scoped);
+        return new StepIssue(Created() - before, calls);
     }
 
     /// <summary>A step's arguments for <paramref name="session"/>: every model's first <paramref name="batch"/> rows, and its first phase's rate.</summary>
@@ -139,6 +156,7 @@ public static class StackedBench
     {
         var device = Devices.Resolve(baseConfig.Device);
         var forward = TrainingBench.ForwardFlopsPerSample(baseConfig.Model.Widths);
+        using (CudaApiCounter.TryStart(device, out var counting)) log?.Invoke(counting);
         var rows = new List<StackedBenchRow>();
         foreach (var bs in batchSizes)
         {
@@ -167,18 +185,26 @@ public static class StackedBench
                 WarmUp(otherKind, bs); // its kernels (and the hand-formed step's TorchScript) are first used here
                 other = otherKind.RunEpoch().Where(m => m is not null).Sum(m => m!.TrainSeconds);
             }
-            // Seed 1 again in a stack of its own (untimed): whether its numbers depend on the rest of its stack on this device.
+            // Seed 1 again in a stack of its own (untimed): whether its numbers depend on the rest of its stack on this device, and
+            // (where CUPTI counts) the driver calls of a whole epoch.
+            CudaApiCounts? epochCalls = null;
             using (var own = new StackedSession([configs[0]], data))
             {
-                own.RunEpoch();
+                using (var counter = CudaApiCounter.TryStart(device, out _))
+                    if (counter is null) own.RunEpoch();
+                    else epochCalls = counter.Count(() => own.RunEpoch());
                 alone = Parameters(own, 0);
             }
             var difference = inStack.Zip(alone).Max(p => p.First.Zip(p.Second).Max(x => (double)Math.Abs(x.First - x.Second)));
-            var row = new StackedBenchRow(bs, models, loneSeconds, stackedSeconds, loneOps, stackedOps,
-                OpLatency(device), TrainingBench.MatmulGflops(device), forward, baseConfig.TrainSamples ?? data.TrainImages.shape[0], difference, handFormed, other);
+            var row = new StackedBenchRow(bs, models, loneSeconds, stackedSeconds, loneOps.Tensors, stackedOps.Tensors,
+                OpLatency(device), TrainingBench.MatmulGflops(device), forward, baseConfig.TrainSamples ?? data.TrainImages.shape[0], difference, handFormed, other,
+                loneOps.Calls, stackedOps.Calls, epochCalls);
             log?.Invoke(FormattableString.Invariant($"bs {bs}: {models} runs one at a time {loneSeconds * models:F2} s, stacked {stackedSeconds:F2} s ({row.Speedup:F2}x, {(handFormed ? "hand-formed" : "autograd's")} step)") +
                 (other is { } o ? FormattableString.Invariant($"; with {(handFormed ? "autograd's" : "the hand-formed")} step {o:F2} s") : "") +
                 FormattableString.Invariant($"; seed 1 in the stack against a stack of its own: max |dw| = {difference:G3}"));
+            if (loneOps.Calls is { } lc && stackedOps.Calls is { } sc && epochCalls is { } ec)
+                log?.Invoke(FormattableString.Invariant($"bs {bs}, driver calls: a lone step {lc.Describe()}; a stacked step {sc.Describe()}; ") +
+                            FormattableString.Invariant($"a stacked epoch ({row.StepsPerEpoch} steps, evaluation included) {ec.Launches} launches, {ec.Copies} copies, {ec.Syncs} host synchronisations ({ec.Describe(12)})"));
             rows.Add(row);
         }
         return rows;

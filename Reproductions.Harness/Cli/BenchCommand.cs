@@ -122,6 +122,8 @@ public static class BenchCommand
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
+    private static string Count(long? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
+
     /// <summary>configs/defaults.json (and REPRO_SET__ overrides), on <paramref name="samples"/> training samples when given.</summary>
     private static TrainingConfig DefaultConfig(int? samples)
     {
@@ -139,27 +141,39 @@ public static class BenchCommand
         var device = Devices.Resolve(config.Device);
         AnsiConsole.MarkupLine($"Stacked bench on {Markup.Escape(Devices.Describe(device))}: model {string.Join("-", config.Model.Widths)}, {config.TrainSamples ?? data.TrainImages.shape[0]} training samples, {models} runs, one epoch each.");
         var rows = StackedBench.Run(data, config, batchSizes, models, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
-        AnsiConsole.Write(StackedTable(rows));
+        foreach (var table in StackedTables(rows)) AnsiConsole.Write(table);
         return 0;
     }
 
-    public static Table StackedTable(IReadOnlyList<StackedBenchRow> rows)
+    /// <summary>The stacked bench's two tables: its times, then the operations a step issues and the floor they set.</summary>
+    public static IReadOnlyList<Table> StackedTables(IReadOnlyList<StackedBenchRow> rows)
     {
-        var table = new Table().Title("Stacked training against one run at a time (time per model)")
-            .Caption(Markup.Escape("ops/step: tensors a step creates (each libtorch call's outputs, views included: an upper bound on CUDA kernel launches). " +
-                                   "floor: ops/step x the latency of one small libtorch call on this device, measured in this process; mm: torch.mm's GFLOP/s (1024^3), same process. " +
+        var times = new Table().Title("Stacked training against one run at a time (time per model)")
+            .Caption(Markup.Escape("mm: the training GFLOP/s over torch.mm's (1024^3, same process). " +
                                    "step: the step the stack takes here (as runs do); other step: the same stacked epoch with the other kind (plain SGD only), and the gain of the choice (above 1: the choice pays). " +
                                    "size-free: seed 1's weights after the epoch are the same bit for bit in the stack and in a stack of its own (else the largest difference)."));
         foreach (var c in new[] { "batch", "models", "lone s/epoch", "stacked s/model-epoch", "speed-up", "lone ms/step", "stacked ms/model-step",
-                     "lone ops/step", "stacked ops/step", "op latency us", "lone floor ms/step", "stacked floor ms/model-step", "lone / mm", "stacked / mm", "step", "other step s/model-epoch", "step's gain", "size-free" })
-            table.AddColumn(new TableColumn(c).RightAligned());
+                     "lone / mm", "stacked / mm", "step", "other step s/model-epoch", "step's gain", "size-free" })
+            times.AddColumn(new TableColumn(c).RightAligned());
         foreach (var r in rows)
-            table.AddRow(I(r.BatchSize), I(r.Models), F(r.LoneSecondsPerEpoch, "F2"), F(r.SecondsPerModelEpoch, "F2"), F(r.Speedup, "F2"),
-                F(r.LoneSecondsPerStep * 1e3, "F3"), F(r.StackedSecondsPerModelStep * 1e3, "F3"), F(r.LoneOpsPerStep, "F0"), F(r.StackedOpsPerStep, "F0"),
-                F(r.OpLatencySeconds * 1e6, "F2"), F(r.LoneFloorPerStep * 1e3, "F3"), F(r.StackedFloorPerModelStep * 1e3, "F3"), F(r.LoneMmRatio, "F3"), F(r.StackedMmRatio, "F3"),
+            times.AddRow(I(r.BatchSize), I(r.Models), F(r.LoneSecondsPerEpoch, "F2"), F(r.SecondsPerModelEpoch, "F2"), F(r.Speedup, "F2"),
+                F(r.LoneSecondsPerStep * 1e3, "F3"), F(r.StackedSecondsPerModelStep * 1e3, "F3"), F(r.LoneMmRatio, "F3"), F(r.StackedMmRatio, "F3"),
                 r.HandFormed ? "hand-formed" : "autograd", r.OtherStepSecondsPerEpoch is { } o ? F(o / r.Models, "F2") : "", r.StepChoiceGain is { } g ? F(g, "F2") : "",
                 r.SizeFreeDifference == 0 ? "yes" : Markup.Escape(FormattableString.Invariant($"no: {r.SizeFreeDifference:G3}")));
-        return table;
+        var operations = new Table().Title("What a step issues, and the floor it sets")
+            .Caption(Markup.Escape("ops: tensors a step creates (each libtorch call's outputs, views included: an upper bound on CUDA kernel launches). " +
+                                   "launches: the kernel launches CUPTI counted in the CUDA driver for the same step (REPRO_CUPTI; empty where not counted); " +
+                                   "syncs/epoch: the host synchronisations of a whole stacked epoch, evaluation included (untimed). " +
+                                   "floor: launches (else ops) x the latency of one small libtorch call on this device, measured in this process; time / floor: the step's measured time over it."));
+        foreach (var c in new[] { "batch", "lone ops/step", "stacked ops/step", "lone launches/step", "stacked launches/step", "syncs/epoch", "op latency us",
+                     "lone floor ms/step", "stacked floor ms/model-step", "lone time / floor", "stacked time / floor" })
+            operations.AddColumn(new TableColumn(c).RightAligned());
+        foreach (var r in rows)
+            operations.AddRow(I(r.BatchSize), F(r.LoneOpsPerStep, "F0"), F(r.StackedOpsPerStep, "F0"),
+                Count(r.LoneCalls?.Launches), Count(r.StackedCalls?.Launches), Count(r.StackedEpochCalls?.Syncs), F(r.OpLatencySeconds * 1e6, "F2"),
+                F(r.LoneFloorPerStep * 1e3, "F3"), F(r.StackedFloorPerModelStep * 1e3, "F3"),
+                F(r.LoneSecondsPerStep / r.LoneFloorPerStep, "F2"), F(r.StackedSecondsPerModelStep / r.StackedFloorPerModelStep, "F2"));
+        return [times, operations];
     }
 
     private static int Bench(int[] batchSizes, int repeats, int? samples)

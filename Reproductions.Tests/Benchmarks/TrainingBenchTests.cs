@@ -38,6 +38,8 @@ public class TrainingBenchTests
         row.HandFormed.Should().BeTrue("plain SGD at 32 rows on the CPU takes the hand-formed step");
         row.OtherStepSecondsPerEpoch.Should().BePositive("autograd's step is timed beside it");
         row.SizeFreeDifference.Should().Be(0, "on the CPU a model's weights do not depend on the rest of its stack");
+        row.LoneCalls.Should().BeNull("the CPU launches no kernels: the floor falls back to the tensors a step creates");
+        row.LoneFloorPerStep.Should().Be(row.LoneOpsPerStep * row.OpLatencySeconds);
         var momentum = SyntheticData.Config(epochs: 1, batchSize: 32, lr: 0.05);
         momentum.Optimizer.Momentum = 0.9;
         var other = StackedBench.Run(data, momentum, [32], 2).Single();

@@ -272,9 +272,9 @@ public class StackedTrainingTests
     public void A_stacked_step_issues_as_many_operations_for_eight_models_as_for_one()
     {
         var config = SyntheticData.Config(batchSize: 32);
-        var one = Harness.Benchmarks.StackedBench.StackedOpsPerStep(config, data, 1);
-        var eight = Harness.Benchmarks.StackedBench.StackedOpsPerStep(config, data, 8);
-        var lone = Harness.Benchmarks.StackedBench.LoneOpsPerStep(config, data);
+        var one = Harness.Benchmarks.StackedBench.StackedOpsPerStep(config, data, 1).Tensors;
+        var eight = Harness.Benchmarks.StackedBench.StackedOpsPerStep(config, data, 8).Tensors;
+        var lone = Harness.Benchmarks.StackedBench.LoneOpsPerStep(config, data).Tensors;
         one.Should().BeGreaterThan(0);
         eight.Should().Be(one, "a stack's step is the same batched operations whatever the number of models");
         lone.Should().BeGreaterThan(0);

@@ -30,6 +30,16 @@ data=".device-carry/data"
 torchlib=$(python3 2>/dev/null -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib
 export LD_LIBRARY_PATH="$torchlib:$PWD/.device-carry/pub:${LD_LIBRARY_PATH:-}"
 export REPRO_MNIST_DIR="$PWD/$data/mnist" REPRO_ARTIFACTS="$out/artifacts" DOTNET_NOLOGO=1
+# CUPTI, which PyTorch's CUDA wheels ship under nvidia/*/lib (or torch/lib): the bench and the peer count each step's kernel
+# launches and host synchronisations in the CUDA driver with it (Benchmarks/CudaApiCounter.cs, the peer's --count-launches).
+cupti=$(python3 2>/dev/null - <<'PY'
+import glob, os, site, sys
+roots = [d for d in dict.fromkeys(site.getsitepackages() + sys.path) if d and os.path.isdir(d)]
+found = sorted({p for d in roots for pattern in ("nvidia/**/libcupti.so*", "torch/lib/libcupti*.so*") for p in glob.glob(os.path.join(d, pattern), recursive=True)})
+print(found[0] if found else "")
+PY
+)
+[ -n "$cupti" ] && export REPRO_CUPTI="$cupti"
 log="$out/device-run.log"
 step() { echo "== $(date -u +%H:%M:%S) (+$(( $(date +%s) - start )) s, $(left) s left): $*" | tee -a "$log"; }
 # within SECONDS FILE CMD...: runs CMD for at most SECONDS (skipped under 10), its output and exit code into FILE.
@@ -41,7 +51,7 @@ within() {
 }
 # Results of an earlier call (its $OUT/artifacts, carried back in as .device-carry/artifacts) are read, not trained again.
 mkdir -p "$out/artifacts"; [ -d .device-carry/artifacts ] && cp -r .device-carry/artifacts/. "$out/artifacts/"
-{ nvidia-smi; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; } > "$out/machine.txt" 2>&1
+{ nvidia-smi; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; echo "REPRO_CUPTI=${cupti:-(libcupti not found: launches are not counted)}"; } > "$out/machine.txt" 2>&1
 
 cap() { local a=$1 b=$2; echo $(( a < b ? a : b )); }
 if [ "$part" != full ]; then
@@ -51,6 +61,13 @@ if [ "$part" != full ]; then
   within "$(cap 150 $(( $(left) - 30 )))" "$out/bench.txt" "${harness[@]}" bench --batch-sizes 2 64 1024 --samples 16384 --repeats 3
   step "bench --stacked 3 (bs 2 64 1024, 16384 samples)"
   within "$(cap 150 $(( $(left) - 30 )))" "$out/bench-stacked.txt" "${harness[@]}" bench --stacked 3 --samples 16384 --batch-sizes 2 64 1024
+  # The launch counter's first run on a GPU: should CUPTI take the process down (an exit other than 0 or a cut-off), the same
+  # bench again without it, so its times still come back.
+  code=$(tail -n 1 "$out/bench-stacked.txt" | awk '{print $2}')
+  if [ -n "${REPRO_CUPTI:-}" ] && [ "$code" != 0 ] && [ "$code" != 124 ]; then
+    step "bench --stacked 3 again without CUPTI (exit $code with it)"
+    REPRO_CUPTI=off within "$(cap 150 $(( $(left) - 30 )))" "$out/bench-stacked-no-cupti.txt" "${harness[@]}" bench --stacked 3 --samples 16384 --batch-sizes 2 64 1024
+  fi
   step "peer check (plain, vmap, graphs agree)"
   within "$(cap 120 $(( $(left) - 30 )))" "$out/peer-check.txt" python3 tools/peer/f01_pytorch.py --data "$data/mnist" --check --out "$out/peer-check.json"
   step "peer: F01 full protocol (plain, vmap, graphs)"
