@@ -32,6 +32,7 @@ Usage: python3 tools/peer/f01_pytorch.py --data DIR --out results.json [--modes 
 Self-contained (torch and the standard library), so it travels alone.
 """
 import argparse
+import ctypes
 import gzip
 import hashlib
 import json
@@ -206,6 +207,92 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+class LaunchCounter:
+    """The CUDA driver calls made while counting, by name, through CUPTI's callback API: the harness's
+    Benchmarks/CudaApiCounter.cs, in ctypes (the same library, the same reading of CUPTI's callback data, the same sorting
+    into launches, copies and host synchronisations), so the two count a step alike. Subscribed only around the counted
+    step: every driver call pays for a Python callback while it is."""
+
+    CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32, ctypes.c_void_p)
+    DRIVER_API_DOMAIN, API_ENTER, FUNCTION_NAME_OFFSET = 1, 0, 8  # CUpti_CallbackData: site (4 bytes, padded), then name
+
+    def __init__(self, path):
+        self.path = path
+        self.lib = ctypes.CDLL(path)
+        try:
+            self.lib.cuptiSubscribe.argtypes = [ctypes.POINTER(ctypes.c_void_p), self.CALLBACK, ctypes.c_void_p]
+            self.lib.cuptiEnableDomain.argtypes = [ctypes.c_uint32, ctypes.c_void_p, ctypes.c_int]
+            self.lib.cuptiUnsubscribe.argtypes = [ctypes.c_void_p]
+        except AttributeError as e:
+            raise OSError(f"{path} is not CUPTI ({e})") from e
+        self.callback = self.CALLBACK(self._on_call)  # kept alive as long as the counter
+        self.calls = None
+
+    def _on_call(self, _userdata, domain, cbid, data):
+        if self.calls is None or domain != self.DRIVER_API_DOMAIN or not data:
+            return
+        if ctypes.c_int.from_address(data).value != self.API_ENTER:
+            return
+        name = ctypes.c_char_p.from_address(data + self.FUNCTION_NAME_OFFSET).value
+        key = name.decode() if name else f"(callback id {cbid})"
+        self.calls[key] = self.calls.get(key, 0) + 1
+
+    def count(self, work):
+        """The driver calls work() makes: {"launches", "copies", "syncs", "calls": {name: count}}."""
+        handle = ctypes.c_void_p()
+        rc = self.lib.cuptiSubscribe(ctypes.byref(handle), self.callback, None)
+        if rc != 0:
+            raise RuntimeError(f"cuptiSubscribe in {self.path} returned {rc} (39: another CUPTI client is subscribed)")
+        self.calls = {}
+        try:
+            self.lib.cuptiEnableDomain(1, handle, self.DRIVER_API_DOMAIN)
+            work()
+        finally:
+            self.lib.cuptiEnableDomain(0, handle, self.DRIVER_API_DOMAIN)
+            self.lib.cuptiUnsubscribe(handle)
+        calls, self.calls = self.calls, None
+        return {"launches": sum(n for k, n in calls.items() if is_launch(k)),
+                "copies": sum(n for k, n in calls.items() if is_copy(k)),
+                "syncs": sum(n for k, n in calls.items() if is_sync(k)), "calls": calls}
+
+
+def is_launch(name):
+    """cuLaunchKernel and its variants, and graph launches; not cuLaunchHostFunc (CudaApiCounts.IsLaunch)."""
+    return (name.startswith("cuLaunch") and not name.startswith("cuLaunchHostFunc")) or name.startswith("cuGraphLaunch")
+
+
+def is_copy(name):
+    return name.startswith("cuMemcpy") or name.startswith("cuMemset")
+
+
+def is_sync(name):
+    """Every *Synchronize, and the copies that are not Async (CudaApiCounts.IsSync)."""
+    return "Synchronize" in name or (name.startswith("cuMemcpy") and "Async" not in name)
+
+
+def launch_counter(path, device):
+    """(a LaunchCounter or None, why): CUPTI at path (--cupti, else REPRO_CUPTI) on a CUDA device."""
+    if device.type != "cuda":
+        return None, f"kernel launches are not counted on the {device.type} (no kernels)"
+    if not path or path == "off":
+        return None, "kernel launches are not counted (no --cupti or REPRO_CUPTI)"
+    try:
+        return LaunchCounter(path), f"kernel launches counted by CUPTI ({path})"
+    except OSError as e:
+        return None, f"kernel launches are not counted: {path} does not load as CUPTI ({e})"
+
+
+COUNTER = None  # set by main() where CUPTI counts: each run's second step (epoch 0) is counted
+
+
+def counted_step(run, steps, step):
+    """step(), and, for the run's second step, its driver calls into run.calls (the first step creates the gradients)."""
+    if COUNTER is not None and steps == 1 and run.calls is None:
+        run.calls = COUNTER.count(step)
+    else:
+        step()
+
+
 def mm_gflops(device, n=1024, seconds=1.0):
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
@@ -314,6 +401,7 @@ class Run:
         self.setup_s = 0.0
         self.wall_s = 0.0
         self.note = None
+        self.calls = None  # the driver calls of one step, where CUPTI counts them
 
     def add_epoch(self, train_s, eval_s, steps, per_seed):
         self.train_s.append(train_s)
@@ -342,6 +430,8 @@ class Run:
                "per_seed": per_seed}
         if self.note:
             out["note"] = self.note
+        if self.calls is not None:
+            out["driver_calls_per_step"] = self.calls
         return out
 
 
@@ -369,6 +459,15 @@ def train_loop_run(data, bs, seed, epochs, lr, device, variant, compile_mode=Non
     def forward(x):
         return net(x).unsqueeze(0)
 
+    def one_step(xb, yb):
+        if step is not None:
+            step(xb, yb)
+        else:
+            optimizer.zero_grad()
+            loss = F.nll_loss(net(xb), yb)
+            loss.backward()
+            optimizer.step()
+
     for epoch in range(epochs):
         t0 = time.perf_counter()
         model.train()
@@ -377,13 +476,7 @@ def train_loop_run(data, bs, seed, epochs, lr, device, variant, compile_mode=Non
         steps = 0
         for start in range(0, n, bs):
             xb, yb = xs[start:start + bs], ys[start:start + bs]
-            if step is not None:
-                step(xb, yb)
-            else:
-                optimizer.zero_grad()
-                loss = F.nll_loss(net(xb), yb)
-                loss.backward()
-                optimizer.step()
+            counted_step(run, steps, lambda: one_step(xb, yb))
             steps += 1
         sync(device)
         t1 = time.perf_counter()
@@ -501,6 +594,10 @@ def vmap_run(data, bs, seeds, epochs, lr, device, api):
         return F.nll_loss(functional_call(base, p, (x,)), y)
 
     grads_of = vmap(grad(loss_fn))
+
+    def one_step(xb, yb):
+        g = grads_of(params, xb, yb)
+        torch._foreach_add_(plist, [g[name] for name in names], alpha=-lr)
     shared_forward = vmap(lambda p, x: functional_call(base, p, (x,)), in_dims=(0, None))
     own_forward = vmap(lambda p, x: functional_call(base, p, (x,)))
     if rows[0] is None:
@@ -523,8 +620,7 @@ def vmap_run(data, bs, seeds, epochs, lr, device, api):
         xs, ys = data.x[idx], data.y[idx]  # [S, n, 784], [S, n]
         steps = 0
         for start in range(0, n, bs):
-            g = grads_of(params, xs[:, start:start + bs], ys[:, start:start + bs])
-            torch._foreach_add_(plist, [g[name] for name in names], alpha=-lr)
+            counted_step(run, steps, lambda: one_step(xs[:, start:start + bs], ys[:, start:start + bs]))
             steps += 1
         sync(device)
         t1 = time.perf_counter()
@@ -666,12 +762,18 @@ def run_mode(mode, protocol, data, device, api, compile_mode, deadline, result_s
                "ms_per_step": 1e3 * train / steps, "ms_per_model_step": 1e3 * train / model_steps,
                "train_gflops": 3 * forward_flops_per_sample() * data.n * protocol["epochs"] * len(protocol["seeds"]) / train / 1e9,
                "runs": summaries,
+               "driver_calls_per_step": next((s["driver_calls_per_step"] for s in summaries if "driver_calls_per_step" in s), None),
                "final_test_accuracy": {str(p["seed"]): p["test_accuracy"] for s in summaries for p in s["per_seed"]},
                "final_train_accuracy": {str(p["seed"]): p["train_accuracy"] for s in summaries for p in s["per_seed"]}}
         entry["batch_sizes"][str(bs)] = row
         acc = ", ".join(f"{k}: {v:.4f}" for k, v in row["final_test_accuracy"].items())
         log(f"{mode} bs {bs}: {wall:.2f} s wall ({train:.2f} s training, {row['eval_s']:.2f} s evaluation), "
             f"{row['ms_per_step']:.3f} ms/step ({row['ms_per_model_step']:.3f} per model), test accuracy per seed {acc}")
+        if row["driver_calls_per_step"] is not None:
+            c = row["driver_calls_per_step"]
+            top = ", ".join(f"{k} {v}" for k, v in sorted(c["calls"].items(), key=lambda kv: (-kv[1], kv[0]))[:8])
+            log(f"{mode} bs {bs}: a step's driver calls: {c['launches']} kernel launches, {c['copies']} copies, "
+                f"{c['syncs']} host synchronisations ({top})")
         entry["total_wall_s"] = time.perf_counter() - t_mode
         result_sink(entry)
     entry["total_wall_s"] = time.perf_counter() - t_mode
@@ -717,6 +819,9 @@ def main():
                         help="torch.compile mode: default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs")
     parser.add_argument("--time-budget-s", type=float, default=None,
                         help="start no further batch size once this many seconds have passed (results so far are kept)")
+    parser.add_argument("--cupti", default=os.environ.get("REPRO_CUPTI"),
+                        help="libcupti's path (default REPRO_CUPTI): count each run's second step's kernel launches, copies "
+                             "and host synchronisations in the CUDA driver, as the harness's bench does ('off': none)")
     parser.add_argument("--check", action="store_true",
                         help="tiny setting (2 seeds, 500 samples, 2 epochs, bs 64): the modes must agree with plain")
     parser.add_argument("--check-rtol", type=float, default=1e-2,
@@ -775,6 +880,11 @@ def main():
 
     def sink(_entry):
         write_json(out_path, result)
+
+    global COUNTER
+    COUNTER, counting = launch_counter(args.cupti, device)
+    result["environment"]["launch_counting"] = counting
+    log(counting)
 
     requested = args.modes or MODES
     availability, api = mode_availability(requested, device)
