@@ -108,7 +108,7 @@ public static class ReproduceCommand
         var report = builder.Build(ids, datasets: datasets);
         ReportCommand.Print(report);
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"Wall time: {total.Elapsed.TotalSeconds:F1} s in total ({string.Join(", ", times.Select(t => $"{t.Finding} {t.Seconds:F1} s"))})."));
+            $"Wall time: {total.Elapsed.TotalSeconds:F1} s in total ({string.Join(", ", times.Select(t => $"{t.Finding} {t.Seconds:F1} s"))}). Findings share runs (and, where stacks span findings, stacks): a finding's time includes what it trained that later findings read, so it is not that finding's cost alone."));
         return report.ExitCode;
     }
 
