@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Reproductions.Harness.Benchmarks;
 using Reproductions.Harness.Infrastructure;
 using Reproductions.Harness.Data;
 using Reproductions.Harness.Findings;
@@ -29,12 +30,20 @@ public static class ReproduceCommand
             Description = "k/n: run only shard k of n of the run set (deterministic; a unit and what it reads stay together), store it, and build no report. " +
                           "Give every shard the same findings, profile and datasets; merge the stores with 'merge', then run 'report'.",
         };
-        var command = new Command("reproduce", "Reproduce findings (all of them by default) and print our numbers next to the paper's.") { profileOption, findingsOption, datasetOption, fallback, shardOption };
+        var estimateOption = new Option<bool>("--estimate")
+        {
+            Description = "Train nothing: estimate the selection's time on this device from a few steps of each step shape timed here (each unit's steps and evaluations), " +
+                          "per finding and in total, its longest group (no shard finishes sooner), and the most loaded shard for 1, 2, 4, 8 and 16 shards.",
+        };
+        var command = new Command("reproduce", "Reproduce findings (all of them by default) and print our numbers next to the paper's.") { profileOption, findingsOption, datasetOption, fallback, shardOption, estimateOption };
         command.SetAction(parse => CliErrors.Guard(parse, () =>
         {
             DataSets.AllowFallback = parse.GetValue(fallback);
             var shard = parse.GetValue(shardOption) is { } text ? Shard.Parse(text) : null;
             var datasets = Datasets(parse.GetValue(datasetOption)!);
+            if (parse.GetValue(estimateOption))
+                return shard is null ? Estimate(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), datasets)
+                    : throw new BadInputException("--estimate: not with --shard (the estimate covers the whole selection and says what each number of shards would take).");
             return shard is null
                 ? Reproduce(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), datasets)
                 : ReproduceShard(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), datasets, shard);
@@ -97,11 +106,9 @@ public static class ReproduceCommand
         foreach (var finding in selected)
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var dataset = finding.Dataset;
-            var id = finding.Finding;
             var measured = ProgressDisplay.Run(progress => FindingRunner.Run(finding, store, new RunOptions { Progress = progress, Log = Log, Cancel = cancel.Token }, pools));
             AnsiConsole.Write(Table(finding, measured, builder.Rows(finding, measured)));
-            var name = dataset == finding.PaperDataset ? id : $"{id} ({dataset})";
+            var name = FindingName(finding);
             times.Add((name, clock.Elapsed.TotalSeconds));
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[grey]{Markup.Escape(name)}: {clock.Elapsed.TotalSeconds:F1} s wall time (runs stored earlier are read, not trained).[/]"));
         }
@@ -122,9 +129,7 @@ public static class ReproduceCommand
         var ids = FindingIds(findings);
         var device = Devices.Resolve(DeviceChoice.Auto);
         var deviceType = Devices.TypeName(device);
-        var selected = datasets.SelectMany(d => ids.Select(id => FindingProfile.Load(id, profile, dataset: d))).ToList();
-        var pool = StackPool.Of(selected.Select(f => f.Experiment.Plan(deviceType, FindingRunner.Label(f))), deviceType);
-        var units = RunSet.Units(selected.Select(f => f.Experiment.Plan(deviceType, FindingRunner.Label(f), pool)));
+        var units = RunSet.Units(PooledPlans(profile, ids, datasets, deviceType).Select(p => p.Plan));
         var share = RunSet.Share(units, shard);
         var cost = units.Sum(u => Math.Max(1, u.Cost));
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
@@ -150,6 +155,55 @@ public static class ReproduceCommand
             $"Shard {shard} done in {total.Elapsed.TotalSeconds:F1} s. When every shard is done: 'merge' their run stores into one, then 'report'."));
         return ExitCodes.Ok;
     }
+
+    /// <summary>
+    /// The selection's estimated time on this device (<see cref="RunSetEstimator"/>), each step shape timed here first: trains
+    /// nothing and stores nothing.
+    /// </summary>
+    private static int Estimate(string profileChoice, string[]? findings, IReadOnlyList<string> datasets)
+    {
+        var profile = ResolveProfile(profileChoice);
+        var ids = FindingIds(findings);
+        var device = Devices.Resolve(DeviceChoice.Auto);
+        var deviceType = Devices.TypeName(device);
+        var plans = PooledPlans(profile, ids, datasets, deviceType).Select(p => (Name: FindingName(p.Finding), p.Plan)).ToList();
+        void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+        DataSets.Log = Log;
+        AnsiConsole.MarkupLine($"Estimating profile [bold]{profile}[/] on {Markup.Escape(Devices.Describe(device))}, dataset {string.Join(" and ", datasets)}: {string.Join(", ", ids)}. Timing each step shape first:");
+        var pricer = new MeasuredStepPricer(DataSets.Get, Log);
+        var estimate = RunSetEstimator.Estimate(plans, pricer);
+        var table = new Table().Title(Markup.Escape($"Estimated time of profile {profile} on {Devices.Describe(device)} (nothing trained)"))
+            .Caption(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"{pricer.Shapes} step shapes timed here in {pricer.CalibrationSeconds:F1} s ({MeasuredStepPricer.StepsTimed} steps each after as many untimed). ") +
+                "A finding's units are those no earlier finding brought in (findings share runs). Units priced by their sample passes (the sharpness measurements, the parametric line) " +
+                "take a pass at the lone bs-1024 step's time per sample: a rough figure."));
+        foreach (var c in new[] { "finding", "units it adds", "not estimated", "device steps", "estimated s", "estimated min" })
+            table.AddColumn(new TableColumn(c).RightAligned());
+        string N(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+        foreach (var f in estimate.Findings)
+            table.AddRow(Markup.Escape(f.Finding), N(f.Units, "F0"), f.NotEstimated > 0 ? N(f.NotEstimated, "F0") : "", N(f.Steps, "N0"), N(f.Seconds, "F0"), N(f.Seconds / 60, "F1"));
+        table.AddRow("[bold]total[/]", N(estimate.Units.Count, "F0"), N(estimate.NotEstimated.Count, "F0"), N(estimate.Steps, "N0"), N(estimate.Seconds, "F0"), N(estimate.Seconds / 60, "F1"));
+        AnsiConsole.Write(table);
+        foreach (var u in estimate.NotEstimated)
+            AnsiConsole.MarkupLine(Markup.Escape($"Not estimated: {u.Unit.Label} ({u.Unit.Key.Kind}): an engine of its own does its work (its own bench estimates it, e.g. 'bench --gradient-competition')."));
+        var passes = estimate.Units.Where(u => u.Pricing == Pricing.Passes).Sum(u => u.Seconds);
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"Longest group (one process runs it; no number of shards finishes sooner): {estimate.Longest.Label}, {estimate.Longest.Seconds:F0} s ({estimate.Longest.Seconds / 60:F1} min). Of the total, {passes:F0} s are priced by sample passes.")));
+        AnsiConsole.MarkupLine(Markup.Escape("The most loaded shard of 'reproduce --shard k/n' (balanced by sample passes, not by this estimate): " +
+            string.Join(", ", estimate.ShardSeconds.Select(s => string.Create(CultureInfo.InvariantCulture, $"n = {s.Key}: {s.Value:F0} s ({s.Value / 60:F1} min)"))) + "."));
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Each selected finding (every id on every dataset) with its plan on <paramref name="deviceType"/>, stacks pooled across them where keys allow.</summary>
+    private static IReadOnlyList<(FindingProfile Finding, IReadOnlyList<Work> Plan)> PooledPlans(string profile, IReadOnlyList<string> ids, IReadOnlyList<string> datasets, string deviceType)
+    {
+        var selected = datasets.SelectMany(d => ids.Select(id => FindingProfile.Load(id, profile, dataset: d))).ToList();
+        var pool = StackPool.Of(selected.Select(f => f.Experiment.Plan(deviceType, FindingRunner.Label(f))), deviceType);
+        return selected.Select(f => (f, f.Experiment.Plan(deviceType, FindingRunner.Label(f), pool))).ToList();
+    }
+
+    /// <summary>The finding's id, with its dataset where that is not the paper's: "F01", "F01 (fashion-mnist)".</summary>
+    private static string FindingName(FindingProfile finding) => finding.Dataset == finding.PaperDataset ? finding.Finding : $"{finding.Finding} ({finding.Dataset})";
 
     /// <summary>The ids named on the command line (spaces or commas), or every configs/F*.json.</summary>
     public static IReadOnlyList<string> FindingIds(string[]? findings) => findings is { Length: > 0 }

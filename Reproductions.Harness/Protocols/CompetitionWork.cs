@@ -116,6 +116,9 @@ public sealed class CompetitionWork(CompetitionProfile profile, IReadOnlyList<Tr
     private StoreKey? key;
 
     /// <summary>Every trial's steps at every batch size (the regime runs it reads are counted by their own units).</summary>
+    /// <summary>The trial engine's passes (stacked trials, fused kernels) cost far less than the trainer's: not priced by them.</summary>
+    public override bool CostIsTrainerPasses => false;
+
     public override double Cost => profile.Variants.Sum(v => (double)v.TrialsPerSeed * profile.Seeds.Count) * profile.BatchSizes.Sum(b => Passes(profile.SamplesPerTrial, b));
 
     public override CompetitionStored Run(WorkContext context)

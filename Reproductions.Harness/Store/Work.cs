@@ -47,6 +47,14 @@ public abstract class Work
     public virtual double Cost => 1;
 
     /// <summary>
+    /// Whether <see cref="Cost"/> prices the unit's time as passes of the trainer's own steps (forward and backward at a large
+    /// batch): true where the work is such passes (the sharpness measurements, the parametric line); false where an engine of
+    /// its own does it, whose passes cost something else (the gradient competition's stacked trials). The run-set estimate
+    /// (<c>reproduce --estimate</c>) prices the first by passes and names the second as not estimated.
+    /// </summary>
+    public virtual bool CostIsTrainerPasses => true;
+
+    /// <summary>
     /// The sample passes of <paramref name="samples"/> samples in batches of <paramref name="batchSize"/>: each step also
     /// costs about 32 samples' worth whatever its batch (on the CPU a sample at batch 2 costs about 14 times one at 1024).
     /// </summary>

@@ -145,6 +145,7 @@ public sealed class BadInputCorpusTests
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F99"]), ExitCodes.BadInput, "F99.json: file not found");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--dataset", "cifar10", "--findings", "F01"]), ExitCodes.BadInput, "cifar10", "fashion-mnist");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F01", "--shard", "3/2"]), ExitCodes.BadInput, "--shard '3/2': expected k/n");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--findings", "F01", "--shard", "1/2", "--estimate"]), ExitCodes.BadInput, "--estimate: not with --shard");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["merge", Path.Combine(root, "no-such-store")]), ExitCodes.BadInput, "no-such-store: no such store folder");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["report", "--profile", "quick", "--dataset", "cifar10"]), ExitCodes.BadInput, "cifar10");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["report", "--profile", "quick", "--findings", "F01", "--since", Path.Combine(root, "missing.json")]), ExitCodes.BadInput,

@@ -12,15 +12,21 @@
 #   2. the peer: F01's full protocol written the usual PyTorch way (plain), with torch.func (vmap) and CUDA graphs,
 #      checked against each other first (tools/peer/f01_pytorch.py);
 #   3. the full profile, finding by finding (F01 first: the peer's ratio), each with its wall time; then the report.
-# Usage: bash tools/gpu/device-run.sh [bench|full|all] [seconds for the whole call, default 570]
+# Usage: bash tools/gpu/device-run.sh [bench|full|shards|all] [seconds for the whole call, default 570] [shards, default 4]
 #   bench: the bench and the peer (about 5-8 minutes: one call); full: the full profile (the rest of the session's
 #   device time: a second call, with a store that comes back in $OUT/artifacts; carry it back in to go on); all: both.
+#   shards: instead of full, the full profile as n shards run at once on the one GPU (reproduce --shard k/n, each its
+#   own process and store under $OUT/shards/k), merged into $OUT/artifacts, then the report: a step is bound by the host's
+#   per-operation overhead, so n processes may share the GPU at little cost each (the estimate says what one would take;
+#   each shard's table says what it took). F02's bs-2 stack (900,000 steps) holds one shard to the end whatever n is.
 # Not yet run on a GPU (no GPU was lent to the task that wrote it). Dry-run on a CPU machine with REPRO_HARNESS set and a
 # 150 s budget: F01 was cut off at 79 s with two stacked epochs checkpointed under $OUT, the rest skipped, the report written.
 set -uo pipefail
 part="${1:-all}"
 budget="${2:-570}"
-case "$part" in bench|full|all) ;; *) echo "error: the part is bench, full or all, not '$part'." >&2; exit 2;; esac
+shards="${3:-4}"
+case "$part" in bench|full|shards|all) ;; *) echo "error: the part is bench, full, shards or all, not '$part'." >&2; exit 2;; esac
+case "$shards" in ''|*[!0-9]*|0) echo "error: the number of shards is a whole number of at least 1, not '$shards'." >&2; exit 2;; esac
 start=$(date +%s)
 left() { echo $(( budget - ($(date +%s) - start) )); }
 out="${OUT:?the device tool sets OUT}"
@@ -54,7 +60,7 @@ mkdir -p "$out/artifacts"; [ -d .device-carry/artifacts ] && cp -r .device-carry
 { nvidia-smi; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; echo "REPRO_CUPTI=${cupti:-(libcupti not found: launches are not counted)}"; } > "$out/machine.txt" 2>&1
 
 cap() { local a=$1 b=$2; echo $(( a < b ? a : b )); }
-if [ "$part" != full ]; then
+if [ "$part" = bench ] || [ "$part" = all ]; then
   # 16,384 samples: at the H100's 1.07 ms per step, bs 2 is about 9 s per epoch, so the warm-up and 3 repeats of both
   # loops fit in about 70 s (whole epochs of 60,000 samples would take over 3 minutes at bs 2 alone).
   step "bench (bs 2 64 1024, 16384 samples, 3 repeats)"
@@ -76,6 +82,30 @@ if [ "$part" != full ]; then
   [ "$part" = bench ] && { step "done (bench part)"; exit 0; }
 fi
 
+# The full profile's estimated time on this GPU (each step shape timed; nothing trained): what to expect of what follows,
+# and the time each finding that does not fit would need.
+step "reproduce --profile full --estimate"
+within "$(cap 120 $(( $(left) - 80 )))" "$out/estimate.txt" "${harness[@]}" reproduce --profile full --estimate
+if [ "$part" = shards ]; then
+  step "the full profile as $shards shards at once on this GPU"
+  pids=()
+  for k in $(seq 1 "$shards"); do
+    mkdir -p "$out/shards/$k"
+    REPRO_ARTIFACTS="$out/shards/$k" timeout "$(( $(left) - 70 ))" "${harness[@]}" reproduce --profile full --shard "$k/$shards" > "$out/shard-$k.txt" 2>&1 &
+    pids+=("$!")
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}"; code=$?
+    echo "exit $code (124: cut off)" >> "$out/shard-$(( i + 1 )).txt"
+    step "shard $(( i + 1 ))/$shards ended: exit $code"
+  done
+  step "merge the shards' stores into $out/artifacts"
+  within 30 "$out/merge.txt" "${harness[@]}" merge $(for k in $(seq 1 "$shards"); do [ -d "$out/shards/$k/runs" ] && echo "$out/shards/$k/runs"; done) --into "$out/artifacts/runs"
+  step "report from what is stored"
+  within 60 "$out/report.txt" "${harness[@]}" report --profile full
+  step "done"
+  exit 0
+fi
 for finding in F01 F03 F04 F09 F11 F12 F13 F14 F10 F02 F17 F18 F15 F16 F05 F06 F07 F08 F19 F20 F21; do
   [ "$(left)" -lt 80 ] && { step "stopped before $finding: time is up"; echo "not run: $finding" >> "$out/not-run.txt"; continue; }
   step "reproduce --profile full --findings $finding"

@@ -1,0 +1,216 @@
+using System.Text.Json;
+using Reproductions.Harness.Data;
+using Reproductions.Harness.Infrastructure;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Store;
+using Reproductions.Harness.Training;
+using static TorchSharp.torch;
+
+namespace Reproductions.Harness.Benchmarks;
+
+/// <summary>Prices the device work of training: a step of a given shape, an evaluated sample, a sample pass.</summary>
+public interface IStepPricer
+{
+    /// <summary>Seconds of one step of phase <paramref name="phase"/> of <paramref name="config"/> for <paramref name="models"/>
+    /// models (stacked where the config says so), micro-batches included.</summary>
+    double StepSeconds(TrainingConfig config, int phase, int models);
+
+    /// <summary>Seconds to evaluate one sample (loss and accuracy) for <paramref name="models"/> models of <paramref name="config"/>.</summary>
+    double EvalSecondsPerSample(TrainingConfig config, int models);
+
+    /// <summary>Seconds of one sample pass (forward and backward at a large batch): the price of a unit whose work is known
+    /// only as <see cref="Work.Cost"/> (the sharpness measurements, the parametric line, the gradient competition).</summary>
+    double SecondsPerPass { get; }
+}
+
+/// <summary>How a unit's time is estimated.</summary>
+public enum Pricing
+{
+    /// <summary>By its training steps at the measured time of a step of their shape, and its evaluations.</summary>
+    Steps,
+    /// <summary>By its <see cref="Work.Cost"/> in sample passes at the measured time of a pass.</summary>
+    Passes,
+    /// <summary>Not estimated (<see cref="Work.CostIsTrainerPasses"/> is false): its seconds are 0.</summary>
+    None,
+}
+
+/// <summary>One unit's estimate: its device steps (sequential: one process runs them one after another) and seconds.</summary>
+public sealed record UnitEstimate(Work Unit, long Steps, double Seconds, Pricing Pricing);
+
+/// <summary>What one finding adds to the run set (units another finding brought in earlier are not counted again).</summary>
+/// <param name="NotEstimated">Of its units, those not estimated (<see cref="Pricing.None"/>).</param>
+public sealed record FindingEstimate(string Finding, int Units, long Steps, double Seconds, int NotEstimated);
+
+/// <summary>The estimated time of a run set on one device, and what <c>--shard k/n</c> would make of it.</summary>
+/// <param name="Longest">The costliest group of units that one process runs (a stack and its members, a protocol and the runs
+/// it reads): no number of shards finishes sooner than it.</param>
+/// <param name="ShardSeconds">For each shard count n, the estimated seconds of the most loaded of the n shards that
+/// <see cref="RunSet.Split"/> forms (balanced by <see cref="Work.Cost"/>, not by this estimate).</param>
+public sealed record RunSetEstimate(IReadOnlyList<FindingEstimate> Findings, IReadOnlyList<UnitEstimate> Units,
+    (string Label, double Seconds) Longest, IReadOnlyDictionary<int, double> ShardSeconds)
+{
+    public double Seconds => Units.Sum(u => u.Seconds);
+    public long Steps => Units.Sum(u => u.Steps);
+    public IReadOnlyList<UnitEstimate> NotEstimated => Units.Where(u => u.Pricing == Pricing.None).ToList();
+}
+
+/// <summary>
+/// Estimates how long a run set takes on this device before anything trains: each training unit's steps, phase by phase, at
+/// the time of a step of its shape measured on the device (<see cref="MeasuredStepPricer"/>), plus its evaluations; other
+/// units at their <see cref="Work.Cost"/> in sample passes where those are the trainer's passes, the rest named as not
+/// estimated. Units stored already are counted as if they were not (the estimate is of the work, not of what is left).
+/// </summary>
+public static class RunSetEstimator
+{
+    /// <summary>The shard counts the estimate splits the run set into.</summary>
+    public static readonly IReadOnlyList<int> ShardCounts = [1, 2, 4, 8, 16];
+
+    /// <summary>The steps and evaluated samples of <paramref name="config"/> trained for <paramref name="models"/> models.</summary>
+    public static (long Steps, double Seconds) Price(TrainingConfig config, int models, IStepPricer pricer)
+    {
+        var samples = (long)(config.TrainSamples ?? DatasetSpecs.Get(config.Dataset).TrainCount);
+        long steps = 0;
+        double seconds = 0;
+        for (var p = 0; p < config.Phases.Count; p++)
+        {
+            var phase = config.Phases[p];
+            var phaseSteps = phase.Epochs * ((samples + phase.BatchSize - 1) / phase.BatchSize);
+            steps += phaseSteps;
+            seconds += phaseSteps * pricer.StepSeconds(config, p, models);
+        }
+        var evaluations = Enumerable.Range(1, config.TotalEpochs).Count(e => e % config.Evaluation.Interval == 0 || e == config.TotalEpochs);
+        var evaluated = Math.Min(samples, config.Evaluation.TrainSubset ?? samples) + TestCount(config.Dataset);
+        return (steps, seconds + evaluations * evaluated * pricer.EvalSecondsPerSample(config, models));
+    }
+
+    private static long TestCount(string dataset) => DatasetSpecs.Get(dataset).File("test", IdxKind.Images).Count;
+
+    /// <summary>One unit's estimate: a lone run or a stack by its steps; a stacked member nothing (its stack pays); others by passes.</summary>
+    public static UnitEstimate Of(Work unit, IStepPricer pricer) => unit switch
+    {
+        TrainingWork { Stack: null } lone => Estimate(unit, Price(lone.Config, 1, pricer)),
+        TrainingWork => new UnitEstimate(unit, 0, 0, Pricing.Steps),
+        StackWork stack => Estimate(unit, Price(stack.Configs[0], stack.Configs.Count, pricer)),
+        { CostIsTrainerPasses: true } => new UnitEstimate(unit, 0, Math.Max(1, unit.Cost) * pricer.SecondsPerPass, Pricing.Passes),
+        _ => new UnitEstimate(unit, 0, 0, Pricing.None),
+    };
+
+    private static UnitEstimate Estimate(Work unit, (long Steps, double Seconds) price) => new(unit, price.Steps, price.Seconds, Pricing.Steps);
+
+    /// <summary>
+    /// The estimate of the run set of <paramref name="plans"/> (each finding's plan, in order, labelled by its finding): per
+    /// finding what it adds, in total, its longest group, and the most loaded shard of each of <see cref="ShardCounts"/>.
+    /// </summary>
+    public static RunSetEstimate Estimate(IReadOnlyList<(string Finding, IReadOnlyList<Work> Plan)> plans, IStepPricer pricer)
+    {
+        var units = RunSet.Units(plans.Select(p => p.Plan));
+        var byKey = units.ToDictionary(u => u.Key.ToString(), u => Of(u, pricer), StringComparer.Ordinal);
+        var counted = new HashSet<string>(StringComparer.Ordinal);
+        var findings = new List<FindingEstimate>();
+        foreach (var (finding, plan) in plans)
+        {
+            var added = RunSet.Units([plan]).Where(u => counted.Add(u.Key.ToString())).Select(u => byKey[u.Key.ToString()]).ToList();
+            findings.Add(new FindingEstimate(finding, added.Count, added.Sum(u => u.Steps), added.Sum(u => u.Seconds), added.Count(u => u.Pricing == Pricing.None)));
+        }
+        double GroupSeconds(IEnumerable<Work> group) => group.Sum(u => byKey[u.Key.ToString()].Seconds);
+        var longest = RunSet.Groups(units).Select(g => (Label: g.MaxBy(u => byKey[u.Key.ToString()].Seconds)!.Label, Seconds: GroupSeconds(g)))
+            .MaxBy(g => g.Seconds);
+        var shards = ShardCounts.ToDictionary(n => n, n => RunSet.Split(units, n).Max(shard => shard.Sum(GroupSeconds)));
+        return new RunSetEstimate(findings, units.Select(u => byKey[u.Key.ToString()]).ToList(), longest, shards);
+    }
+}
+
+/// <summary>
+/// Prices steps by timing them on this device: for each step shape (the model, the optimiser, the batch and micro-batch
+/// sizes, the number of models and whether they are stacked; not the rate, the seed or the epochs) two short epochs of
+/// <see cref="StepsTimed"/> steps each through the harness's own trainer (<see cref="TrainingSession"/>, or
+/// <see cref="StackedSession"/> for a stack of seeds 1..models), the first untimed, the second's training and evaluation
+/// seconds read from its metrics. A pass costs what a step of the lone bs-1024 shape costs per sample.
+/// </summary>
+public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<string>? log = null) : IStepPricer
+{
+    /// <summary>Steps in each of the two calibration epochs.</summary>
+    public const int StepsTimed = 4;
+
+    private readonly Dictionary<string, (double Step, double EvalPerSample)> measured = new(StringComparer.Ordinal);
+    private readonly System.Diagnostics.Stopwatch spent = new();
+
+    /// <summary>The step shapes measured so far.</summary>
+    public int Shapes => measured.Count;
+
+    /// <summary>The seconds spent measuring them.</summary>
+    public double CalibrationSeconds => spent.Elapsed.TotalSeconds;
+
+    public double StepSeconds(TrainingConfig config, int phase, int models) => Measure(config, phase, models).Step;
+
+    public double EvalSecondsPerSample(TrainingConfig config, int models) => Measure(config, 0, models).EvalPerSample;
+
+    public double SecondsPerPass
+    {
+        get
+        {
+            var reference = new TrainingConfig { Model = new ModelConfig { Widths = [784, 1024, 1024, 10] }, Phases = [new PhaseConfig { Epochs = 1, BatchSize = 1024, LearningRate = 0.01 }] };
+            return StepSeconds(reference, 0, 1) / 1024;
+        }
+    }
+
+    /// <summary>The probe of a shape: its phase alone for two epochs of <paramref name="steps"/> steps, evaluated every epoch.</summary>
+    public static TrainingConfig Probe(TrainingConfig config, int phase, long seed, int steps)
+    {
+        var p = config.Phases[phase];
+        return new TrainingConfig
+        {
+            Dataset = config.Dataset,
+            Preprocessing = config.Preprocessing,
+            TrainSamples = p.BatchSize * steps,
+            Model = config.Model,
+            Optimizer = config.Optimizer,
+            LossReduction = config.LossReduction,
+            Evaluation = new EvaluationConfig { ChunkSize = config.Evaluation.ChunkSize, TrainSubset = null, Interval = 1 },
+            Seed = seed,
+            Device = config.Device,
+            Stack = config.Stack,
+            Phases = [new PhaseConfig { Epochs = 2, BatchSize = p.BatchSize, LearningRate = p.LearningRate, Accumulation = p.Accumulation }],
+        };
+    }
+
+    private (double Step, double EvalPerSample) Measure(TrainingConfig config, int phase, int models)
+    {
+        var probe = Probe(config, phase, 1, StepsTimed);
+        var shape = JsonSerializer.Serialize(new { probe.Dataset, probe.Preprocessing, probe.Model, probe.Optimizer, probe.LossReduction, probe.Phases[0].BatchSize, probe.Phases[0].Accumulation, probe.Stack, models }, JsonDefaults.Options);
+        if (measured.TryGetValue(shape, out var known)) return known;
+        spent.Start();
+        try
+        {
+            var training = data(config.Dataset);
+            // Fewer steps where the training set holds fewer batches (the probe trains on a subset of it).
+            var steps = (int)Math.Clamp(training.TrainImages.shape[0] / probe.Phases[0].BatchSize, 1, StepsTimed);
+            probe = Probe(config, phase, 1, steps);
+            var evaluated = probe.TrainSamples!.Value + training.TestImages.shape[0];
+            EpochMetrics second;
+            double factor;
+            if (probe.Stack)
+            {
+                using var session = new StackedSession(Enumerable.Range(1, models).Select(seed => Probe(config, phase, seed, steps)).ToList(), training);
+                session.RunEpoch();
+                second = session.RunEpoch().FirstOrDefault(m => m is not null) ?? throw new InvalidOperationException($"The calibration stack of {shape} diverged in two epochs of {steps} steps.");
+                factor = models; // a stacked model's times are the stack's shared evenly
+            }
+            else
+            {
+                using var session = new TrainingSession(probe, training);
+                session.RunEpoch();
+                second = session.RunEpoch();
+                factor = 1;
+            }
+            var result = (second.TrainSeconds * factor / steps, second.EvalSeconds * factor / evaluated);
+            measured[shape] = result;
+            log?.Invoke(FormattableString.Invariant($"step of {(probe.Stack ? $"{models} stacked" : "a lone run")} at bs {probe.Phases[0].BatchSize}{(probe.Phases[0].Accumulation is { } a ? $" ({a} micro-batches)" : "")}, {probe.Optimizer.Kind.ToString().ToLowerInvariant()}{(probe.Optimizer.Momentum > 0 ? " with momentum" : "")}: {result.Item1 * 1e3:F3} ms; evaluation {result.Item2 * 1e6:F3} us/sample"));
+            return result;
+        }
+        finally
+        {
+            spent.Stop();
+        }
+    }
+}

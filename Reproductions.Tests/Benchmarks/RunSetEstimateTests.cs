@@ -1,0 +1,76 @@
+using Reproductions.Harness.Benchmarks;
+using Reproductions.Harness.Findings;
+using Reproductions.Harness.Protocols;
+using Reproductions.Harness.Store;
+using Reproductions.Harness.Training;
+using Reproductions.Tests.Training;
+
+namespace Reproductions.Tests.Benchmarks;
+
+/// <summary>The run-set estimate (<c>reproduce --estimate</c>): its arithmetic with a known price list, and the pricer's timing.</summary>
+[Unit]
+public class RunSetEstimateTests
+{
+    /// <summary>A price list in closed form: a step costs 1 ms plus 1 us per row of every model; evaluating a sample 2 us per model; a pass 5 us.</summary>
+    private sealed class KnownPrices : IStepPricer
+    {
+        public double StepSeconds(TrainingConfig config, int phase, int models) => 1e-3 + 1e-6 * config.Phases[phase].BatchSize * models;
+        public double EvalSecondsPerSample(TrainingConfig config, int models) => 2e-6 * models;
+        public double SecondsPerPass => 5e-6;
+    }
+
+    [Test]
+    public void A_run_costs_its_phases_steps_and_its_evaluated_epochs()
+    {
+        var config = SyntheticData.Config(epochs: 2, batchSize: 64);
+        config.Phases.Add(new PhaseConfig { Epochs = 1, BatchSize = 256, LearningRate = 0.01 });
+        config.TrainSamples = 1000;
+        config.Evaluation = new EvaluationConfig { Interval = 2, TrainSubset = 500 };
+        var (steps, seconds) = RunSetEstimator.Price(config, 3, new KnownPrices());
+        steps.Should().Be(2 * 16 + 4, "1,000 samples are 16 batches of 64 and 4 of 256");
+        // Epochs 2 (the interval) and 3 (the last) are evaluated, each on 500 training samples and MNIST's 10,000 test samples.
+        seconds.Should().BeApproximately(32 * (1e-3 + 64 * 3e-6) + 4 * (1e-3 + 256 * 3e-6) + 2 * 10_500 * 6e-6, 1e-12);
+    }
+
+    [Test]
+    public void The_full_profiles_on_cuda_add_up_and_no_shard_beats_the_longest_group()
+    {
+        var findings = FindingProfile.All().Select(id => FindingProfile.Load(id, "full")).ToList();
+        var plans = findings.Select(f => (f.Finding, f.Experiment.Plan("cuda", FindingRunner.Label(f)))).ToList();
+        var estimate = RunSetEstimator.Estimate(plans, new KnownPrices());
+
+        estimate.Findings.Sum(f => f.Seconds).Should().BeApproximately(estimate.Seconds, 1e-6, "each unit is counted once, for the first finding that brings it in");
+        estimate.Findings.Sum(f => f.Units).Should().Be(estimate.Units.Count);
+        var f02 = estimate.Findings.Single(f => f.Finding == "F02");
+        f02.Steps.Should().Be(30 * 30_000, "F02's full bs-2 runs: 30 epochs of 60,000 samples in batches of 2, its three seeds stacked");
+        estimate.Longest.Label.Should().StartWith("F02 full bs2", "the bs-2 stack is the longest chain of steps");
+        estimate.Longest.Seconds.Should().BeApproximately(900_000 * (1e-3 + 2 * 3e-6) + 30 * 70_000 * 6e-6, 1e-6);
+
+        estimate.ShardSeconds[1].Should().BeApproximately(estimate.Seconds, 1e-6);
+        foreach (var (n, seconds) in estimate.ShardSeconds)
+            seconds.Should().BeGreaterThanOrEqualTo(Math.Max(estimate.Seconds / n, estimate.Longest.Seconds) - 1e-6, $"{n} shards");
+
+        estimate.NotEstimated.Should().ContainSingle().Which.Unit.Key.Kind.Should().Be("gradient-competition", "its engine's passes are not the trainer's");
+        estimate.Units.Where(u => u.Pricing == Pricing.Passes).Should().NotBeEmpty("the sharpness measurements are priced by their passes");
+    }
+
+    [Test]
+    public void The_pricer_times_each_step_shape_once_through_the_harness_trainers()
+    {
+        using var data = SyntheticData.Create();
+        var pricer = new MeasuredStepPricer(_ => data);
+        var lone = SyntheticData.Config(batchSize: 50);
+        var stacked = SyntheticData.Config(batchSize: 50);
+        stacked.Stack = true;
+        var step = pricer.StepSeconds(lone, 0, 1);
+        step.Should().BePositive();
+        pricer.EvalSecondsPerSample(lone, 1).Should().BePositive();
+        pricer.StepSeconds(stacked, 0, 3).Should().BePositive();
+        pricer.Shapes.Should().Be(2, "a lone shape and a stacked one");
+        var otherRate = SyntheticData.Config(batchSize: 50, lr: 0.5, seed: 9);
+        pricer.StepSeconds(otherRate, 0, 1).Should().Be(step, "the rate and the seed are not part of a step's shape");
+        pricer.Shapes.Should().Be(2);
+        var probe = MeasuredStepPricer.Probe(lone, 0, 4, MeasuredStepPricer.StepsTimed);
+        (probe.TrainSamples, probe.TotalEpochs, probe.Seed, probe.Evaluation.Interval).Should().Be((50 * MeasuredStepPricer.StepsTimed, 2, 4L, 1));
+    }
+}
