@@ -51,8 +51,8 @@ public sealed class StackWork : Work<StackRecord>
     public override string Label { get; }
     public override StoreKey Key { get; }
 
-    /// <summary>Every member's sample passes: a stack does the work of its runs in fewer, larger operations.</summary>
-    public override double Cost => Configs.Sum(TrainingWork.Passes);
+    /// <summary>Its runs' sample passes, trained as one: every step's rows for each model, its overhead once.</summary>
+    public override double Cost => TrainingWork.Passes(Configs[0], DeviceType, Configs.Count);
 
     /// <summary>The file of member <paramref name="index"/>'s final weights in the stack's folder.</summary>
     public static string WeightsFileOf(int index) => string.Create(CultureInfo.InvariantCulture, $"member-{index:D3}.weights");

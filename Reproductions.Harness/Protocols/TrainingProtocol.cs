@@ -324,15 +324,19 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     public override IReadOnlyList<Work> Reads => Stack is null ? [] : [Stack];
 
     /// <summary>A run trained alone: its epochs' sample passes and evaluations; a stacked one costs nothing itself (its stack does).</summary>
-    public override double Cost => Stack is null ? Passes(Config) : 1;
+    public override double Cost => Stack is null ? Passes(Config, DeviceType) : 1;
 
-    /// <summary>The sample passes of training <paramref name="config"/>: every phase's epochs, and an evaluation pass (a third of a step's work) per evaluated epoch.</summary>
-    public static double Passes(TrainingConfig config)
+    /// <summary>
+    /// The sample passes of training <paramref name="config"/> for <paramref name="models"/> models stacked on
+    /// <paramref name="deviceType"/>: every phase's epochs (<see cref="Work.Passes(double, int, string, int)"/>), and an
+    /// evaluation pass (a third of a step's work) per evaluated epoch and model.
+    /// </summary>
+    public static double Passes(TrainingConfig config, string deviceType, int models = 1)
     {
         var samples = (double)(config.TrainSamples ?? Data.DatasetSpecs.Get(config.Dataset).TrainCount);
-        var training = config.Phases.Sum(p => p.Epochs * Passes(samples, p.MicroBatchSize));
+        var training = config.Phases.Sum(p => p.Epochs * Passes(samples, p.MicroBatchSize, deviceType, models));
         var evaluations = (double)config.TotalEpochs / config.Evaluation.Interval * (Math.Min(samples, config.Evaluation.TrainSubset ?? samples) + 10_000) / 3;
-        return training + evaluations;
+        return training + evaluations * models;
     }
 
     /// <summary>

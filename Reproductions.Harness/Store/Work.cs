@@ -55,10 +55,21 @@ public abstract class Work
     public virtual bool CostIsTrainerPasses => true;
 
     /// <summary>
-    /// The sample passes of <paramref name="samples"/> samples in batches of <paramref name="batchSize"/>: each step also
-    /// costs about 32 samples' worth whatever its batch (on the CPU a sample at batch 2 costs about 14 times one at 1024).
+    /// What a step costs on <paramref name="deviceType"/> beyond its rows, in samples' worth of a pass (an estimate from
+    /// measurements, for balancing shards). On the CPU about 32: a sample at batch 2 costs about 14 times one at 1024. On CUDA
+    /// about 3,450: the H100's step at bs 64 took 1.07 ms, bound by per-operation overhead
+    /// (<c>docs/measurements/h100-bench.txt</c>), while a row's forward and backward pass (3 x 3.72 MFLOP for the blog's MLP)
+    /// takes 0.31 us at torch.mm's 36 TFLOP/s there: a step's overhead is worth about 3,450 rows.
     /// </summary>
-    public static double Passes(double samples, int batchSize) => samples * (1 + 32.0 / Math.Max(1, batchSize));
+    public static double StepOverhead(string deviceType) => deviceType == "cuda" ? 3450 : 32;
+
+    /// <summary>
+    /// The sample passes of <paramref name="samples"/> samples in batches of <paramref name="batchSize"/> for
+    /// <paramref name="models"/> models stacked (one step trains a batch of each) on <paramref name="deviceType"/>: each step
+    /// costs its rows plus <see cref="StepOverhead"/>, which a stack shares.
+    /// </summary>
+    public static double Passes(double samples, int batchSize, string deviceType = "cpu", int models = 1) =>
+        samples / Math.Max(1, batchSize) * (StepOverhead(deviceType) + (double)Math.Max(1, batchSize) * models);
 
     /// <summary>What is wrong with <paramref name="result"/> as this unit's stored result (another unit's, incomplete), or null.</summary>
     public virtual string? Problem(object result) => null;

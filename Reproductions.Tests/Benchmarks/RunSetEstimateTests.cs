@@ -54,6 +54,25 @@ public class RunSetEstimateTests
         estimate.Units.Where(u => u.Pricing == Pricing.Passes).Should().NotBeEmpty("the sharpness measurements are priced by their passes");
     }
 
+    /// <summary>A step as the H100 measured it (docs/measurements/h100-bench.txt): 1.07 ms of per-operation overhead, then 0.31 us per row.</summary>
+    private sealed class H100Prices : IStepPricer
+    {
+        public double StepSeconds(TrainingConfig config, int phase, int models) => 1.07e-3 + 0.31e-6 * config.Phases[phase].MicroBatchSize * models * (config.Phases[phase].Accumulation ?? 1);
+        public double EvalSecondsPerSample(TrainingConfig config, int models) => 0.1e-6 * models;
+        public double SecondsPerPass => 0.31e-6;
+    }
+
+    [Test]
+    public void On_cuda_the_shards_split_by_steps_so_the_bs2_chain_holds_one_shard_alone()
+    {
+        var findings = FindingProfile.All().Select(id => FindingProfile.Load(id, "full")).ToList();
+        var plans = findings.Select(f => (f.Finding, f.Experiment.Plan("cuda", FindingRunner.Label(f)))).ToList();
+        var estimate = RunSetEstimator.Estimate(plans, new H100Prices());
+        foreach (var n in new[] { 2, 4, 8 })
+            estimate.ShardSeconds[n].Should().BeApproximately(estimate.Longest.Seconds, 1e-6,
+                $"with {n} shards the F02 chain ({estimate.Longest.Seconds:F0} s of {estimate.Seconds:F0}) is the most loaded shard: the rest spread over the others");
+    }
+
     [Test]
     public void The_pricer_times_each_step_shape_once_through_the_harness_trainers()
     {
