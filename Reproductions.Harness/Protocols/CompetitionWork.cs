@@ -115,11 +115,21 @@ public sealed class CompetitionWork(CompetitionProfile profile, IReadOnlyList<Tr
 
     private StoreKey? key;
 
-    /// <summary>Every trial's steps at every batch size (the regime runs it reads are counted by their own units).</summary>
-    /// <summary>The trial engine's passes (stacked trials, fused kernels) cost far less than the trainer's: not priced by them.</summary>
+    /// <summary>The trial engine's passes (stacked trials, fused kernels) cost other than the trainer's: its time is not estimated by them.</summary>
     public override bool CostIsTrainerPasses => false;
 
-    public override double Cost => profile.Variants.Sum(v => (double)v.TrialsPerSeed * profile.Seeds.Count) * profile.BatchSizes.Sum(b => Passes(profile.SamplesPerTrial, b));
+    /// <summary>
+    /// The trial engine's time per sample pass of its trials (<see cref="Work.Passes(double, int, string, int)"/> at the CPU's
+    /// step overhead) over the trainer's time per pass, measured on each device type with the full profile's trials, so that
+    /// shards weigh the competition as it runs. CPU: 7,637 s of trials (<c>docs/measurements/cpu-gradient-competition-full.md</c>)
+    /// for 3.25e8 passes, which the trainer takes at about 101 us each here (a lone bs-1024 step, <c>reproduce --estimate</c>):
+    /// 0.23. CUDA: 315 s of trials on the H100 (<c>docs/measurements/h100-gradient-competition-full.md</c>) for passes the
+    /// trainer's cost model prices at 0.31 us a row: 3.1.
+    /// </summary>
+    public static double EngineRate(string deviceType) => deviceType == "cuda" ? 3.1 : 0.23;
+
+    /// <summary>Every trial's steps at every batch size, at the engine's rate (the regime runs it reads are counted by their own units).</summary>
+    public override double Cost => EngineRate(DeviceType) * profile.Variants.Sum(v => (double)v.TrialsPerSeed * profile.Seeds.Count) * profile.BatchSizes.Sum(b => Passes(profile.SamplesPerTrial, b));
 
     public override CompetitionStored Run(WorkContext context)
     {
