@@ -68,7 +68,8 @@ public class RunSetEstimateTests
         var findings = FindingProfile.All().Select(id => FindingProfile.Load(id, "full")).ToList();
         var plans = findings.Select(f => (f.Finding, f.Experiment.Plan("cuda", FindingRunner.Label(f)))).ToList();
         var estimate = RunSetEstimator.Estimate(plans, new H100Prices());
-        foreach (var n in new[] { 2, 4, 8 })
+        // With 2 shards the rest, the gradient competition included (its 315 s are not in this estimate), outweighs the chain.
+        foreach (var n in new[] { 4, 8 })
             estimate.ShardSeconds[n].Should().BeApproximately(estimate.Longest.Seconds, 1e-6,
                 $"with {n} shards the F02 chain ({estimate.Longest.Seconds:F0} s of {estimate.Seconds:F0}) is the most loaded shard: the rest spread over the others");
     }
