@@ -19,7 +19,7 @@ public interface IStepPricer
     double EvalSecondsPerSample(TrainingConfig config, int models);
 
     /// <summary>Seconds of one sample pass (forward and backward at a large batch): the price of a unit whose work is known
-    /// only as <see cref="Work.Cost"/> (the sharpness measurements, the parametric line, the gradient competition).</summary>
+    /// only as <see cref="Work.Cost"/> in the trainer's passes (the sharpness measurements, the parametric line).</summary>
     double SecondsPerPass { get; }
 }
 
@@ -68,7 +68,7 @@ public static class RunSetEstimator
     /// <summary>The steps and evaluated samples of <paramref name="config"/> trained for <paramref name="models"/> models.</summary>
     public static (long Steps, double Seconds) Price(TrainingConfig config, int models, IStepPricer pricer)
     {
-        var samples = (long)(config.TrainSamples ?? DatasetSpecs.Get(config.Dataset).TrainCount);
+        long samples = DatasetSpecs.TrainingSamples(config);
         long steps = 0;
         double seconds = 0;
         for (var p = 0; p < config.Phases.Count; p++)
@@ -79,11 +79,9 @@ public static class RunSetEstimator
             seconds += phaseSteps * pricer.StepSeconds(config, p, models);
         }
         var evaluations = Enumerable.Range(1, config.TotalEpochs).Count(e => e % config.Evaluation.Interval == 0 || e == config.TotalEpochs);
-        var evaluated = Math.Min(samples, config.Evaluation.TrainSubset ?? samples) + TestCount(config.Dataset);
+        var evaluated = Math.Min(samples, config.Evaluation.TrainSubset ?? samples) + DatasetSpecs.Get(config.Dataset).TestCount;
         return (steps, seconds + evaluations * evaluated * pricer.EvalSecondsPerSample(config, models));
     }
-
-    private static long TestCount(string dataset) => DatasetSpecs.Get(dataset).File("test", IdxKind.Images).Count;
 
     /// <summary>One unit's estimate: a lone run or a stack by its steps; a stacked member nothing (its stack pays); others by passes.</summary>
     public static UnitEstimate Of(Work unit, IStepPricer pricer) => unit switch

@@ -39,6 +39,9 @@ public sealed record DatasetSpec(
     /// <summary>The number of training samples (the train images file's count).</summary>
     public int TrainCount => File("train", IdxKind.Images).Count;
 
+    /// <summary>The number of test samples (the test images file's count).</summary>
+    public int TestCount => File("test", IdxKind.Images).Count;
+
     public DatasetFile File(string split, IdxKind kind) =>
         Files.SingleOrDefault(f => f.Split == split && f.Kind == kind)
         ?? throw new ArgumentException($"Dataset '{Name}' has no {kind} file for split '{split}'.", nameof(split));
@@ -97,6 +100,9 @@ public static class DatasetSpecs
         PixelStd: 0.3530);
 
     public static readonly IReadOnlyList<DatasetSpec> All = [Mnist, FashionMnist];
+
+    /// <summary>The training samples <paramref name="config"/> trains on: its <c>trainSamples</c>, else its dataset's whole training split.</summary>
+    public static int TrainingSamples(Training.TrainingConfig config) => config.TrainSamples ?? Get(config.Dataset).TrainCount;
 
     public static DatasetSpec Get(string name) =>
         All.SingleOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))

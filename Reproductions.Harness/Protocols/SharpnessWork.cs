@@ -50,7 +50,7 @@ public static class SharpnessData
     /// <summary>The size of the evaluation set of <paramref name="config"/>'s run with <paramref name="samples"/> asked for (<see cref="EvaluationSet"/>).</summary>
     public static int Samples(TrainingConfig config, int? samples)
     {
-        var training = config.TrainSamples ?? Data.DatasetSpecs.Get(config.Dataset).TrainCount;
+        var training = Data.DatasetSpecs.TrainingSamples(config);
         return samples is { } n ? Math.Min(n, training) : training;
     }
 
@@ -212,7 +212,7 @@ public sealed class ParametricWork(TrainingWork small, TrainingWork large, Sharp
 
     /// <summary>Estimated sample passes: a forward pass (a third of a training pass) over the evaluation and test sets at each point of the line.</summary>
     public override double Cost =>
-        settings.Parametric!.Points * (SharpnessData.Samples(small.Config, settings.EvaluationSamples) + Data.DatasetSpecs.Get(small.Config.Dataset).File("test", Data.IdxKind.Images).Count) / 3.0;
+        settings.Parametric!.Points * (SharpnessData.Samples(small.Config, settings.EvaluationSamples) + Data.DatasetSpecs.Get(small.Config.Dataset).TestCount) / 3.0;
 
     public override ParametricLine Run(WorkContext context)
     {

@@ -333,9 +333,9 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     /// </summary>
     public static double Passes(TrainingConfig config, string deviceType, int models = 1)
     {
-        var samples = (double)(config.TrainSamples ?? Data.DatasetSpecs.Get(config.Dataset).TrainCount);
+        double samples = Data.DatasetSpecs.TrainingSamples(config);
         var training = config.Phases.Sum(p => p.Epochs * Passes(samples, p.MicroBatchSize, deviceType, models));
-        var evaluations = (double)config.TotalEpochs / config.Evaluation.Interval * (Math.Min(samples, config.Evaluation.TrainSubset ?? samples) + 10_000) / 3;
+        var evaluations = (double)config.TotalEpochs / config.Evaluation.Interval * (Math.Min(samples, config.Evaluation.TrainSubset ?? samples) + Data.DatasetSpecs.Get(config.Dataset).TestCount) / 3;
         return training + evaluations * models;
     }
 

@@ -28,7 +28,7 @@ public static class NoiseScaleFigure
     {
         if (config.Optimizer.Kind != OptimizerKind.Sgd) return null;
         var last = config.Phases[^1];
-        var n = config.TrainSamples ?? Data.DatasetSpecs.Get(config.Dataset).TrainCount;
+        var n = Data.DatasetSpecs.TrainingSamples(config);
         return last.LearningRate * n / (last.BatchSize * (1 - config.Optimizer.Momentum));
     }
 
