@@ -12,8 +12,6 @@ namespace Reproductions.Harness.Benchmarks;
 /// was entered.</param>
 public sealed record CudaApiCounts(IReadOnlyDictionary<string, long> Calls)
 {
-    public static readonly CudaApiCounts None = new(FrozenDictionary<string, long>.Empty);
-
     /// <summary>Kernel launches: <c>cuLaunchKernel</c> and its variants (Ex, cooperative, per-thread stream), and graph launches;
     /// not <c>cuLaunchHostFunc</c>, which runs a host function.</summary>
     public static bool IsLaunch(string name) =>
@@ -33,7 +31,6 @@ public sealed record CudaApiCounts(IReadOnlyDictionary<string, long> Calls)
     public long Launches => Sum(IsLaunch);
     public long Copies => Sum(IsCopy);
     public long Syncs => Sum(IsSync);
-    public long Total => Calls.Values.Sum();
 
     private long Sum(Func<string, bool> kind) => Calls.Where(c => kind(c.Key)).Sum(c => c.Value);
 
@@ -116,6 +113,15 @@ public sealed class CudaApiCounter : IDisposable
             return null;
         }
         return TryStart(path, out reason);
+    }
+
+    /// <summary>Runs <paramref name="work"/> once: its driver calls where a counter starts on <paramref name="device"/>, else null.</summary>
+    public static CudaApiCounts? CountOn(torch.Device device, Action work)
+    {
+        using var counter = TryStart(device, out _);
+        if (counter is not null) return counter.Count(work);
+        work();
+        return null;
     }
 
     /// <summary>Starts counting with libcupti at <paramref name="library"/> (null: <c>libcupti.so</c> by name); else null, with the reason.</summary>

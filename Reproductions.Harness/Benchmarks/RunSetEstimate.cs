@@ -174,16 +174,16 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
 
     private (double Step, double EvalPerSample) Measure(TrainingConfig config, int phase, int models)
     {
-        var probe = Probe(config, phase, 1, StepsTimed);
-        var shape = JsonSerializer.Serialize(new { probe.Dataset, probe.Preprocessing, probe.Model, probe.Optimizer, probe.LossReduction, probe.Phases[0].BatchSize, probe.Phases[0].Accumulation, probe.Stack, models }, JsonDefaults.Options);
+        var p = config.Phases[phase];
+        var shape = JsonSerializer.Serialize(new { config.Dataset, config.Preprocessing, config.Model, config.Optimizer, config.LossReduction, p.BatchSize, p.Accumulation, config.Stack, models }, JsonDefaults.Options);
         if (measured.TryGetValue(shape, out var known)) return known;
         spent.Start();
         try
         {
             var training = data(config.Dataset);
             // Fewer steps where the training set holds fewer batches (the probe trains on a subset of it).
-            var steps = (int)Math.Clamp(training.TrainImages.shape[0] / probe.Phases[0].BatchSize, 1, StepsTimed);
-            probe = Probe(config, phase, 1, steps);
+            var steps = (int)Math.Clamp(training.TrainImages.shape[0] / p.BatchSize, 1, StepsTimed);
+            var probe = Probe(config, phase, 1, steps);
             var evaluated = probe.TrainSamples!.Value + training.TestImages.shape[0];
             EpochMetrics second;
             double factor;

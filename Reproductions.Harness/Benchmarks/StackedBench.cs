@@ -105,11 +105,8 @@ public static class StackedBench
             step();
         }
         Scoped();
-        using var counter = CudaApiCounter.TryStart(device, out _);
         var before = Created();
-        CudaApiCounts? calls = null;
-        if (counter is null) Scoped();
-        else calls = counter.Count(Scoped);
+        var calls = CudaApiCounter.CountOn(device, Scoped);
         return new StepIssue(Created() - before, calls);
     }
 
@@ -187,12 +184,10 @@ public static class StackedBench
             }
             // Seed 1 again in a stack of its own (untimed): whether its numbers depend on the rest of its stack on this device, and
             // (where CUPTI counts) the driver calls of a whole epoch.
-            CudaApiCounts? epochCalls = null;
+            CudaApiCounts? epochCalls;
             using (var own = new StackedSession([configs[0]], data))
             {
-                using (var counter = CudaApiCounter.TryStart(device, out _))
-                    if (counter is null) own.RunEpoch();
-                    else epochCalls = counter.Count(() => own.RunEpoch());
+                epochCalls = CudaApiCounter.CountOn(device, () => own.RunEpoch());
                 alone = Parameters(own, 0);
             }
             var difference = inStack.Zip(alone).Max(p => p.First.Zip(p.Second).Max(x => (double)Math.Abs(x.First - x.Second)));
