@@ -29,6 +29,12 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     private readonly IReadOnlyList<TrainingConfig> configs;
     private readonly TrainingConfig first;
     private readonly Tensor trainX, trainY, testX, testY;
+    /// <summary>
+    /// Each training row's label as a one-hot row ([rows, classes], float), formed once: the hand-formed step reads its
+    /// batch's rows in one gather. Forming them per step took a label gather, a zero fill, a scatter and a cast (and on the
+    /// CPU two host reads, libtorch's range checks of the labels) for the same values.
+    /// </summary>
+    private readonly Tensor trainOneHot;
     /// <summary>Per model, the rows of <see cref="trainX"/> it trains on ([n]) and measures its training accuracy on ([m]).</summary>
     private readonly Tensor[] trainRows, evalRows;
     private readonly Tensor[] weights, biases, initWeights, initBiases;
@@ -51,6 +57,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         {
             trainX = TrainingSession.Preprocess(data.TrainImages, first, Device).MoveToOuterDisposeScope();
             trainY = data.TrainLabels.to(Device).MoveToOuterDisposeScope();
+            trainOneHot = nn.functional.one_hot(trainY, first.Model.Widths[^1]).to(ScalarType.Float32).MoveToOuterDisposeScope();
             testX = TrainingSession.Preprocess(data.TestImages, first, Device).MoveToOuterDisposeScope();
             testY = data.TestLabels.to(Device).MoveToOuterDisposeScope();
             var all = trainX.shape[0];
@@ -157,10 +164,14 @@ public sealed class StackedSession : ICheckpointed, IDisposable
                     rates[s * models + m] = diverged[m] is null
                         ? (float)configs[m].Phases[phaseIndex].RateAt(epochInPhase * stepsPerEpoch + s, stepsPerEpoch) : 0f;
             var lrs = tensor(rates).view(stepsPerEpoch, models, 1, 1).to(Device);
-            for (long start = 0, step = 0; start < n; start += batch, step++)
+            // The whole steps' rows laid out step by step ([steps, models, batch]) in one copy, so that each step's rows are
+            // contiguous: a slice of [models, n] is not, and the step's gather would copy it first, once per step.
+            var whole = n / batch;
+            var blocks = order.narrow(1, 0, whole * batch).view(models, whole, batch).transpose(0, 1).contiguous();
+            for (long step = 0; step < stepsPerEpoch; step++)
             {
                 using var batchScope = NewDisposeScope();
-                Step(order.narrow(1, start, Math.Min(batch, n - start)), lrs[step], phase);
+                Step(step < whole ? blocks[step] : order.narrow(1, whole * batch, n - whole * batch), lrs[step], phase);
             }
         }
         if (Device.type == TorchSharp.DeviceType.CUDA) cuda.synchronize();
@@ -213,9 +224,8 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         var size = rows.shape[1];
         var flat = rows.reshape(-1);
         var x = trainX.index_select(0, flat).view(Models, size, -1);
-        var y = trainY.index_select(0, flat).view(Models, size);
-        if (HandFormed(phase)) FusedStep(x, y, lr);
-        else Update(Gradient(x, y, phase.MicroBatchSize), lr);
+        if (HandFormed(phase)) FusedStep(x, trainOneHot.index_select(0, flat).view(Models, size, -1), lr);
+        else Update(Gradient(x, trainY.index_select(0, flat).view(Models, size), phase.MicroBatchSize), lr);
         steps++;
     }
 
@@ -245,7 +255,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     /// product, <c>W -= a^T (lr * delta)</c>, so each weight matrix is read once forward and read once and read and
     /// written once backward, with no gradient tensor of the weights' size. The same formulas as autograd's step.
     /// </summary>
-    private void FusedStep(Tensor x, Tensor y, Tensor lr)
+    private void FusedStep(Tensor x, Tensor oneHot, Tensor lr)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -261,7 +271,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
             if (l < layers - 1) a = z.relu();
         }
         // d(loss)/d(logits): softmax - onehot, divided by the batch's rows under mean reduction.
-        var delta = z.softmax(2).sub_(nn.functional.one_hot(y, z.shape[2]).to(ScalarType.Float32));
+        var delta = z.softmax(2).sub_(oneHot);
         if (first.LossReduction == LossReduction.Mean) delta.div_(rows);
         for (var l = layers - 1; l >= 0; l--)
         {
@@ -515,7 +525,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     public void Dispose()
     {
         foreach (var t in weights.Concat(biases).Concat(initWeights).Concat(initBiases).Concat(firstMoments).Concat(secondMoments)
-                     .Concat(trainRows).Concat(evalRows).Concat([trainX, trainY, testX, testY]))
+                     .Concat(trainRows).Concat(evalRows).Concat([trainX, trainY, trainOneHot, testX, testY]))
             t.Dispose();
     }
 }
