@@ -10,8 +10,9 @@ namespace Reproductions.Harness.Benchmarks;
 /// as one stack (<see cref="StackedSession"/>), per model-epoch, with the operations each step issues and the floor those
 /// operations set at the per-operation latency measured in the same process.
 /// </summary>
-/// <param name="LoneOpsPerStep">Tensors a lone run's step creates (each output of a libtorch call; views included, so an upper
-/// bound on the kernels it launches on CUDA).</param>
+/// <param name="LoneOpsPerStep">Tensors a lone run's step creates in TorchSharp (each output of a libtorch call made from C#,
+/// views included). Autograd's backward runs inside libtorch and creates none that are counted here, so for an autograd step
+/// this leaves out its backward's kernels; <paramref name="LoneCalls"/> is the real count on CUDA.</param>
 /// <param name="LoneCalls">The CUDA driver calls the same lone step makes, counted by CUPTI (<see cref="CudaApiCounter"/>): its real
 /// kernel launches, copies and host synchronisations; null where they are not counted (the CPU, or no libcupti).</param>
 /// <param name="StackedCalls">The same for one step of the stack.</param>

@@ -161,7 +161,8 @@ public static class BenchCommand
                 r.HandFormed ? "hand-formed" : "autograd", r.OtherStepSecondsPerEpoch is { } o ? F(o / r.Models, "F2") : "", r.StepChoiceGain is { } g ? F(g, "F2") : "",
                 r.SizeFreeDifference == 0 ? "yes" : Markup.Escape(FormattableString.Invariant($"no: {r.SizeFreeDifference:G3}")));
         var operations = new Table().Title("What a step issues, and the floor it sets")
-            .Caption(Markup.Escape("ops: tensors a step creates (each libtorch call's outputs, views included: an upper bound on CUDA kernel launches). " +
+            .Caption(Markup.Escape("ops: tensors a step creates in TorchSharp (each output of a libtorch call made from C#, views included). Autograd's backward runs inside libtorch and creates none that are counted, " +
+                                   "so an autograd step's ops leave out its backward's kernels: compare steps by launches, not ops. " +
                                    "launches: the kernel launches CUPTI counted in the CUDA driver for the same step (REPRO_CUPTI; empty where not counted); " +
                                    "syncs/epoch: the host synchronisations of a whole stacked epoch, evaluation included (untimed). " +
                                    "floor: launches (else ops) x the latency of one small libtorch call on this device, measured in this process; time / floor: the step's measured time over it."));

@@ -543,8 +543,10 @@ public static class FusedSgd
     /// The largest batch that takes the hand-formed step. Measured with <c>bench --stacked 4 --samples 8192</c> on the CI
     /// machine's CPU (docs/measurements/cpu-bench-stacked.txt): against four lone runs the stack took 2.58x at batch size 2
     /// (autograd's stack: 1.55x), 1.54x at 64 (1.44x) and 1.66x at 128, but only 1.08x at 256 and 0.84x at 1024 (autograd's
-    /// stack: 1.12x), where the hand-formed products lose to autograd's. Not on CUDA: there the hand-formed step issues more
-    /// operations than autograd's (28 against 23), and a GPU step is bound by operations; unmeasured there.
+    /// stack: 1.12x), where the hand-formed products lose to autograd's. Not on CUDA until measured there (the bench's
+    /// <c>step's gain</c> on CUDA decides it): a GPU step is bound by the kernels it launches, and which step launches fewer is
+    /// not known from the CPU. The bench's tensor count (26 hand-formed against autograd's 23) cannot say: it leaves out
+    /// autograd's backward, which runs inside libtorch.
     /// </summary>
     public const int MaxRows = 128;
 
