@@ -120,15 +120,24 @@ public static class RunSetEstimator
 
 /// <summary>
 /// Prices steps by timing them on this device: for each step shape (the model, the optimiser, the batch and micro-batch
-/// sizes, the number of models and whether they are stacked; not the rate, the seed or the epochs) two short epochs of
-/// <see cref="StepsTimed"/> steps each through the harness's own trainer (<see cref="TrainingSession"/>, or
-/// <see cref="StackedSession"/> for a stack of seeds 1..models), the first untimed, the second's training and evaluation
-/// seconds read from its metrics. A pass costs what a step of the lone bs-1024 shape costs per sample.
+/// sizes, the number of models and whether they are stacked; not the rate, the seed or the epochs) two short epochs through
+/// the harness's own trainer (<see cref="TrainingSession"/>, or <see cref="StackedSession"/> for a stack of seeds 1..models),
+/// the first untimed, the second's training and evaluation seconds read from its metrics. The epochs are
+/// <see cref="StepsTimed"/> steps long, then, where those took less than <see cref="TargetSeconds"/>, timed again as long as
+/// it takes to fill it (<see cref="StepsFor"/>): a GPU's 1 ms step is not measured on 4 steps and an epoch's setup. A pass
+/// costs what a step of the lone bs-1024 shape costs per sample.
 /// </summary>
 public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<string>? log = null) : IStepPricer
 {
-    /// <summary>Steps in each of the two calibration epochs.</summary>
+    /// <summary>Steps in each of the two calibration epochs of the first probe of a shape.</summary>
     public const int StepsTimed = 4;
+
+    /// <summary>
+    /// The training time a timed epoch should last: a shape whose first probe was shorter is probed again with more steps.
+    /// A quarter of a second keeps the per-epoch setup (each model's data order, the rates' copy, the closing sync) under a
+    /// few per cent of it on a GPU, and adds at most half a second (two epochs) per shape.
+    /// </summary>
+    public const double TargetSeconds = 0.25;
 
     private readonly Dictionary<string, (double Step, double EvalPerSample)> measured = new(StringComparer.Ordinal);
     private readonly System.Diagnostics.Stopwatch spent = new();
@@ -172,6 +181,18 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
         };
     }
 
+    /// <summary>
+    /// The steps of a second probe of a shape whose first probe of <paramref name="stepsTimed"/> steps took
+    /// <paramref name="secondsPerStep"/> each, on a training set of <paramref name="batches"/> batches: enough to last
+    /// <see cref="TargetSeconds"/>, at most <paramref name="batches"/>; null where the first probe lasted long enough or the
+    /// training set holds no more batches.
+    /// </summary>
+    public static int? StepsFor(double secondsPerStep, int stepsTimed, long batches)
+    {
+        if (!(secondsPerStep > 0) || secondsPerStep * stepsTimed >= TargetSeconds || batches <= stepsTimed) return null;
+        return (int)Math.Min(batches, Math.Ceiling(TargetSeconds / secondsPerStep));
+    }
+
     private (double Step, double EvalPerSample) Measure(TrainingConfig config, int phase, int models)
     {
         var p = config.Phases[phase];
@@ -182,33 +203,45 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
         {
             var training = data(config.Dataset);
             // Fewer steps where the training set holds fewer batches (the probe trains on a subset of it).
-            var steps = (int)Math.Clamp(training.TrainImages.shape[0] / p.BatchSize, 1, StepsTimed);
-            var probe = Probe(config, phase, 1, steps);
-            var evaluated = probe.TrainSamples!.Value + training.TestImages.shape[0];
-            EpochMetrics second;
-            double factor;
-            if (probe.Stack)
+            var batches = training.TrainImages.shape[0] / p.BatchSize;
+            var steps = (int)Math.Clamp(batches, 1, StepsTimed);
+            var result = Time(config, phase, models, steps, training, shape);
+            if (StepsFor(result.Step, steps, batches) is { } more)
             {
-                using var session = new StackedSession(Enumerable.Range(1, models).Select(seed => Probe(config, phase, seed, steps)).ToList(), training);
-                session.RunEpoch();
-                second = session.RunEpoch().FirstOrDefault(m => m is not null) ?? throw new InvalidOperationException($"The calibration stack of {shape} diverged in two epochs of {steps} steps.");
-                factor = models; // a stacked model's times are the stack's shared evenly
+                steps = more;
+                result = Time(config, phase, models, steps, training, shape);
             }
-            else
-            {
-                using var session = new TrainingSession(probe, training);
-                session.RunEpoch();
-                second = session.RunEpoch();
-                factor = 1;
-            }
-            var result = (second.TrainSeconds * factor / steps, second.EvalSeconds * factor / evaluated);
             measured[shape] = result;
-            log?.Invoke(FormattableString.Invariant($"step of {(probe.Stack ? $"{models} stacked" : "a lone run")} at bs {probe.Phases[0].BatchSize}{(probe.Phases[0].Accumulation is { } a ? $" ({a} micro-batches)" : "")}, {probe.Optimizer.Kind.ToString().ToLowerInvariant()}{(probe.Optimizer.Momentum > 0 ? " with momentum" : "")}: {result.Item1 * 1e3:F3} ms; evaluation {result.Item2 * 1e6:F3} us/sample"));
+            log?.Invoke(FormattableString.Invariant($"step of {(config.Stack ? $"{models} stacked" : "a lone run")} at bs {p.BatchSize}{(p.Accumulation is { } a ? $" ({a} micro-batches)" : "")}, {config.Optimizer.Kind.ToString().ToLowerInvariant()}{(config.Optimizer.Momentum > 0 ? " with momentum" : "")}: {result.Step * 1e3:F3} ms ({steps} steps timed); evaluation {result.EvalPerSample * 1e6:F3} us/sample"));
             return result;
         }
         finally
         {
             spent.Stop();
         }
+    }
+
+    /// <summary>Seconds per step and per evaluated sample of the shape's probe: two epochs of <paramref name="steps"/> steps, the second timed.</summary>
+    private static (double Step, double EvalPerSample) Time(TrainingConfig config, int phase, int models, int steps, TrainingData training, string shape)
+    {
+        var probe = Probe(config, phase, 1, steps);
+        var evaluated = probe.TrainSamples!.Value + training.TestImages.shape[0];
+        EpochMetrics second;
+        double factor;
+        if (probe.Stack)
+        {
+            using var session = new StackedSession(Enumerable.Range(1, models).Select(seed => Probe(config, phase, seed, steps)).ToList(), training);
+            session.RunEpoch();
+            second = session.RunEpoch().FirstOrDefault(m => m is not null) ?? throw new InvalidOperationException($"The calibration stack of {shape} diverged in two epochs of {steps} steps.");
+            factor = models; // a stacked model's times are the stack's shared evenly
+        }
+        else
+        {
+            using var session = new TrainingSession(probe, training);
+            session.RunEpoch();
+            second = session.RunEpoch();
+            factor = 1;
+        }
+        return (second.TrainSeconds * factor / steps, second.EvalSeconds * factor / evaluated);
     }
 }

@@ -174,7 +174,7 @@ public static class ReproduceCommand
         var estimate = RunSetEstimator.Estimate(plans, pricer);
         var table = new Table().Title(Markup.Escape($"Estimated time of profile {profile} on {Devices.Describe(device)} (nothing trained)"))
             .Caption(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"{pricer.Shapes} step shapes timed here in {pricer.CalibrationSeconds:F1} s ({MeasuredStepPricer.StepsTimed} steps each after as many untimed). ") +
+                $"{pricer.Shapes} step shapes timed here in {pricer.CalibrationSeconds:F1} s (each over {MeasuredStepPricer.StepsTimed} steps, or as many as fill {MeasuredStepPricer.TargetSeconds} s, after as many untimed). ") +
                 "A finding's units are those no earlier finding brought in (findings share runs). Units priced by their sample passes (the sharpness measurements, the parametric line) " +
                 "take a pass at the lone bs-1024 step's time per sample: a rough figure."));
         foreach (var c in new[] { "finding", "units it adds", "not estimated", "device steps", "estimated s", "estimated min" })

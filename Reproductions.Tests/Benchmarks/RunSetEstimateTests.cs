@@ -93,4 +93,18 @@ public class RunSetEstimateTests
         var probe = MeasuredStepPricer.Probe(lone, 0, 4, MeasuredStepPricer.StepsTimed);
         (probe.TrainSamples, probe.TotalEpochs, probe.Seed, probe.Evaluation.Interval).Should().Be((50 * MeasuredStepPricer.StepsTimed, 2, 4L, 1));
     }
+
+    [TestCase(1.4, 4, 30000, null, TestName = "A slow step: 4 steps last long enough")]
+    [TestCase(0.0625, 4, 30000, null, TestName = "4 steps that fill the target exactly are enough")]
+    [TestCase(0.01, 4, 30000, 25, TestName = "A 10 ms step: timed again over 25 steps")]
+    [TestCase(0.001, 4, 30000, 250, TestName = "A GPU's 1 ms step: timed again over 250 steps")]
+    [TestCase(0.001, 4, 100, 100, TestName = "No more steps than the training set has batches")]
+    [TestCase(0.001, 4, 4, null, TestName = "A training set of 4 batches gives no longer probe")]
+    [TestCase(0.0, 4, 30000, null, TestName = "A step timed at 0 s is not divided by")]
+    [TestCase(double.NaN, 4, 30000, null, TestName = "A step timed as NaN is left as it is")]
+    public void A_short_probe_is_timed_again_over_enough_steps_to_fill_the_target(double secondsPerStep, int stepsTimed, long batches, int? expected)
+    {
+        MeasuredStepPricer.TargetSeconds.Should().Be(0.25, "the cases are worked out for a quarter of a second");
+        MeasuredStepPricer.StepsFor(secondsPerStep, stepsTimed, batches).Should().Be(expected);
+    }
 }
