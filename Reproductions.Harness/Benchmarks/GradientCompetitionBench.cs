@@ -110,15 +110,12 @@ public static class GradientCompetitionBench
             var flops = FlopsPerSample(widths);
             var bytes = BytesPerStep(widths);
             var rows = new List<RooflineRow>();
-            foreach (var b in batchSizes)
+            TimePerSample(regime, pool, batchSizes, _ => trials, maxSteps, repeats, engineMode, defaultWorkers, timed =>
             {
-                var steps = Math.Min((1024 + b - 1) / b, maxSteps);
-                var seconds = TimeEngine(regime, pool, b, steps, trials, defaultWorkers, engineMode, repeats);
-                var perSample = seconds / ((double)defaultWorkers * trials * steps * b);
-                var row = new RooflineRow(b, trials, defaultWorkers, steps, perSample, flops / (mm * 1e9), bytes / b / copy, flops, bytes / b);
-                log?.Invoke($"B={b}: {perSample * 1e6:F1} us/sample, bound {row.Bound * 1e6:F1} us ({row.BoundKind}), ratio {row.Ratio:F2}");
+                var row = new RooflineRow(timed.BatchSize, trials, defaultWorkers, timed.Steps, timed.SecondsPerSample, flops / (mm * 1e9), bytes / timed.BatchSize / copy, flops, bytes / timed.BatchSize);
+                log?.Invoke($"B={row.BatchSize}: {row.SecondsPerSample * 1e6:F1} us/sample, bound {row.Bound * 1e6:F1} us ({row.BoundKind}), ratio {row.Ratio:F2}");
                 rows.Add(row);
-            }
+            });
             var engines = new List<EngineVariantRow>();
             if (compareEngines)
             {
@@ -140,6 +137,60 @@ public static class GradientCompetitionBench
                 }
             }
             return new RooflineReport(Devices.Describe(device), mm, copy, rows, engines, engineMode, defaultWorkers, threads);
+        }
+        finally
+        {
+            set_num_threads(previousThreads);
+        }
+    }
+
+    /// <summary>One batch size timed: the steps each trial took and the engine's seconds per sample.</summary>
+    public readonly record struct EngineTiming(int BatchSize, int Trials, int Steps, double SecondsPerSample);
+
+    /// <summary>
+    /// The engine's seconds per sample at each of <paramref name="batchSizes"/>: <paramref name="workers"/> workers each step
+    /// <paramref name="trialsAt"/>(B) stacked trials through min(ceil(1024 / B), <paramref name="maxSteps"/>) steps; best of
+    /// <paramref name="repeats"/>. Each batch size is handed to <paramref name="each"/> as it is timed.
+    /// </summary>
+    private static List<EngineTiming> TimePerSample(RegimeWeights regime, TrialPool pool, IReadOnlyList<int> batchSizes, Func<int, int> trialsAt,
+        int maxSteps, int repeats, UpdateMode mode, int workers, Action<EngineTiming>? each = null)
+    {
+        var timings = new List<EngineTiming>();
+        foreach (var b in batchSizes)
+        {
+            var steps = Math.Min((1024 + b - 1) / b, maxSteps);
+            var trials = trialsAt(b);
+            var seconds = TimeEngine(regime, pool, b, steps, trials, workers, mode, repeats);
+            timings.Add(new EngineTiming(b, trials, steps, seconds / ((double)workers * trials * steps * b)));
+            each?.Invoke(timings[^1]);
+        }
+        return timings;
+    }
+
+    /// <summary>
+    /// The engine's seconds per sample at each batch size of <paramref name="profile"/>'s literal trials on
+    /// <paramref name="device"/>, timed as its protocol runs them: the profile's update mode and workers, each worker
+    /// stacking as many trials as a chunk of the profile holds at that B (<see cref="TrialEngine.TrialsPerChunk"/>, at most
+    /// the literal trials per seed), the MLP of <paramref name="widths"/>, on random data; <paramref name="maxSteps"/> steps
+    /// per trial, best of two.
+    /// </summary>
+    public static IReadOnlyList<EngineTiming> ProfileTimePerSample(CompetitionProfile profile, IReadOnlyList<int> widths, Device device,
+        int maxSteps = 8, Action<EngineTiming>? each = null)
+    {
+        var deviceType = Devices.TypeName(device);
+        var mode = profile.Engine.ModeFor(deviceType);
+        var (workers, threads) = profile.Engine.ParallelismFor(device);
+        var literal = profile.Variants.Where(v => v.Variant.IsLiteral()).Select(v => v.TrialsPerSeed).DefaultIfEmpty(0).Max();
+        if (literal == 0) return [];
+        int TrialsAt(int b) => Math.Min(literal, TrialEngine.TrialsPerChunk(TrialEngine.BytesPerTrial(widths, profile.SamplesPerTrial, b, mode),
+            profile.Engine.MemoryBudgetBytes / workers, profile.Engine.MaxTrialsFor(device)));
+        var previousThreads = get_num_threads();
+        using var regime = RandomRegime(widths.ToArray(), device);
+        using var pool = RandomPool(widths.ToArray(), device);
+        try
+        {
+            set_num_threads(threads);
+            return TimePerSample(regime, pool, profile.BatchSizes, TrialsAt, maxSteps, repeats: 2, mode, workers, each);
         }
         finally
         {
@@ -195,12 +246,17 @@ public static class GradientCompetitionBench
     /// </summary>
     public static double EstimateLiteralSeconds(CompetitionProfile profile, IReadOnlyList<RooflineRow> rows)
     {
-        double total = 0;
         var measured = rows.OrderBy(r => r.BatchSize).ToList();
+        return EstimateLiteralSeconds(profile, b => (measured.LastOrDefault(r => r.BatchSize <= b) ?? measured.First()).SecondsPerSample);
+    }
+
+    /// <summary>The literal trials of a profile at <paramref name="secondsPerSample"/>(B) each sample (the same sum as above).</summary>
+    public static double EstimateLiteralSeconds(CompetitionProfile profile, Func<int, double> secondsPerSample)
+    {
+        double total = 0;
         foreach (var b in profile.BatchSizes)
         {
-            var row = measured.LastOrDefault(r => r.BatchSize <= b) ?? measured.First();
-            var perTrial = row.SecondsPerSample * profile.SamplesPerTrial;
+            var perTrial = secondsPerSample(b) * profile.SamplesPerTrial;
             foreach (var v in profile.Variants.Where(v => v.Variant.IsLiteral()))
             {
                 var trials = v.TrialsPerSeed;

@@ -21,6 +21,11 @@ public interface IStepPricer
     /// <summary>Seconds of one sample pass (forward and backward at a large batch): the price of a unit whose work is known
     /// only as <see cref="Work.Cost"/> in the trainer's passes (the sharpness measurements, the parametric line).</summary>
     double SecondsPerPass { get; }
+
+    /// <summary>Seconds per sample of a literal gradient-competition trial of <paramref name="profile"/> at batch size
+    /// <paramref name="batchSize"/>, on the device of its regime config <paramref name="regime"/>, stacked and fused as the
+    /// trial engine runs it.</summary>
+    double TrialSecondsPerSample(CompetitionProfile profile, TrainingConfig regime, int batchSize);
 }
 
 /// <summary>How a unit's time is estimated.</summary>
@@ -30,7 +35,10 @@ public enum Pricing
     Steps,
     /// <summary>By its <see cref="Work.Cost"/> in sample passes at the measured time of a pass.</summary>
     Passes,
-    /// <summary>Not estimated (<see cref="Work.CostIsTrainerPasses"/> is false): its seconds are 0.</summary>
+    /// <summary>By its own engine's measured time per sample (the gradient competition's literal trials; its single-step
+    /// trials, a gather and one product each from activations formed once, are left out).</summary>
+    Engine,
+    /// <summary>Not estimated (<see cref="Work.CostIsTrainerPasses"/> is false and no engine of its own prices it): its seconds are 0.</summary>
     None,
 }
 
@@ -89,6 +97,8 @@ public static class RunSetEstimator
         TrainingWork { Stack: null } lone => Estimate(unit, Price(lone.Config, 1, pricer)),
         TrainingWork => new UnitEstimate(unit, 0, 0, Pricing.Steps),
         StackWork stack => Estimate(unit, Price(stack.Configs[0], stack.Configs.Count, pricer)),
+        CompetitionWork competition when competition.Reads is [TrainingWork regime, ..] => new UnitEstimate(unit, 0,
+            GradientCompetitionBench.EstimateLiteralSeconds(competition.Profile, b => pricer.TrialSecondsPerSample(competition.Profile, regime.Config, b)), Pricing.Engine),
         { CostIsTrainerPasses: true } => new UnitEstimate(unit, 0, Math.Max(1, unit.Cost) * pricer.SecondsPerPass, Pricing.Passes),
         _ => new UnitEstimate(unit, 0, 0, Pricing.None),
     };
@@ -125,7 +135,8 @@ public static class RunSetEstimator
 /// the first untimed, the second's training and evaluation seconds read from its metrics. The epochs are
 /// <see cref="StepsTimed"/> steps long, then, where those took less than <see cref="TargetSeconds"/>, timed again as long as
 /// it takes to fill it (<see cref="StepsFor"/>): a GPU's 1 ms step is not measured on 4 steps and an epoch's setup. A pass
-/// costs what a step of the lone bs-1024 shape costs per sample.
+/// costs what a step of the lone bs-1024 shape costs per sample. A gradient-competition trial costs its samples at the trial
+/// engine's time per sample, timed at each batch size of its profile.
 /// </summary>
 public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<string>? log = null) : IStepPricer
 {
@@ -179,6 +190,35 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
             Stack = config.Stack,
             Phases = [new PhaseConfig { Epochs = 2, BatchSize = p.BatchSize, LearningRate = p.LearningRate, Accumulation = p.Accumulation }],
         };
+    }
+
+    private readonly Dictionary<string, IReadOnlyDictionary<int, double>> trialTimes = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Times every batch size of the profile's literal trials once per profile and device
+    /// (<see cref="GradientCompetitionBench.ProfileTimePerSample"/>: the engine as the protocol runs it, 8 steps a trial,
+    /// best of two), on the first call for that profile.
+    /// </summary>
+    public double TrialSecondsPerSample(CompetitionProfile profile, TrainingConfig regime, int batchSize)
+    {
+        var device = Devices.Resolve(regime.Device);
+        var key = $"{profile.Source} {profile.Profile} {Devices.TypeName(device)} {string.Join('-', regime.Model.Widths)}";
+        if (!trialTimes.TryGetValue(key, out var times))
+        {
+            spent.Start();
+            try
+            {
+                var timings = GradientCompetitionBench.ProfileTimePerSample(profile, regime.Model.Widths, device, each: t =>
+                    log?.Invoke(FormattableString.Invariant($"gradient-competition trial at B={t.BatchSize} ({t.Trials} stacked, {t.Steps} steps timed): {t.SecondsPerSample * 1e6:F2} us/sample")));
+                times = trialTimes[key] = timings.ToDictionary(t => t.BatchSize, t => t.SecondsPerSample);
+            }
+            finally
+            {
+                spent.Stop();
+            }
+        }
+        return times.TryGetValue(batchSize, out var seconds) ? seconds
+            : throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"not a batch size of the {profile.Profile} profile's trials");
     }
 
     /// <summary>

@@ -187,8 +187,11 @@ public static class ReproduceCommand
         foreach (var u in estimate.NotEstimated)
             AnsiConsole.MarkupLine(Markup.Escape($"Not estimated: {u.Unit.Label} ({u.Unit.Key.Kind}): an engine of its own does its work (its own bench estimates it, e.g. 'bench --gradient-competition')."));
         var passes = estimate.Units.Where(u => u.Pricing == Pricing.Passes).Sum(u => u.Seconds);
+        var engine = estimate.Units.Where(u => u.Pricing == Pricing.Engine).Sum(u => u.Seconds);
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"Longest group (one process runs it; no number of shards finishes sooner): {estimate.Longest.Label}, {estimate.Longest.Seconds:F0} s ({estimate.Longest.Seconds / 60:F1} min). Of the total, {passes:F0} s are priced by sample passes.")));
+            $"Longest group (one process runs it; no number of shards finishes sooner): {estimate.Longest.Label}, {estimate.Longest.Seconds:F0} s ({estimate.Longest.Seconds / 60:F1} min). ") +
+            string.Create(CultureInfo.InvariantCulture, $"Of the total, {passes:F0} s are priced by sample passes and {engine:F0} s by the trial engine's time per sample ") +
+            "(the gradient competition's literal trials, each batch size timed over a few steps: rough; its single-step trials are left out)."));
         AnsiConsole.MarkupLine(Markup.Escape("The most loaded shard of 'reproduce --shard k/n' (balanced by sample passes, not by this estimate): " +
             string.Join(", ", estimate.ShardSeconds.Select(s => string.Create(CultureInfo.InvariantCulture, $"n = {s.Key}: {s.Value:F0} s ({s.Value / 60:F1} min)"))) + "."));
         return ExitCodes.Ok;

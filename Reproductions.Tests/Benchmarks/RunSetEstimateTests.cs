@@ -17,6 +17,7 @@ public class RunSetEstimateTests
         public double StepSeconds(TrainingConfig config, int phase, int models) => 1e-3 + 1e-6 * config.Phases[phase].BatchSize * models;
         public double EvalSecondsPerSample(TrainingConfig config, int models) => 2e-6 * models;
         public double SecondsPerPass => 5e-6;
+        public double TrialSecondsPerSample(CompetitionProfile profile, TrainingConfig regime, int batchSize) => 1e-6 * (1 + 1.0 / batchSize);
     }
 
     [Test]
@@ -50,8 +51,36 @@ public class RunSetEstimateTests
         foreach (var (n, seconds) in estimate.ShardSeconds)
             seconds.Should().BeGreaterThanOrEqualTo(Math.Max(estimate.Seconds / n, estimate.Longest.Seconds) - 1e-6, $"{n} shards");
 
-        estimate.NotEstimated.Should().ContainSingle().Which.Unit.Key.Kind.Should().Be("gradient-competition", "its engine's passes are not the trainer's");
+        estimate.NotEstimated.Should().BeEmpty();
         estimate.Units.Where(u => u.Pricing == Pricing.Passes).Should().NotBeEmpty("the sharpness measurements are priced by their passes");
+        var competition = estimate.Units.Should().ContainSingle(u => u.Pricing == Pricing.Engine).Which;
+        competition.Unit.Key.Kind.Should().Be("gradient-competition", "its trial engine's passes are not the trainer's");
+        // The full profile's literal trials: 2 regimes x 4 seeds x 1,024 samples a trial, per B 250 literal-mean and 250
+        // literal-sum trials, except at B = 1, where literal-sum is literal-mean's trials (one sample a batch) and adds none.
+        int[] sizes = [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256, 512, 1024];
+        var expected = sizes.Sum(b => 2 * 4 * 1024 * 1e-6 * (1 + 1.0 / b) * (b == 1 ? 250 : 500));
+        competition.Seconds.Should().BeApproximately(expected, 1e-9);
+    }
+
+    [Test]
+    public void The_trial_engine_is_timed_at_each_batch_size_of_the_profile_as_the_protocol_runs_it()
+    {
+        var profile = ((CompetitionExperiment)FindingProfile.LoadExperiment("gradient-competition", "quick").Experiment).Profile;
+        var regime = SyntheticData.Config(batchSize: 50);
+        regime.Model.Widths = [784, 32, 10];
+        var timings = GradientCompetitionBench.ProfileTimePerSample(profile, regime.Model.Widths, TorchSharp.torch.CPU, maxSteps: 2);
+        timings.Select(t => t.BatchSize).Should().Equal(profile.BatchSizes);
+        timings.Should().OnlyContain(t => t.SecondsPerSample > 0 && double.IsFinite(t.SecondsPerSample));
+        timings.Should().OnlyContain(t => t.Trials == 4, "a chunk holds the quick profile's 4 literal-mean trials, the most of any literal variant");
+        timings.Select(t => t.Steps).Should().Equal(profile.BatchSizes.Select(b => Math.Min((1024 + b - 1) / b, 2)));
+
+        var pricer = new MeasuredStepPricer(_ => throw new InvalidOperationException("the trial engine trains on random data"));
+        var seconds = pricer.TrialSecondsPerSample(profile, regime, 8);
+        seconds.Should().BePositive();
+        var shapes = pricer.CalibrationSeconds;
+        pricer.TrialSecondsPerSample(profile, regime, 1024).Should().BePositive();
+        pricer.CalibrationSeconds.Should().Be(shapes, "every batch size was timed on the first call");
+        pricer.Invoking(p => p.TrialSecondsPerSample(profile, regime, 9)).Should().Throw<ArgumentOutOfRangeException>();
     }
 
     /// <summary>A step as the H100 measured it (docs/measurements/h100-bench.txt): 1.07 ms of per-operation overhead, then 0.31 us per row.</summary>
@@ -60,6 +89,9 @@ public class RunSetEstimateTests
         public double StepSeconds(TrainingConfig config, int phase, int models) => 1.07e-3 + 0.31e-6 * config.Phases[phase].MicroBatchSize * models * (config.Phases[phase].Accumulation ?? 1);
         public double EvalSecondsPerSample(TrainingConfig config, int models) => 0.1e-6 * models;
         public double SecondsPerPass => 0.31e-6;
+        /// <summary>The H100's 315 s of full-profile trials (docs/measurements/h100-gradient-competition-full.md) spread evenly
+        /// over their 59.4 million literal samples.</summary>
+        public double TrialSecondsPerSample(CompetitionProfile profile, TrainingConfig regime, int batchSize) => 315.0 / 59_392_000;
     }
 
     [Test]
@@ -68,7 +100,7 @@ public class RunSetEstimateTests
         var findings = FindingProfile.All().Select(id => FindingProfile.Load(id, "full")).ToList();
         var plans = findings.Select(f => (f.Finding, f.Experiment.Plan("cuda", FindingRunner.Label(f)))).ToList();
         var estimate = RunSetEstimator.Estimate(plans, new H100Prices());
-        // With 2 shards the rest, the gradient competition included (its 315 s are not in this estimate), outweighs the chain.
+        // With 2 shards the rest, the gradient competition's 315 s included, outweighs the chain.
         foreach (var n in new[] { 4, 8 })
             estimate.ShardSeconds[n].Should().BeApproximately(estimate.Longest.Seconds, 1e-6,
                 $"with {n} shards the F02 chain ({estimate.Longest.Seconds:F0} s of {estimate.Seconds:F0}) is the most loaded shard: the rest spread over the others");
