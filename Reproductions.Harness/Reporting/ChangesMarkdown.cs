@@ -45,6 +45,8 @@ public static class ChangesMarkdown
             md.AppendLine();
         }
 
+        PerSeed(md, changes.PerSeed ?? []);
+
         if (changes.Sections.Count > 0)
         {
             md.AppendLine("## Findings in one report only").AppendLine();
@@ -63,6 +65,50 @@ public static class ChangesMarkdown
         md.AppendLine("## How changes are compared and triaged").AppendLine();
         foreach (var rule in changes.Rule) md.AppendLine($"- {Line(rule)}");
         return md.ToString();
+    }
+
+    /// <summary>The per-seed rows CHANGES.md shows: the rest are in changes.json.</summary>
+    public const int PerSeedRowsShown = 20;
+
+    /// <summary>
+    /// The per-seed differences: how many values were compared seed by seed and how many moved beyond their band on some
+    /// seed, then the <see cref="PerSeedRowsShown"/> that moved furthest in bands (then those without a band, by relative change).
+    /// </summary>
+    private static void PerSeed(StringBuilder md, IReadOnlyList<SeedDifferences> all)
+    {
+        if (all.Count == 0) return;
+        md.AppendLine("## Per-seed differences").AppendLine();
+        var banded = all.Where(d => d.LargestInBands is not null).ToList();
+        var beyond = banded.Count(d => d.LargestInBands > 1);
+        var largest = banded.MaxBy(d => d.LargestInBands!.Value);
+        md.Append(string.Create(CultureInfo.InvariantCulture,
+            $"{all.Count} metric value(s) compared seed by seed on the seeds both reports ran; {banded.Count} with a band, of which {beyond} moved beyond it on at least one seed"));
+        md.AppendLine(all.All(d => d.LargestDelta == 0) ? "; every seed's value is the same in both, bit for bit."
+            : largest is null ? "." : string.Create(CultureInfo.InvariantCulture,
+                $"; the largest move is {largest.LargestInBands:0.0#} band(s), {largest.Finding} ({largest.Dataset}) {largest.Run} {Name(largest)}."));
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"A seed's move is its own difference now - earlier, set against the band of the mean (a seed moves more than a mean does). The {Math.Min(PerSeedRowsShown, all.Count)} that moved furthest; all in `{ReportChanges.JsonFile}` (`perSeed`).")).AppendLine();
+        md.AppendLine("| finding | dataset | run | metric | seeds | earlier | now | largest difference | band | x band |").AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        var shown = banded.OrderByDescending(d => d.LargestInBands)
+            .Concat(all.Where(d => d.LargestInBands is null).OrderByDescending(Relative))
+            .Take(PerSeedRowsShown);
+        foreach (var d in shown)
+        {
+            var display = new MetricDisplay(d.Metric, d.Label, d.Unit, d.Unit == "%" ? 100 : 1);
+            md.AppendLine($"| {d.Finding} | {d.Dataset} | {Cell(d.Run)} | {Cell(Name(d))} | {string.Join(", ", d.Seeds)} | {string.Join(", ", d.Earlier.Select(display.Format))} | " +
+                          $"{string.Join(", ", d.Current.Select(display.Format))} | {Difference(display, d.LargestDelta, signed: true)} | " +
+                          $"{(d.Band is { } b ? Difference(display, b, signed: false) : "no band")} | {(d.LargestInBands is { } r ? r.ToString("0.0#", CultureInfo.InvariantCulture) : "-")} |");
+        }
+        md.AppendLine();
+    }
+
+    private static string Name(SeedDifferences d) => d.Layer is { } layer ? string.Create(CultureInfo.InvariantCulture, $"{d.Metric} layer {layer}") : d.Metric;
+
+    /// <summary>The largest per-seed difference over the earlier value's size (0 where that is 0).</summary>
+    private static double Relative(SeedDifferences d)
+    {
+        var scale = d.Earlier.Select(Math.Abs).DefaultIfEmpty(0).Max();
+        return scale > 0 ? Math.Abs(d.LargestDelta) / scale : 0;
     }
 
     /// <summary>One sentence: nothing changed, or how many changes of each kind.</summary>

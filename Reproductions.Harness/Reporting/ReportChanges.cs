@@ -14,6 +14,8 @@ namespace Reproductions.Harness.Reporting;
 /// <see cref="Rule"/>). Written beside the report as changes.json (this, with JsonDefaults) and CHANGES.md.
 /// </summary>
 /// <param name="MetricsCompared">How many metric values (a per-layer metric: one per layer) were compared in all.</param>
+/// <param name="PerSeed">Every metric value compared seed by seed: its values on the seeds both reports ran and their
+/// differences, beside its band where one is derived (what a device or a libtorch change does to each seed, moved or not).</param>
 /// <param name="NotCompared">What could not be compared, and why (a run in one report only, a metric without a band).</param>
 /// <param name="Rule">How a metric is compared and a change triaged, in words (also in CHANGES.md).</param>
 public sealed record ReportChanges(
@@ -27,7 +29,8 @@ public sealed record ReportChanges(
     IReadOnlyList<SectionChange> Sections,
     int MetricsCompared,
     IReadOnlyList<string> NotCompared,
-    IReadOnlyList<string> Rule)
+    IReadOnlyList<string> Rule,
+    IReadOnlyList<SeedDifferences>? PerSeed = null)
 {
     public const int CurrentFormat = 1;
     public const string MarkdownFile = "CHANGES.md";
@@ -94,6 +97,7 @@ public sealed record ReportChanges(
         var triage = new Triager(earlier.Environment, current.Environment, earlier.FormatVersion);
         var verdicts = new List<VerdictChange>();
         var metrics = new List<MetricChange>();
+        var perSeed = new List<SeedDifferences>();
         var sections = new List<SectionChange>();
         var notCompared = new List<string>();
         var compared = 0;
@@ -148,7 +152,9 @@ public sealed record ReportChanges(
                     {
                         compared++;
                         var layer = m.PerLayer || was.PerLayer ? k + 1 : (int?)null;
-                        if (MetricMove(c, oldRun, run, was, m, k, layer, bands, current.Profile, triage) is { } change) metrics.Add(change);
+                        var (change, seeds) = MetricMove(c, oldRun, run, was, m, k, layer, bands, current.Profile, triage);
+                        if (change is not null) metrics.Add(change);
+                        if (seeds is not null) perSeed.Add(seeds);
                     }
                 }
             }
@@ -157,16 +163,17 @@ public sealed record ReportChanges(
         return new ReportChanges(CurrentFormat, current.Profile,
             new ComparedReport(earlierPath, earlier.FormatVersion, earlier.GeneratedUtc, earlier.Environment),
             new ComparedReport(currentPath, current.FormatVersion, current.GeneratedUtc, current.Environment),
-            environment, verdicts, metrics, sections, compared, notCompared, RuleText);
+            environment, verdicts, metrics, sections, compared, notCompared, RuleText, perSeed);
     }
 
     /// <summary>
     /// One metric value compared as a baseline compares it (<see cref="BaselineComparison"/>): the earlier report's
     /// per-seed values are the baseline, their band derived by the finding's settings (<see cref="BandPolicy"/>), and the
-    /// current per-seed values are measured against it. Null when it did not move beyond its band (or, without a band,
-    /// did not move at all).
+    /// current per-seed values are measured against it. The change is null when it did not move beyond its band (or,
+    /// without a band, did not move at all); the per-seed differences are null where the values do not line up with
+    /// their seeds or no seed is in both.
     /// </summary>
-    private static MetricChange? MetricMove(FindingSection section, RunSection oldRun, RunSection run, MetricSection was, MetricSection isNow, int k,
+    private static (MetricChange? Change, SeedDifferences? Seeds) MetricMove(FindingSection section, RunSection oldRun, RunSection run, MetricSection was, MetricSection isNow, int k,
         int? layer, BandSettings? bands, string profile, Triager triage)
     {
         var before = was.PerSeed.Select(v => v.Count > k ? v[k] : double.NaN).ToList();
@@ -203,18 +210,19 @@ public sealed record ReportChanges(
             }
         }
 
+        var row = comparison?.Rows.Single();
+        var bySeed = SeedDifferences.Of(section, run, isNow, layer, oldRun.Seeds, before, run.Seeds, after, row?.Band);
         if (comparison is not null)
         {
-            var row = comparison.Rows.Single();
-            if (row.Verdict == MetricVerdict.Pass) return null;
-            return new MetricChange(section.Id, section.Dataset, run.Name, isNow.Metric, isNow.Label, isNow.Unit, layer, row.BaselineValue!.Value,
-                row.MeasuredValue!.Value, row.Delta!.Value, row.Band, row.BandUsed, comparison.Baseline.Metrics[name].Rule, triage.ForMetric(row.BandUsed));
+            if (row!.Verdict == MetricVerdict.Pass) return (null, bySeed);
+            return (new MetricChange(section.Id, section.Dataset, run.Name, isNow.Metric, isNow.Label, isNow.Unit, layer, row.BaselineValue!.Value,
+                row.MeasuredValue!.Value, row.Delta!.Value, row.Band, row.BandUsed, comparison.Baseline.Metrics[name].Rule, triage.ForMetric(row.BandUsed)), bySeed);
         }
         // Without a band: only a mean that changed at all (beyond rounding) is listed, and never as noise.
         var same = (double.IsNaN(earlierMean) && double.IsNaN(currentMean))
                    || Math.Abs(currentMean - earlierMean) <= BaselineComparison.RoundingSlack * Math.Max(Math.Abs(earlierMean), Math.Abs(currentMean));
-        return same ? null : new MetricChange(section.Id, section.Dataset, run.Name, isNow.Metric, isNow.Label, isNow.Unit, layer, earlierMean, currentMean,
-            currentMean - earlierMean, null, null, noBand!, triage.ForMetric(null));
+        return (same ? null : new MetricChange(section.Id, section.Dataset, run.Name, isNow.Metric, isNow.Label, isNow.Unit, layer, earlierMean, currentMean,
+            currentMean - earlierMean, null, null, noBand!, triage.ForMetric(null)), bySeed);
     }
 
     private static IReadOnlyList<EnvironmentField> EnvironmentFields(ReportEnvironment? earlier, ReportEnvironment? current, int earlierFormat)
@@ -250,6 +258,8 @@ public sealed record ReportChanges(
         "unexplained: the same commit and environment: the stored runs differ (made again, non-deterministic kernels) or the checkout had uncommitted edits, which the commit does not show.",
         "unknown: a report does not record its commit (or, format 4, its environment), so the cause cannot be narrowed.",
         "A verdict is never triaged as noise: it has no band; a metric without a band neither.",
+        "Per-seed differences: every metric value is also compared seed by seed on the seeds both reports ran (matched by seed), moved or not, " +
+        "each seed's difference set against the band of the mean; they are listed, not triaged (two devices, or two libtorch builds, differ per seed first).",
     ];
 
     /// <summary>Triages a change from what differs between the two environments.</summary>
@@ -343,6 +353,46 @@ public sealed record VerdictChange(string Finding, string Dataset, string Claim,
 public sealed record MetricChange(
     string Finding, string Dataset, string Run, string Metric, string Label, string Unit, int? Layer,
     double Earlier, double Current, double Delta, double? Band, double? BandsMoved, string BandRule, Triage Triage);
+
+/// <summary>
+/// One metric value seed by seed: its value in each report on every seed both ran (matched by seed, in the current run's
+/// order), beside the band its mean is compared with (null: none derived). Values in the metric's own units.
+/// </summary>
+/// <param name="Layer">For a per-layer metric, the layer (1-based).</param>
+public sealed record SeedDifferences(
+    string Finding, string Dataset, string Run, string Metric, string Label, string Unit, int? Layer,
+    IReadOnlyList<long> Seeds, IReadOnlyList<double> Earlier, IReadOnlyList<double> Current, double? Band)
+{
+    /// <summary>The per-seed difference (now - earlier) of the largest size.</summary>
+    public double LargestDelta => Seeds.Count == 0 ? 0 : Enumerable.Range(0, Seeds.Count).Select(i => Current[i] - Earlier[i]).MaxBy(Math.Abs);
+
+    /// <summary>|<see cref="LargestDelta"/>| over the band: how far one seed moved in bands (null: no band, or a band of 0).</summary>
+    public double? LargestInBands => Band is > 0 and { } b ? Math.Abs(LargestDelta) / b : null;
+
+    /// <summary>
+    /// The values of the seeds in both runs, or null where a run's values do not line up with its seeds (a run missing), a
+    /// value is not finite, or no seed is in both.
+    /// </summary>
+    public static SeedDifferences? Of(FindingSection section, RunSection run, MetricSection metric, int? layer,
+        IReadOnlyList<long> earlierSeeds, IReadOnlyList<double> earlier, IReadOnlyList<long> currentSeeds, IReadOnlyList<double> current, double? band)
+    {
+        if (earlier.Count != earlierSeeds.Count || current.Count != currentSeeds.Count) return null;
+        var before = new Dictionary<long, double>();
+        for (var i = 0; i < earlierSeeds.Count; i++) before.TryAdd(earlierSeeds[i], earlier[i]);
+        var seeds = new List<long>();
+        var was = new List<double>();
+        var now = new List<double>();
+        for (var i = 0; i < currentSeeds.Count; i++)
+        {
+            if (!before.TryGetValue(currentSeeds[i], out var value) || seeds.Contains(currentSeeds[i])) continue;
+            if (!double.IsFinite(value) || !double.IsFinite(current[i])) return null;
+            seeds.Add(currentSeeds[i]);
+            was.Add(value);
+            now.Add(current[i]);
+        }
+        return seeds.Count == 0 ? null : new SeedDifferences(section.Id, section.Dataset, run.Name, metric.Metric, metric.Label, metric.Unit, layer, seeds, was, now, band);
+    }
+}
 
 /// <summary>A finding (on a dataset) that only one report covers: <paramref name="OnlyIn"/> is "earlier" or "current".</summary>
 public sealed record SectionChange(string Finding, string Dataset, string OnlyIn);

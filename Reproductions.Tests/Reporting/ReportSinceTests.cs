@@ -83,10 +83,66 @@ public sealed class ReportSinceTests
 
         changes.Environment.Where(f => f.Differs == true).Select(f => f.Name).Should().Equal("TorchSharp");
         var markdown = ChangesMarkdown.Render(changes);
-        markdown.Should().Contain("| F90 | mnist | `a` | **holds** | **does not hold** | environment: TorchSharp 0.107.0 -> 0.108.0")
+        var beyondBand = markdown[..markdown.IndexOf("## Per-seed differences", StringComparison.Ordinal)];
+        beyondBand.Should().Contain("| F90 | mnist | `a` | **holds** | **does not hold** | environment: TorchSharp 0.107.0 -> 0.108.0")
             .And.Contain("| F90 | mnist | bs64 | testAccuracy | 91.00% |")
             .And.Contain("| TorchSharp | 0.107.0 | 0.108.0 | **differs** |")
-            .And.NotContain("weightDistance");
+            .And.NotContain("weightDistance", "the distance moved a quarter of its band");
+    }
+
+    [Test]
+    public void Every_metric_value_is_compared_seed_by_seed_on_the_seeds_both_ran_moved_or_not()
+    {
+        var earlier = Report(Here, Section("F90", FourStd, [],
+            Run("bs64", Metric("testAccuracy", Accuracy, "%"), Metric("weightDistance", Distance)),
+            Run("bs2", Metric("weightDistance", Distance))));
+        var distanceBand = FourStdBand(Distance);
+        // bs64: the current run lists its seeds in another order ([3, 1, 2]); seed 3 moved by -0.5 bands, seed 1 by +2, seed 2 not.
+        // bs2: seeds [1, 2, 4]: only seeds 1 and 2 are in both, and the means over different seeds get no band.
+        double[] bs64Now = [Distance[2] - distanceBand / 2, Distance[0] + 2 * distanceBand, Distance[1]];
+        var current = Report(Here with { Commit = OtherCommit }, Section("F90", FourStd, [],
+            Run("bs64", Metric("testAccuracy", [Accuracy[2], Accuracy[0], Accuracy[1]], "%"), Metric("weightDistance", bs64Now)) with { Seeds = [3, 1, 2] },
+            Run("bs2", Metric("weightDistance", [7.5, 6.5, 9.0])) with { Seeds = [1, 2, 4] }));
+
+        var changes = ReportChanges.Compare(earlier, current, "earlier/report.json", "now/report.json");
+
+        changes.PerSeed.Should().HaveCount(3, "every value compared: bs64's two metrics and bs2's distance");
+        var accuracy = changes.PerSeed!.Single(d => d.Run == "bs64" && d.Metric == "testAccuracy");
+        (accuracy.LargestDelta, accuracy.LargestInBands).Should().Be((0.0, 0.0), "an unmoved metric is listed too, at 0");
+        var distance = changes.PerSeed!.Single(d => d.Run == "bs64" && d.Metric == "weightDistance");
+        distance.Seeds.Should().Equal(3, 1, 2);
+        distance.Earlier.Should().Equal(Distance[2], Distance[0], Distance[1]);
+        distance.LargestDelta.Should().BeApproximately(2 * distanceBand, 1e-12, "seed 1 moved furthest");
+        distance.Band.Should().NotBeNull();
+        distance.LargestInBands.Should().NotBeNull().And.BeApproximately(2, 0.01);
+        var bs2 = changes.PerSeed!.Single(d => d.Run == "bs2");
+        bs2.Seeds.Should().Equal(1, 2);
+        bs2.Current.Should().Equal(7.5, 6.5);
+        bs2.LargestDelta.Should().BeApproximately(1.5, 1e-12);
+        (bs2.Band, bs2.LargestInBands).Should().Be(((double?)null, (double?)null));
+
+        var markdown = ChangesMarkdown.Render(changes);
+        var section = markdown[markdown.IndexOf("## Per-seed differences", StringComparison.Ordinal)..];
+        section.Should().Contain("3 metric value(s) compared seed by seed on the seeds both reports ran; 2 with a band, of which 1 moved beyond it on at least one seed; " +
+                                 "the largest move is 2.0 band(s), F90 (mnist) bs64 weightDistance.");
+        var rows = section.Split('\n').Where(l => l.StartsWith("| F90", StringComparison.Ordinal)).ToList();
+        rows.Should().HaveCount(3);
+        rows[0].Should().Be("| F90 | mnist | bs64 | weightDistance | 3, 1, 2 | 7.000, 6.000, 6.500 | 6.000, 10.00, 6.500 | +4 | 2 | 2.0 |", "the furthest move in bands first");
+        rows[1].Should().StartWith("| F90 | mnist | bs64 | testAccuracy |");
+        rows[2].Should().StartWith("| F90 | mnist | bs2 | weightDistance | 1, 2 |").And.Contain("| +1.5 | no band | - |");
+        changes.Unchanged.Should().BeFalse("bs64's distance moved its mean beyond the band");
+    }
+
+    [Test]
+    public void A_run_whose_values_do_not_line_up_with_its_seeds_is_not_compared_seed_by_seed()
+    {
+        var earlier = Report(Here, Section("F90", FourStd, [], Run("bs64", Metric("weightDistance", Distance))));
+        var missing = Run("bs64", Metric("weightDistance", Distance.Take(2).ToArray()));
+        var changes = ReportChanges.Compare(earlier, Report(Here, Section("F90", FourStd, [], missing)), "a", "b");
+        changes.PerSeed.Should().BeEmpty("two values for three seeds: which seed each belongs to is not known");
+        var same = ReportChanges.Compare(earlier, earlier, "a", "b");
+        ChangesMarkdown.Render(same).Should().Contain("1 metric value(s) compared seed by seed on the seeds both reports ran; 1 with a band, of which 0 moved " +
+                                                       "beyond it on at least one seed; every seed's value is the same in both, bit for bit.");
     }
 
     /// <summary>What differs between the two environments, and how far the metric moved (in bands), decide the triage.</summary>
