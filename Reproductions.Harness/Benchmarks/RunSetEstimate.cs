@@ -204,19 +204,9 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
         var device = Devices.Resolve(regime.Device);
         var key = $"{profile.Source} {profile.Profile} {Devices.TypeName(device)} {string.Join('-', regime.Model.Widths)}";
         if (!trialTimes.TryGetValue(key, out var times))
-        {
-            spent.Start();
-            try
-            {
-                var timings = GradientCompetitionBench.ProfileTimePerSample(profile, regime.Model.Widths, device, each: t =>
-                    log?.Invoke(FormattableString.Invariant($"gradient-competition trial at B={t.BatchSize} ({t.Trials} stacked, {t.Steps} steps timed): {t.SecondsPerSample * 1e6:F2} us/sample")));
-                times = trialTimes[key] = timings.ToDictionary(t => t.BatchSize, t => t.SecondsPerSample);
-            }
-            finally
-            {
-                spent.Stop();
-            }
-        }
+            times = trialTimes[key] = Calibrating(() => GradientCompetitionBench.ProfileTimePerSample(profile, regime.Model.Widths, device, each: t =>
+                    log?.Invoke(FormattableString.Invariant($"gradient-competition trial at B={t.BatchSize} ({t.Trials} stacked, {t.Steps} steps timed): {t.SecondsPerSample * 1e6:F2} us/sample")))
+                .ToDictionary(t => t.BatchSize, t => t.SecondsPerSample));
         return times.TryGetValue(batchSize, out var seconds) ? seconds
             : throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"not a batch size of the {profile.Profile} profile's trials");
     }
@@ -238,8 +228,7 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
         var p = config.Phases[phase];
         var shape = JsonSerializer.Serialize(new { config.Dataset, config.Preprocessing, config.Model, config.Optimizer, config.LossReduction, p.BatchSize, p.Accumulation, config.Stack, models }, JsonDefaults.Options);
         if (measured.TryGetValue(shape, out var known)) return known;
-        spent.Start();
-        try
+        return Calibrating(() =>
         {
             var training = data(config.Dataset);
             // Fewer steps where the training set holds fewer batches (the probe trains on a subset of it).
@@ -254,6 +243,16 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
             measured[shape] = result;
             log?.Invoke(FormattableString.Invariant($"step of {(config.Stack ? $"{models} stacked" : "a lone run")} at bs {p.BatchSize}{(p.Accumulation is { } a ? $" ({a} micro-batches)" : "")}, {config.Optimizer.Kind.ToString().ToLowerInvariant()}{(config.Optimizer.Momentum > 0 ? " with momentum" : "")}: {result.Step * 1e3:F3} ms ({steps} steps timed); evaluation {result.EvalPerSample * 1e6:F3} us/sample"));
             return result;
+        });
+    }
+
+    /// <summary>Runs <paramref name="work"/> with its time counted into <see cref="CalibrationSeconds"/>.</summary>
+    private T Calibrating<T>(Func<T> work)
+    {
+        spent.Start();
+        try
+        {
+            return work();
         }
         finally
         {

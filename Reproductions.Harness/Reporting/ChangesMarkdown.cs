@@ -37,7 +37,7 @@ public static class ChangesMarkdown
             foreach (var m in changes.Metrics)
             {
                 var display = new MetricDisplay(m.Metric, m.Label, m.Unit, m.Unit == "%" ? 100 : 1);
-                var metric = m.Layer is { } layer ? string.Create(CultureInfo.InvariantCulture, $"{m.Metric} layer {layer}") : m.Metric;
+                var metric = MetricName(m.Metric, m.Layer);
                 md.AppendLine($"| {m.Finding} | {m.Dataset} | {Cell(m.Run)} | {Cell(metric)} | {display.Format(m.Earlier)} | {display.Format(m.Current)} | " +
                               $"{Difference(display, m.Delta, signed: true)} | {(m.Band is { } b ? Difference(display, b, signed: false) : Cell(m.BandRule))} | " +
                               $"{(m.BandsMoved is { } r ? r.ToString("0.0#", CultureInfo.InvariantCulture) : "-")} | {Cell(m.Triage.Text)} |");
@@ -102,7 +102,10 @@ public static class ChangesMarkdown
         md.AppendLine();
     }
 
-    private static string Name(SeedDifferences d) => d.Layer is { } layer ? string.Create(CultureInfo.InvariantCulture, $"{d.Metric} layer {layer}") : d.Metric;
+    /// <summary>A metric as a row names it: "cosines layer 2" for a layer of a per-layer metric.</summary>
+    private static string MetricName(string metric, int? layer) => layer is { } l ? string.Create(CultureInfo.InvariantCulture, $"{metric} layer {l}") : metric;
+
+    private static string Name(SeedDifferences d) => MetricName(d.Metric, d.Layer);
 
     /// <summary>The largest per-seed difference over the earlier value's size (0 where that is 0).</summary>
     private static double Relative(SeedDifferences d)

@@ -32,9 +32,10 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     /// <summary>
     /// Each training row's label as a one-hot row ([rows, classes], float), formed once: the hand-formed step reads its
     /// batch's rows in one gather. Forming them per step took a label gather, a zero fill, a scatter and a cast (and on the
-    /// CPU two host reads, libtorch's range checks of the labels) for the same values.
+    /// CPU two host reads, libtorch's range checks of the labels) for the same values. Null where no phase can take that
+    /// step (<see cref="FusedSgd.Fits"/>): autograd's step reads the labels themselves.
     /// </summary>
-    private readonly Tensor trainOneHot;
+    private readonly Tensor? trainOneHot;
     /// <summary>Per model, the rows of <see cref="trainX"/> it trains on ([n]) and measures its training accuracy on ([m]).</summary>
     private readonly Tensor[] trainRows, evalRows;
     private readonly Tensor[] weights, biases, initWeights, initBiases;
@@ -57,7 +58,8 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         {
             trainX = TrainingSession.Preprocess(data.TrainImages, first, Device).MoveToOuterDisposeScope();
             trainY = data.TrainLabels.to(Device).MoveToOuterDisposeScope();
-            trainOneHot = nn.functional.one_hot(trainY, first.Model.Widths[^1]).to(ScalarType.Float32).MoveToOuterDisposeScope();
+            if (first.Phases.Any(p => FusedSgd.Fits(first, p)))
+                trainOneHot = nn.functional.one_hot(trainY, first.Model.Widths[^1]).to(ScalarType.Float32).MoveToOuterDisposeScope();
             testX = TrainingSession.Preprocess(data.TestImages, first, Device).MoveToOuterDisposeScope();
             testY = data.TestLabels.to(Device).MoveToOuterDisposeScope();
             var all = trainX.shape[0];
@@ -224,7 +226,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
         var size = rows.shape[1];
         var flat = rows.reshape(-1);
         var x = trainX.index_select(0, flat).view(Models, size, -1);
-        if (HandFormed(phase)) FusedStep(x, trainOneHot.index_select(0, flat).view(Models, size, -1), lr);
+        if (HandFormed(phase)) FusedStep(x, trainOneHot!.index_select(0, flat).view(Models, size, -1), lr); // formed: the phase fits the step
         else Update(Gradient(x, trainY.index_select(0, flat).view(Models, size), phase.MicroBatchSize), lr);
         steps++;
     }
@@ -525,8 +527,9 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     public void Dispose()
     {
         foreach (var t in weights.Concat(biases).Concat(initWeights).Concat(initBiases).Concat(firstMoments).Concat(secondMoments)
-                     .Concat(trainRows).Concat(evalRows).Concat([trainX, trainY, trainOneHot, testX, testY]))
+                     .Concat(trainRows).Concat(evalRows).Concat([trainX, trainY, testX, testY]))
             t.Dispose();
+        trainOneHot?.Dispose();
     }
 }
 
