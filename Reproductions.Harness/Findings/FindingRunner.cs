@@ -47,8 +47,24 @@ public static class FindingRunner
     {
         var deviceType = DeviceType(finding);
         var plan = finding.Experiment.Plan(deviceType, Label(finding), pools?.GetValueOrDefault(deviceType) ?? StackPool.Empty);
-        var results = plan.Select(w => (object?)store.GetOrRunUntyped(w, options)).ToList();
+        var results = plan.Select(w => RunUnlessReadsDiverged(w, store, options)).ToList();
         return finding.Experiment.Measure(plan, results, RunCommand(finding.Profile, finding.Finding));
+    }
+
+    /// <summary>
+    /// The unit's result, run first if needed; null, running nothing, when it reads a training run that diverged (a diverged
+    /// run has no final weights): the protocol's measurement lists the unit as not measured beside the diverged run, and
+    /// the report decides the exit code from the divergence (4, or an outcome the profile expects).
+    /// </summary>
+    private static object? RunUnlessReadsDiverged(Work unit, ExperimentStore store, RunOptions? options)
+    {
+        foreach (var read in unit.Reads)
+            if (store.GetOrRunUntyped(read, options) is RunRecord { Status: RunStatus.Diverged } diverged)
+            {
+                options?.Log?.Invoke($"{unit.Label}: not run: it reads {read.Label}, which diverged at epoch {diverged.Divergence?.Epoch}.");
+                return null;
+            }
+        return store.GetOrRunUntyped(unit, options);
     }
 
     /// <summary>

@@ -148,9 +148,7 @@ public sealed class CompetitionWork(CompetitionProfile profile, IReadOnlyList<Tr
             for (var i = 0; i < regimes.Count; i++)
             {
                 var name = profile.Regimes[i].Name;
-                var record = context.Read(regimes[i]);
-                if (record.Status != RunStatus.Finished)
-                    throw new RunDivergedException($"{Label}: regime {name} ({regimes[i].Label}) diverged at epoch {record.Divergence?.Epoch}: {record.Divergence?.Reason}; trials need a finished regime.");
+                var record = TrainingWork.RequireFinished(context.Read(regimes[i]), Label, $"regime {name} ({regimes[i].Label})");
                 infos.Add(new RegimeInfo(name, record.Hash, record.Epochs.Count, record.Final.TrainAccuracy, record.Final.TestAccuracy, record.Final.TrainLoss));
                 weights[name] = RegimeWeights.Load(name, Path.Combine(context.FolderOf(regimes[i]), TrainingWork.WeightsFile), widths, device);
             }

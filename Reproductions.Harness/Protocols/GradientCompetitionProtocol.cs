@@ -183,7 +183,10 @@ public sealed class CompetitionExperiment(GradientCompetitionProtocol protocol, 
     {
         var missing = new List<MissingRun>();
         for (var i = 0; i < profile.Regimes.Count; i++)
-            if (results[i] is null) missing.Add(new MissingRun($"regime {profile.Regimes[i].Name}", 0, 1, trainCommand));
+            if (results[i] is RunRecord { Status: RunStatus.Diverged } d)
+                missing.Add(new MissingRun($"regime {profile.Regimes[i].Name}", 0, 1, trainCommand,
+                    [string.Create(CultureInfo.InvariantCulture, $"seed {d.Config.Seed} at epoch {d.Divergence?.Epoch}: {d.Divergence?.Reason}")]));
+            else if (results[i] is null) missing.Add(new MissingRun($"regime {profile.Regimes[i].Name}", 0, 1, trainCommand));
         var stored = results[^1] as CompetitionStored;
         if (stored is null) missing.Add(new MissingRun("trials", 0, 1, trainCommand));
         return new CompetitionMeasured(this, stored?.ToResult(profile), missing);

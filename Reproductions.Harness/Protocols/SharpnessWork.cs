@@ -146,7 +146,7 @@ public sealed class SharpnessWork(TrainingWork run, SharpnessSettings settings, 
     public override SharpnessResult Run(WorkContext context)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var record = context.Read(Measured);
+        var record = TrainingWork.RequireFinished(context.Read(Measured), Label, Measured.Label);
         var config = Measured.Config;
         using var set = EvaluationData.Open(context, config, settings.EvaluationSamples);
         var (device, images, labels) = (set.Device, set.Images, set.Labels);
@@ -218,6 +218,8 @@ public sealed class ParametricWork(TrainingWork small, TrainingWork large, Sharp
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var config = small.Config;
+        TrainingWork.RequireFinished(context.Read(small), Label, small.Label);
+        TrainingWork.RequireFinished(context.Read(large), Label, large.Label);
         using var set = EvaluationData.Open(context, config, settings.EvaluationSamples);
         var (data, device, images, labels) = (set.Data, set.Device, set.Images, set.Labels);
         using var testImages = TrainingSession.Preprocess(data.TestImages, config, device);

@@ -404,7 +404,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
         {
             options.Cancel.ThrowIfCancellationRequested();
             var metrics = session.RunEpoch();
-            diverged = Diverged(session.History, bound);
+            diverged = Diverged(session.History, bound, Config.Model.Widths[^1]);
             if (diverged is not null) break;
             if (Config.KeepWeights is not null) session.SaveWeights(EpochWeights(session.CompletedEpochs));
             checkpoints.Save(session);
@@ -443,6 +443,15 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
         };
     }
 
+    /// <summary>
+    /// <paramref name="record"/> when its run finished. A diverged run has no final weights and no result, so a unit that
+    /// reads it (<paramref name="reader"/>) cannot run: an error with the divergence (exit 4). The finding runner skips
+    /// such a unit before it gets here (<see cref="Findings.FindingRunner.Run"/>); this guards every other way in.
+    /// </summary>
+    public static RunRecord RequireFinished(RunRecord record, string reader, string what) =>
+        record.Status == RunStatus.Finished ? record
+            : throw new Infrastructure.RunDivergedException($"{reader}: {what} diverged at epoch {record.Divergence?.Epoch}: {record.Divergence?.Reason}; it needs a finished run.");
+
     /// <summary>This run's record from its stack's stored result, and its final weights copied beside it.</summary>
     private RunRecord FromStack(WorkContext context, StackWork stack)
     {
@@ -457,9 +466,12 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
 
     /// <summary>
     /// Whether the run has diverged at its last epoch: its weights became non-finite, or (on an evaluated epoch) its training
-    /// loss became non-finite or rose above <paramref name="bound"/> times its first evaluated epoch's.
+    /// loss became non-finite or rose above <paramref name="bound"/> times its reference: its first evaluated epoch's loss,
+    /// or the loss of a uniform guess over <paramref name="classes"/> classes (ln classes, about a fresh network's loss)
+    /// when that is lower. The second reference catches a run that has already blown up in its first epoch, which the
+    /// first alone would take as its yardstick.
     /// </summary>
-    public static Divergence? Diverged(IReadOnlyList<EpochMetrics> history, double bound)
+    public static Divergence? Diverged(IReadOnlyList<EpochMetrics> history, double bound, int classes)
     {
         var m = history[^1];
         var lastFinite = history.Select(e => e.TrainLoss).LastOrDefault(double.IsFinite, double.NaN);
@@ -469,9 +481,13 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
         if (evaluated && !double.IsFinite(m.TrainLoss))
             return new Divergence(m.Epoch, "its training loss became non-finite", lastFinite);
         var first = history.Select(e => e.TrainLoss).FirstOrDefault(double.IsFinite, double.NaN);
-        if (evaluated && m.TrainLoss > bound * first)
+        var guess = Math.Log(classes);
+        var (reference, what) = first <= guess
+            ? (first, "its first epoch's")
+            : (guess, string.Create(CultureInfo.InvariantCulture, $"a uniform guess's over {classes} classes (ln {classes}; its first epoch's was {first:G4})"));
+        if (evaluated && m.TrainLoss > bound * reference)
             return new Divergence(m.Epoch, string.Create(CultureInfo.InvariantCulture,
-                $"its training loss rose to {m.TrainLoss:G4}, more than {bound:G4} times its first epoch's {first:G4}"), lastFinite);
+                $"its training loss rose to {m.TrainLoss:G4}, more than {bound:G4} times {what} {reference:G4}"), lastFinite);
         return null;
     }
 

@@ -212,7 +212,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
             };
             histories[m].Add(metrics);
             measured[m] = metrics;
-            diverged[m] = Protocols.TrainingWork.Diverged(histories[m], configs[m].DivergenceLossFactor ?? TrainingConfig.DefaultDivergenceLossFactor);
+            diverged[m] = Protocols.TrainingWork.Diverged(histories[m], configs[m].DivergenceLossFactor ?? TrainingConfig.DefaultDivergenceLossFactor, configs[m].Model.Widths[^1]);
         }
         return measured;
     }

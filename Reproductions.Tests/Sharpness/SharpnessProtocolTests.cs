@@ -144,6 +144,31 @@ public sealed class SharpnessProtocolTests
     }
 
     [Test]
+    public void A_run_that_diverges_is_listed_and_the_units_that_read_it_are_not_run()
+    {
+        WriteFinding();
+        var file = Path.Combine(root, "configs", "F97.json");
+        // Adam at a step of 1000 blows lb up within its first epoch (a finite loss far above a uniform guess's, or none at all).
+        File.WriteAllText(file, File.ReadAllText(file).Replace("\"batchSize\": 300, \"learningRate\": 0.001", "\"batchSize\": 300, \"learningRate\": 1000", StringComparison.Ordinal));
+        using var data = SyntheticData.Create(train: 600, test: 200);
+        var store = new ExperimentStore(Path.Combine(root, "runs"));
+        var profile = FindingProfile.Load("F97", "quick", Path.Combine(root, "configs"));
+        var log = new List<string>();
+        var options = new RunOptions { Data = _ => data, Log = log.Add };
+
+        var measured = (SharpnessMeasured)FindingRunner.Run(profile, store, options);
+        measured.Training.Runs.Runs.Should().ContainKey("sb").And.NotContainKey("lb");
+        measured.Missing.Should().ContainSingle(m => m.Run == "lb").Which.Should().Match<Harness.Reporting.MissingRun>(m => m.DivergedUnexpectedly && m.Diverged!.Count == 2);
+        measured.Missing.Select(m => m.Run).Should().Contain(["lb sharpness", "lb sharpness along training", "sb to lb parametric line"]);
+        measured.Final.Should().ContainKey("sb", "what reads only finished runs is measured");
+        log.Where(l => l.Contains("not run: it reads", StringComparison.Ordinal)).Should().HaveCount(3 * 2, "per seed: lb's final point, lb along training, the line");
+
+        // Any other way in (a shard runs its units one by one) names the divergence instead of a missing weights file.
+        var unit = profile.Experiment.Plan("cpu", FindingRunner.Label(profile)).OfType<SharpnessWork>().First(w => w.Label.Contains(" lb seed 1 sharpness", StringComparison.Ordinal));
+        ((Action)(() => store.GetOrRunUntyped(unit, options))).Should().Throw<Harness.Infrastructure.RunDivergedException>().WithMessage("*lb seed 1 diverged at epoch 1*needs a finished run*");
+    }
+
+    [Test]
     public void Kept_epochs_are_the_init_the_last_and_log_spaced_between()
     {
         TrainingConfig.KeptEpochs(5, 10).Should().Equal(0, 1, 2, 3, 4, 5);

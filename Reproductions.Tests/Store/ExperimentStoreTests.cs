@@ -210,11 +210,16 @@ public class ExperimentStoreTests
             TestLoss = loss, TestAccuracy = accuracy, WeightDistance = 1, BiasDistance = 0, WeightNorm = norm, BiasNorm = 0,
             LayerCosines = [1], TrainSeconds = 0, EvalSeconds = 0,
         };
-        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 1.0)], 10).Should().BeNull();
-        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 25.0)], 10)!.Reason.Should().Contain("rose to 25").And.Contain("10 times its first epoch's 2");
-        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, double.NaN)], 10)!.Reason.Should().Be("its training loss became non-finite");
-        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 1.5, norm: double.PositiveInfinity)], 10)!.Should().Be(new Divergence(2, "its weights became non-finite", 1.5));
-        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, double.NaN, accuracy: double.NaN)], 10).Should().BeNull("an epoch that was not evaluated has no loss to judge");
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 1.0)], 10, 10).Should().BeNull();
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 25.0)], 10, 10)!.Reason.Should().Contain("rose to 25").And.Contain("10 times its first epoch's 2");
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, double.NaN)], 10, 10)!.Reason.Should().Be("its training loss became non-finite");
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, 1.5, norm: double.PositiveInfinity)], 10, 10)!.Should().Be(new Divergence(2, "its weights became non-finite", 1.5));
+        TrainingWork.Diverged([Epoch(1, 2.0), Epoch(2, double.NaN, accuracy: double.NaN)], 10, 10).Should().BeNull("an epoch that was not evaluated has no loss to judge");
+        // A run that blew up in its first epoch is judged against a uniform guess's loss (ln 10 = 2.303), not against itself.
+        TrainingWork.Diverged([Epoch(1, 5.3e9)], 10, 10)!.Reason.Should().Contain("rose to 5.3E+09").And.Contain("10 times a uniform guess's over 10 classes");
+        TrainingWork.Diverged([Epoch(1, 30.0)], 10, 10)!.Epoch.Should().Be(1, "30 > 10 x ln 10 already in the first epoch");
+        TrainingWork.Diverged([Epoch(1, 22.0)], 10, 10).Should().BeNull("22 is under 10 x ln 10 = 23.03");
+        TrainingWork.Diverged([Epoch(1, 3.0), Epoch(2, 23.5)], 10, 10)!.Reason.Should().Contain("rose to 23.5").And.Contain("its first epoch's was 3");
     }
 
     private sealed class Inline(Action<TrainingProgress> report) : IProgress<TrainingProgress>

@@ -205,7 +205,7 @@ public class StackedTrainingTests
             while (!alone.Finished && d is null)
             {
                 alone.RunEpoch();
-                d = TrainingWork.Diverged(alone.History, TrainingConfig.DefaultDivergenceLossFactor);
+                d = TrainingWork.Diverged(alone.History, TrainingConfig.DefaultDivergenceLossFactor, lone.Model.Widths[^1]);
             }
             d.Should().NotBeNull();
             d!.Epoch.Should().Be(divergence.Epoch);
