@@ -179,8 +179,8 @@ public static class ClaimEvaluator
         var sign = claim.Yardstick.Positive ? 1 : -1;
         var rho = Enumerable.Range(0, seeds).Select(s =>
             Correlation.Spearman(Enumerable.Range(0, points).Select(i => values[i][s]), Enumerable.Range(0, points).Select(i => values[points + i][s]))).ToList();
-        var outcome = rho.All(r => sign * r > critical) ? ClaimOutcome.Holds
-            : rho.All(r => sign * r < -critical) ? ClaimOutcome.DoesNotHold : ClaimOutcome.Inconclusive;
+        var outcome = rho.All(r => sign * r >= critical) ? ClaimOutcome.Holds
+            : rho.All(r => sign * r <= -critical) ? ClaimOutcome.DoesNotHold : ClaimOutcome.Inconclusive;
         return new ClaimPart(part.Label, outcome, rho.Mean(), double.NaN, double.NaN, rho,
             $"Spearman over {points} points per seed {List(rho)}; critical {(sign > 0 ? "" : "-")}{F(critical)} (one-sided, alpha {F(claim.Yardstick.Alpha)})");
     }
@@ -197,7 +197,7 @@ public static class ClaimEvaluator
                     return new ClaimPart(part.Label, ClaimOutcome.Inconclusive, stat.Estimate, double.NaN, double.NaN, [], $"{name} {F(stat.Estimate)} over {stat.Points} points: too few to test");
                 var critical = Intervals.SpearmanCritical(stat.Points, y.Alpha);
                 var signed = y.Positive ? stat.Estimate : -stat.Estimate;
-                var outcome = signed > critical ? ClaimOutcome.Holds : signed < -critical ? ClaimOutcome.DoesNotHold : ClaimOutcome.Inconclusive;
+                var outcome = signed >= critical ? ClaimOutcome.Holds : signed <= -critical ? ClaimOutcome.DoesNotHold : ClaimOutcome.Inconclusive;
                 return new ClaimPart(part.Label, outcome, stat.Estimate, double.NaN, double.NaN, [],
                     $"{name} {F(stat.Estimate)} over {stat.Points} points; critical {(y.Positive ? "" : "-")}{F(critical)} (one-sided, alpha {F(y.Alpha)})");
             }

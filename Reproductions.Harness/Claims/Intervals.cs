@@ -43,14 +43,64 @@ public static class Intervals
     }
 
     /// <summary>
-    /// The smallest Spearman rank correlation over <paramref name="points"/> pairs that is positive beyond chance at
-    /// one-sided level <paramref name="alpha"/> (the usual t approximation: t = rho sqrt((n - 2) / (1 - rho^2)), n - 2
-    /// degrees of freedom). For 15 batch sizes: 0.441 at alpha 0.05, 0.592 at 0.01.
+    /// The smallest Spearman rank correlation over <paramref name="points"/> pairs (no ties) that is positive beyond chance
+    /// at one-sided level <paramref name="alpha"/>: a correlation at or above it rejects independence. Up to
+    /// <see cref="ExactSpearmanPoints"/> points it is exact, from the permutation distribution of rho (every ordering of
+    /// one ranking equally likely): the smallest attainable rho whose upper tail P(rho' >= rho) is at most alpha (6 points:
+    /// 0.829 at alpha 0.05, where the t approximation would give 0.729, passing rho = 0.771 at p = 0.051). Above that, the usual t
+    /// approximation, t = rho sqrt((n - 2) / (1 - rho^2)) with n - 2 degrees of freedom (15 points: 0.441 at alpha 0.05,
+    /// 0.592 at 0.01).
     /// </summary>
     public static double SpearmanCritical(int points, double alpha)
     {
         if (points < 4) throw new ArgumentOutOfRangeException(nameof(points), points, "at least 4 points");
+        if (!(alpha > 0 && alpha < 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "a level in (0, 1)");
+        if (points <= ExactSpearmanPoints) return ExactSpearmanCritical(points, alpha);
         var t = StudentT.InvCDF(0, 1, points - 2, 1 - alpha);
         return t / Math.Sqrt(points - 2 + t * t);
+    }
+
+    /// <summary>Up to this many points <see cref="SpearmanCritical"/> is exact (the permutation distribution is counted, not sampled).</summary>
+    public const int ExactSpearmanPoints = 12;
+
+    /// <summary>
+    /// The exact one-sided critical value: the number of orderings of n ranks by their sum of squared rank differences
+    /// D = sum (i - p(i))^2, counted by a dynamic programme over the set of ranks used so far (2^n states, each a count per
+    /// D; rho = 1 - 6 D / (n (n^2 - 1))). MathNet has the statistic but not its small-sample distribution, hence this count.
+    /// </summary>
+    private static double ExactSpearmanCritical(int n, double alpha)
+    {
+        var maxD = n * (n * n - 1) / 3;
+        var counts = new double[1 << n][];
+        counts[0] = new double[maxD + 1];
+        counts[0][0] = 1;
+        for (var mask = 0; mask < 1 << n; mask++)
+        {
+            if (counts[mask] is not { } from) continue;
+            var position = System.Numerics.BitOperations.PopCount((uint)mask);
+            for (var rank = 0; rank < n; rank++)
+            {
+                if ((mask & (1 << rank)) != 0) continue;
+                var next = mask | (1 << rank);
+                var to = counts[next] ??= new double[maxD + 1];
+                var add = (position - rank) * (position - rank);
+                for (var d = 0; d + add <= maxD; d++) to[d + add] += from[d];
+            }
+            if (mask != 0 && mask != (1 << n) - 1) counts[mask] = null!; // each state is read once, in increasing order of its masks
+        }
+        var all = counts[(1 << n) - 1];
+        var total = all.Sum();
+        // rho falls as D grows: the upper tail of rho is the lower tail of D. The critical D is the largest whose lower tail is at most alpha.
+        double tail = 0;
+        var critical = -1;
+        for (var d = 0; d <= maxD; d++)
+        {
+            if (all[d] == 0) continue;
+            if ((tail + all[d]) / total > alpha) break;
+            tail += all[d];
+            critical = d;
+        }
+        // No ordering is rare enough (too few points for this alpha): nothing is significant.
+        return critical < 0 ? double.PositiveInfinity : 1 - 6.0 * critical / (n * (n * n - 1.0));
     }
 }

@@ -7,18 +7,6 @@ namespace Reproductions.Harness.Statistics;
 public static class CompetitionChecks
 {
     /// <summary>
-    /// The smallest Spearman rank correlation over <paramref name="points"/> pairs that is positive beyond chance at
-    /// one-sided level <paramref name="alpha"/> (the usual t approximation: t = rho sqrt((n - 2) / (1 - rho^2)), n - 2
-    /// degrees of freedom). For 15 batch sizes: 0.441 at alpha 0.05, 0.592 at 0.01.
-    /// </summary>
-    public static double SpearmanCritical(int points, double alpha)
-    {
-        if (points < 4) throw new ArgumentOutOfRangeException(nameof(points), points, "at least 4 points");
-        var t = StudentT.InvCDF(0, 1, points - 2, 1 - alpha);
-        return t / Math.Sqrt(points - 2 + t * t);
-    }
-
-    /// <summary>
     /// Welch's one-sided lower confidence bound (level 1 - <paramref name="alpha"/>) on mean(a) - mean(b): above zero,
     /// a's mean exceeds b's beyond the trial-to-trial spread.
     /// </summary>

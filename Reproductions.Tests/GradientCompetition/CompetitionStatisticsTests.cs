@@ -99,10 +99,8 @@ public class CompetitionStatisticsTests
     }
 
     [Test]
-    public void Spearman_critical_values_and_Welch_bound_match_textbook_numbers()
+    public void Welch_bound_matches_textbook_numbers()
     {
-        CompetitionChecks.SpearmanCritical(15, 0.05).Should().BeApproximately(0.441, 0.002);
-        CompetitionChecks.SpearmanCritical(15, 0.01).Should().BeApproximately(0.592, 0.002);
         double[] a = [10, 11, 12, 13, 14];
         double[] b = [5, 6, 7, 8, 9];
         // difference 5, se = sqrt(2.5/5 + 2.5/5) = 1, df 8, t(0.95, 8) = 1.860
