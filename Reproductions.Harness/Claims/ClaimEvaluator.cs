@@ -59,7 +59,6 @@ public static class ClaimEvaluator
             ClaimKind.Exceeds when y.Ratio => $"a / b exceeds {N(y.Factor ?? 1)}{(y.FactorSource is { } s ? $" ({s})" : "")}: log(a / b) - log({N(y.Factor ?? 1)}) positive for every seed and its 95% interval (Student t) above 0",
             ClaimKind.Exceeds => "a - b positive for every seed and its 95% interval (Student t) above 0",
             ClaimKind.Ordered => $"strictly {(y.Descending ? "descending" : "ascending")} for every seed",
-            ClaimKind.Reaches => $"non-inferiority: the lower end of the 95% interval of a - b above -margin, margin {margin}",
             ClaimKind.Matches => $"equivalence: two one-sided tests at 95% (the 90% interval of a - b) within ±margin, margin {margin}",
             ClaimKind.Rank => $"Spearman rank correlation {(y.Positive ? "above" : "below minus")} its one-sided critical value at alpha {N(y.Alpha)}",
             ClaimKind.Slope => $"the fitted slope's 95% interval {bounds} ({y.ThresholdSource})",
@@ -98,7 +97,7 @@ public static class ClaimEvaluator
         {
             ClaimKind.Exceeds => Exceeds(claim, part, v[0], v[1]),
             ClaimKind.Ordered => Ordered(claim, part, v),
-            ClaimKind.Reaches or ClaimKind.Matches => Margin(claim, part, v[0], v[1]),
+            ClaimKind.Matches => Margin(claim, part, v[0], v[1]),
             ClaimKind.Rank => RankPerSeed(claim, part, v),
             ClaimKind.Threshold => Threshold(claim, part, [v[0]]),
             ClaimKind.Closes => Closes(claim, part, v[0], v[1], v[2]),
@@ -159,14 +158,7 @@ public static class ClaimEvaluator
         var margin = y.Margin!.Value;
         var d = y.RelativeMargin ? a.Zip(b, (x, z) => (x - z) / z).ToList() : a.Zip(b, (x, z) => x - z).ToList();
         var what = y.RelativeMargin ? $"({part.Refs[0]} - {part.Refs[1]}) / {part.Refs[1]}" : $"{part.Refs[0]} - {part.Refs[1]}";
-        var (mean, low95, high95, half95) = Intervals.Mean(d);
-        if (claim.Kind == ClaimKind.Reaches)
-        {
-            var outcome = d.Count < 2 ? ClaimOutcome.Inconclusive : low95 > -margin ? ClaimOutcome.Holds : high95 < -margin ? ClaimOutcome.DoesNotHold : ClaimOutcome.Inconclusive;
-            return new ClaimPart(part.Label, outcome, mean, low95, high95, d,
-                $"{what} per seed {List(d)}; mean {F(mean)}, {Ci(low95, high95)} against -margin {F(-margin)} (half-width {F(half95)})", half95);
-        }
-        var (_, low90, high90, half90, matched, outside) = Intervals.Equivalence(d, margin);
+        var (mean, low90, high90, half90, matched, outside) = Intervals.Equivalence(d, margin);
         return new ClaimPart(part.Label, matched ? ClaimOutcome.Holds : outside ? ClaimOutcome.DoesNotHold : ClaimOutcome.Inconclusive, mean, low90, high90, d,
             $"{what} per seed {List(d)}; mean {F(mean)}, {Ci(low90, high90, "90%")} against ±{F(margin)} (half-width {F(half90)})", half90);
     }

@@ -12,9 +12,11 @@ public enum ClaimKind
     Exceeds,
     /// <summary>The values are strictly ordered for every seed.</summary>
     Ordered,
-    /// <summary>Non-inferiority: the lower 95% bound of the paired difference a - b lies above -margin.</summary>
-    Reaches,
-    /// <summary>Equivalence: two one-sided tests at 95% (the 90% interval of a - b) within ±margin.</summary>
+    /// <summary>
+    /// Equivalence ("recovers", "matches", "reaches"): two one-sided tests at 95% (the 90% interval of a - b) within ±margin.
+    /// A one-sided "not worse by more than the margin" is not offered: the catalogue's claims of reaching a value are
+    /// claims of equivalence (FINDINGS.md, "Claims and their statistics").
+    /// </summary>
     Matches,
     /// <summary>A rank correlation beyond its one-sided critical value at alpha.</summary>
     Rank,
@@ -157,7 +159,7 @@ public sealed record ClaimSpec(
         }
 
         var margin = Number("margin");
-        if (kind is ClaimKind.Reaches or ClaimKind.Matches or ClaimKind.LargestEquivalent && !(margin > 0))
+        if (kind is ClaimKind.Matches or ClaimKind.LargestEquivalent && !(margin > 0))
             throw new ConfigException($"{where}: a {kind.ToString().ToLowerInvariant()} claim needs a positive margin.");
         var factor = Number("factor");
         if (factor is { } f && !(f > 0)) throw new ConfigException($"{where}: factor must be positive.");
@@ -203,7 +205,7 @@ public sealed record ClaimSpec(
         }
         return kind switch
         {
-            ClaimKind.Exceeds or ClaimKind.Reaches or ClaimKind.Matches => new ClaimPartSpec(label, [Ref("a", true)!, Ref("b", true)!]),
+            ClaimKind.Exceeds or ClaimKind.Matches => new ClaimPartSpec(label, [Ref("a", true)!, Ref("b", true)!]),
             ClaimKind.Ordered => Refs("values") is { Count: >= 2 } v ? new ClaimPartSpec(label, v) : throw new ConfigException($"{where}: values needs at least two references."),
             ClaimKind.Rank when c["statistic"] is not null => new ClaimPartSpec(label, [Ref("statistic", true)!], Pooled: true),
             ClaimKind.Rank => RankPart(label, Refs("x"), Refs("y"), where),
@@ -260,7 +262,7 @@ public sealed record ClaimSpec(
 
 /// <summary>One comparison of a claim: its references, with the template variables that produced it.</summary>
 /// <param name="Label">The variables' values, e.g. "regime early, B 64" ("" without a <c>for</c>).</param>
-/// <param name="Refs">Exceeds/reaches/matches: a, b; ordered: the values in order; rank: x then y, or the pooled
+/// <param name="Refs">Exceeds/matches: a, b; ordered: the values in order; rank: x then y, or the pooled
 /// statistic; slope/threshold: the statistic or value; closes: value, from, to; increasing: the series.</param>
 /// <param name="Pooled">Whether the reference is a pooled statistic (one value with its interval) rather than per-seed values.</param>
 public sealed record ClaimPartSpec(string Label, IReadOnlyList<MeasureRef> Refs, bool Pooled = false);

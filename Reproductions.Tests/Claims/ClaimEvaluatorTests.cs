@@ -49,19 +49,23 @@ public sealed class ClaimEvaluatorTests
     }
 
     [Test]
-    public void Reaches_is_non_inferiority_against_the_margin()
+    public void Reaching_a_value_is_equivalence_not_non_inferiority()
     {
-        const string claim = """{ "id": "c", "statement": "s", "kind": "reaches", "a": "a.v", "b": "b.v", "margin": 0.005, "marginSource": "98%" }""";
-        // Differences -0.001, 0, +0.001: 95% interval -0 ± 4.303 x 0.001 / sqrt(3) = ±0.0025, above -0.005.
+        const string claim = """{ "id": "c", "statement": "s", "kind": "matches", "a": "a.v", "b": "b.v", "margin": 0.005, "marginSource": "98%" }""";
+        // Differences -0.001, 0, +0.001: 90% interval 0 ± 2.920 x 0.001 / sqrt(3) = ±0.0017, inside ±0.005.
         Outcome(claim, new FakeMeasured().With("a", "v", [0.979, 0.98, 0.981]).With("b", "v", [0.98, 0.98, 0.98])).Should().Be(ClaimOutcome.Holds);
-        // Differences -0.02 ± 0.001: the whole interval below -0.005.
+        // Differences -0.02 ± 0.001: the whole 95% interval below -0.005.
         Outcome(claim, new FakeMeasured().With("a", "v", [0.959, 0.96, 0.961]).With("b", "v", [0.98, 0.98, 0.98])).Should().Be(ClaimOutcome.DoesNotHold);
-        // Differences 0, -0.005, -0.01: the interval [-0.0174, 0.0074] straddles -0.005, and the verdict says how many seeds it needs.
+        // Above b by 0.49 points, 90% interval [0.39, 0.59]: not worse, but not shown to be within ±0.5 either.
+        // A one-sided test would call it reached; equivalence calls it inconclusive, and says how many seeds would decide it.
+        var above = ClaimEvaluator.Evaluate(Claim(claim), new FakeMeasured().With("a", "v", [0.9843, 0.9849, 0.9855]).With("b", "v", [0.98, 0.98, 0.98]));
+        above.Outcome.Should().Be(ClaimOutcome.Inconclusive);
+        // Differences 0, -0.005, -0.01: the 90% interval [-0.0134, 0.0034] straddles -0.005.
         var weak = ClaimEvaluator.Evaluate(Claim(claim), new FakeMeasured().With("a", "v", [0.98, 0.975, 0.97]).With("b", "v", [0.98, 0.98, 0.98]));
         weak.Outcome.Should().Be(ClaimOutcome.Inconclusive);
-        weak.SeedsNeeded.Should().NotBeNull();
-        Intervals.SeedsNeeded(0.005, 0.005, 0.95).Should().Be(weak.SeedsNeeded!.Value);
-        weak.Parts.Single().HalfWidth.Should().BeApproximately(4.303 * 0.005 / Math.Sqrt(3), 1e-3);
+        weak.SeedsNeeded.Should().Be(Intervals.SeedsNeeded(0.005, 0.005, 0.90));
+        weak.Parts.Single().HalfWidth.Should().BeApproximately(2.920 * 0.005 / Math.Sqrt(3), 1e-3);
+        ((Action)(() => Claim(claim.Replace("matches", "reaches", StringComparison.Ordinal)))).Should().Throw<ConfigException>("one kind decides equivalence");
     }
 
     [Test]
@@ -191,8 +195,8 @@ public sealed class ClaimEvaluatorTests
     [TestCase("""{ "id": "c", "kind": "exceeds", "a": "x.v", "b": "y.v" }""", "statement is missing")]
     [TestCase("""{ "id": "c", "statement": "s", "kind": "bigger", "a": "x.v", "b": "y.v" }""", "kind = 'bigger': expected one of exceeds")]
     [TestCase("""{ "id": "c", "statement": "s", "kind": "exceeds", "a": "x.v" }""", "needs b")]
-    [TestCase("""{ "id": "c", "statement": "s", "kind": "reaches", "a": "x.v", "b": "y.v" }""", "needs a positive margin")]
-    [TestCase("""{ "id": "c", "statement": "s", "kind": "reaches", "a": "x.v", "b": "y.v", "margin": 0.01 }""", "needs marginSource")]
+    [TestCase("""{ "id": "c", "statement": "s", "kind": "matches", "a": "x.v", "b": "y.v" }""", "needs a positive margin")]
+    [TestCase("""{ "id": "c", "statement": "s", "kind": "matches", "a": "x.v", "b": "y.v", "margin": 0.01 }""", "needs marginSource")]
     [TestCase("""{ "id": "c", "statement": "s", "kind": "threshold", "value": "x.v", "above": 0.9 }""", "needs thresholdSource")]
     [TestCase("""{ "id": "c", "statement": "s", "kind": "threshold", "value": "x.v", "thresholdSource": "why" }""", "needs within, above or below")]
     [TestCase("""{ "id": "c", "statement": "s", "kind": "exceeds", "a": "x", "b": "y.v" }""", "'x' is not a measurement reference")]

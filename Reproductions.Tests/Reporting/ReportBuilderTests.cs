@@ -83,9 +83,9 @@ public sealed class ReportBuilderTests
         claims["test_accuracy_falls"].Outcome.Should().Be(ClaimOutcome.Holds);
         claims["bs64_beats_bs1024"].Outcome.Should().Be(ClaimOutcome.Holds);
         claims["bs64_beats_bs1024"].Parts.Single().PerSeed.Zip([0.07, 0.078, 0.086], (a, b) => a - b).Should().OnlyContain(d => Math.Abs(d) < 1e-12);
-        // 0, -0.005, -0.01: mean -0.005, 95% interval -0.005 ± 4.303 x 0.005 / sqrt(3) = [-0.0174, 0.0074], which reaches below -0.005.
+        // 0, -0.005, -0.01: mean -0.005, 90% interval -0.005 ± 2.920 x 0.005 / sqrt(3) = [-0.0134, 0.0034], which reaches below -0.005.
         claims["lr_0_1_reaches_bs64"].Outcome.Should().Be(ClaimOutcome.Inconclusive);
-        claims["lr_0_1_reaches_bs64"].Parts.Single().Low.Should().BeApproximately(-0.0174, 1e-4);
+        claims["lr_0_1_reaches_bs64"].Parts.Single().Low.Should().BeApproximately(-0.0134, 1e-4);
         claims["lr_0_1_reaches_bs64"].SeedsNeeded.Should().BeGreaterThan(3);
         claims["bs64_stays_near_init"].Outcome.Should().Be(ClaimOutcome.DoesNotHold);
         result.Data.Findings[0].Verdict.Text.Should().Be("2 hold, 1 do not hold, 1 inconclusive");
@@ -93,7 +93,7 @@ public sealed class ReportBuilderTests
         md.Should().Contain("**Claims: 2 hold, 1 do not hold, 1 inconclusive.** Checked by `dotnet test --filter Finding=F90`");
         md.Should().Contain("| `bs64_beats_bs1024`: bs 64 beats bs 1024 in test accuracy. | **holds** | bs64.testAccuracy - bs1024.testAccuracy per seed 0.07, 0.078, 0.086;");
         md.Should().Contain("| **inconclusive (its interval needs about");
-        md.Should().Contain("non-inferiority: the lower end of the 95% interval of a - b above -margin, margin 0.005 (the paper's 98%: ±0.5 points)");
+        md.Should().Contain("equivalence: two one-sided tests at 95% (the 90% interval of a - b) within ±margin, margin 0.005 (the paper's 98%: ±0.5 points)");
     }
 
     [Test]

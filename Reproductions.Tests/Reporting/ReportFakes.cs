@@ -81,7 +81,7 @@ internal sealed class ReportFakes : IDisposable
             { "id": "test_accuracy_falls", "statement": "Test accuracy falls as the batch size grows.", "kind": "ordered",
               "values": ["bs64.testAccuracy", "bs256.testAccuracy", "bs1024.testAccuracy"] },
             { "id": "bs64_beats_bs1024", "statement": "bs 64 beats bs 1024 in test accuracy.", "kind": "exceeds", "a": "bs64.testAccuracy", "b": "bs1024.testAccuracy" },
-            { "id": "lr_0_1_reaches_bs64", "statement": "bs 1024 at lr 0.1 reaches bs 64.", "kind": "reaches", "a": "bs1024_lr01.testAccuracy", "b": "bs64.testAccuracy",
+            { "id": "lr_0_1_reaches_bs64", "statement": "bs 1024 at lr 0.1 reaches bs 64.", "kind": "matches", "a": "bs1024_lr01.testAccuracy", "b": "bs64.testAccuracy",
               "margin": 0.005, "marginSource": "the paper's 98%: ±0.5 points" },
             { "id": "bs64_stays_near_init", "statement": "Measured: bs 64 stays within 1 of its init.", "kind": "threshold", "value": "bs64.weightDistance", "below": 1,
               "thresholdSource": "a fake bound", "against": "the paper says it travels far" },
