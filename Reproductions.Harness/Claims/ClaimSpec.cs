@@ -135,7 +135,7 @@ public sealed record ClaimSpec(
             foreach (var (profile, why) in lo)
             {
                 if (profiles.Contains(profile)) throw new ConfigException($"{where}: leftOut names '{profile}', but the claim is asserted there.");
-                leftOut[profile] = why?.GetValue<string>() ?? throw new ConfigException($"{where}: leftOut:{profile} needs the reason.");
+                leftOut[profile] = why is null ? throw new ConfigException($"{where}: leftOut:{profile} needs the reason.") : Infrastructure.ConfigFiles.Value<string>(why, where, $"leftOut:{profile}");
             }
         foreach (var profile in fileProfiles.Where(f => !profiles.Contains(f)))
             if (!leftOut.ContainsKey(profile))
@@ -163,14 +163,15 @@ public sealed record ClaimSpec(
             throw new ConfigException($"{where}: a {kind.ToString().ToLowerInvariant()} claim needs a positive margin.");
         var factor = Number("factor");
         if (factor is { } f && !(f > 0)) throw new ConfigException($"{where}: factor must be positive.");
-        var ratio = c["ratio"] is { } r ? r.GetValue<bool>() : factor is not null;
+        var ratio = c["ratio"] is { } r ? Infrastructure.ConfigFiles.Value<bool>(r, where, "ratio") : factor is not null;
         double? low = null, high = null;
         if (c["within"] is JsonArray within)
         {
             if (within.Count != 2) throw new ConfigException($"{where}: within = {within.ToJsonString()}: expected [low, high] (null for no bound).");
-            low = within[0] is null ? null : within[0]!.GetValue<double>();
-            high = within[1] is null ? null : within[1]!.GetValue<double>();
+            low = within[0] is null ? null : Infrastructure.ConfigFiles.Value<double>(within[0], where, "within:0");
+            high = within[1] is null ? null : Infrastructure.ConfigFiles.Value<double>(within[1], where, "within:1");
         }
+        else if (c["within"] is { } notList) throw new ConfigException($"{where}: within = {notList.ToJsonString()}: expected [low, high] (null for no bound).");
         if (Number("above") is { } above) low = above;
         if (Number("below") is { } below) high = below;
         if (kind is ClaimKind.Slope or ClaimKind.Threshold or ClaimKind.Closes && low is null && high is null)
@@ -182,7 +183,7 @@ public sealed record ClaimSpec(
         if (direction is not ("positive" or "negative")) throw new ConfigException($"{where}: direction = '{direction}': expected positive or negative.");
         var order = Text(c, "order", where) ?? "descending";
         if (order is not ("descending" or "ascending")) throw new ConfigException($"{where}: order = '{order}': expected descending or ascending.");
-        return new ClaimYardstick(margin, c["relativeMargin"]?.GetValue<bool>() ?? false, Reason("marginSource", "a margin", margin is not null),
+        return new ClaimYardstick(margin, c["relativeMargin"] is { } relative && Infrastructure.ConfigFiles.Value<bool>(relative, where, "relativeMargin"), Reason("marginSource", "a margin", margin is not null),
             ratio, factor, Reason("factorSource", "a factor", factor is not null), low, high,
             Reason("thresholdSource", "a threshold", kind is ClaimKind.Threshold or ClaimKind.Closes || (kind == ClaimKind.Slope)),
             alpha, direction == "positive", order == "descending");
@@ -199,7 +200,7 @@ public sealed record ClaimSpec(
         }
         IReadOnlyList<MeasureRef> Refs(string key)
         {
-            var list = c[key] is JsonArray a ? a.Select(x => x?.GetValue<string>() ?? "").ToList()
+            var list = c[key] is JsonArray a ? a.Select((x, i) => Infrastructure.ConfigFiles.Value<string>(x, where, $"{key}:{i}")).ToList()
                 : throw new ConfigException($"{where}: a {kind.ToString().ToLowerInvariant()} claim needs {key}: a list of measurement references.");
             return list.Select(x => MeasureRef.Parse(Substitute(x, bindings, where), $"{where}:{key}")).ToList();
         }
@@ -235,7 +236,12 @@ public sealed record ClaimSpec(
         if (c["for"] is not JsonObject loops) throw new ConfigException($"{where}: for must map variable names to lists of values.");
         foreach (var (name, values) in loops)
         {
-            var list = values is JsonArray a && a.Count > 0 ? a.Select(v => v is JsonValue jv && jv.TryGetValue<string>(out var s) ? s : v!.ToJsonString()).ToList()
+            var list = values is JsonArray a && a.Count > 0 ? a.Select((v, i) => v switch
+                {
+                    null => throw new ConfigException($"{where}: for:{name}:{i} is null: give a value."),
+                    JsonValue jv when jv.TryGetValue<string>(out var s) => s,
+                    _ => v.ToJsonString(),
+                }).ToList()
                 : throw new ConfigException($"{where}: for:{name} must be a non-empty list.");
             result = result.SelectMany(b => list.Select(v => (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(b) { [name] = v })).ToList();
         }
@@ -250,7 +256,7 @@ public sealed record ClaimSpec(
     }
 
     private static List<string> Strings(JsonNode node, string where, string key) =>
-        node is JsonArray a ? a.Select(x => x?.GetValue<string>() ?? "").ToList() : throw new ConfigException($"{where}: {key} must be a list of names.");
+        node is JsonArray a ? a.Select((x, i) => Infrastructure.ConfigFiles.Value<string>(x, where, $"{key}:{i}")).ToList() : throw new ConfigException($"{where}: {key} must be a list of names.");
 
     private static string? Text(JsonObject c, string key, string where) => c[key] switch
     {

@@ -56,10 +56,10 @@ public sealed record FindingProfile(
     public const string FullProfile = "full";
     public static readonly string[] Profiles = ["quick", "full"];
 
-    private static readonly HashSet<string> TopKeys = new(StringComparer.OrdinalIgnoreCase) { "finding", "claim", "protocol", "experiment", "reference", "report", "claims", "estimates", "quickTier", "profiles" };
-    private static readonly HashSet<string> ExperimentTopKeys = new(StringComparer.OrdinalIgnoreCase) { "protocol", "description", "profiles" };
-    private static readonly HashSet<string> FindingKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "bands", "report", "checks", "baseline" };
-    private static readonly HashSet<string> DeclaredKeys = new(StringComparer.OrdinalIgnoreCase) { "description", "changes" };
+    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "finding", "claim", "protocol", "experiment", "reference", "report", "claims", "estimates", "quickTier", "profiles" };
+    private static readonly HashSet<string> ExperimentTopKeys = new(StringComparer.Ordinal) { "protocol", "description", "profiles" };
+    private static readonly HashSet<string> FindingKeys = new(StringComparer.Ordinal) { "description", "bands", "report", "checks", "baseline" };
+    private static readonly HashSet<string> DeclaredKeys = new(StringComparer.Ordinal) { "description", "changes" };
     private static readonly HashSet<string> BandKeys = new(StringComparer.OrdinalIgnoreCase) { "stdMultiplier", "minAbsolute", "minRelative" };
 
     public Protocol Protocol => Experiment.Protocol;
@@ -104,7 +104,7 @@ public sealed record FindingProfile(
         var where = $"{source} profiles:{profile}";
 
         // The protocol's settings: the finding's own profile, or the shared experiment it names.
-        var ownKeys = FindingKeys.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var ownKeys = FindingKeys.ToHashSet(StringComparer.Ordinal);
         Experiment bound;
         string paperDataset;
         if (Text(file, "experiment") is { } experimentName)
@@ -258,10 +258,10 @@ public sealed record TestTier(string Category, string? Reason)
         if (node is null) return Quick;
         if (node is not System.Text.Json.Nodes.JsonObject o) throw new ConfigException($"{source}: quickTier must be an object with category and reason.");
         ConfigFiles.RejectUnknownKeys(o, $"{source} quickTier", new HashSet<string>(StringComparer.Ordinal) { "category", "reason" });
-        var category = o["category"]?.GetValue<string>();
+        var category = o["category"] is { } c ? ConfigFiles.Value<string>(c, source, "quickTier:category") : null;
         if (category is not ("Quick" or "Extended"))
             throw new ConfigException($"{source}: quickTier:category = '{category ?? "(missing)"}': expected Quick or Extended.");
-        var reason = o["reason"]?.GetValue<string>();
+        var reason = o["reason"] is { } r ? ConfigFiles.Value<string>(r, source, "quickTier:reason") : null;
         if (category == "Extended" && string.IsNullOrWhiteSpace(reason))
             throw new ConfigException($"{source}: quickTier:reason is missing: say why the quick profile does not fit a plain dotnet test.");
         return category == "Quick" ? Quick : new TestTier(category, reason);

@@ -30,7 +30,11 @@ public static class ConfigFiles
         }
     }
 
-    /// <summary>A JSON file whose root is an object; a missing file or a syntax error names the file, the line and the position.</summary>
+    /// <summary>
+    /// A JSON file whose root is an object; a missing file or a syntax error names the file, the line and the position. A
+    /// key given twice in one object (also in another case: configuration keys are case-insensitive) is an error naming
+    /// the file and the key's path.
+    /// </summary>
     public static JsonObject ReadObject(string path)
     {
         var name = Relative(path);
@@ -38,7 +42,9 @@ public static class ConfigFiles
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(File.ReadAllBytes(path), documentOptions: DocumentOptions);
+            var bytes = File.ReadAllBytes(path);
+            using (var document = JsonDocument.Parse(bytes, DocumentOptions)) RejectDuplicateKeys(document.RootElement, name, "");
+            node = JsonNode.Parse(bytes, documentOptions: DocumentOptions);
         }
         catch (JsonException e)
         {
@@ -49,30 +55,61 @@ public static class ConfigFiles
         return node as JsonObject ?? throw new ConfigException($"{name}: expected a JSON object at the top level, found {Describe(node)}.");
     }
 
+    /// <summary>Throws, naming the file and the key's path ("profiles:full:seeds"), where an object of <paramref name="element"/> repeats a key, in any case.</summary>
+    private static void RejectDuplicateKeys(JsonElement element, string name, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+                foreach (var property in element.EnumerateObject())
+                {
+                    var at = path.Length == 0 ? property.Name : $"{path}:{property.Name}";
+                    if (!seen.TryAdd(property.Name, property.Name))
+                    {
+                        var also = seen[property.Name] == property.Name ? "" : $" (also as '{seen[property.Name]}': keys are case-insensitive)";
+                        throw new ConfigException($"{name}: key '{at}' is given twice{also}: give each key once.");
+                    }
+                    RejectDuplicateKeys(property.Value, name, at);
+                }
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray()) RejectDuplicateKeys(item, name, $"{path}:{i++}");
+                break;
+        }
+    }
+
     /// <summary>
-    /// A JSON object as configuration (keys "runs:bs64:phases:0:epochs"), for binding. A null value or an empty list is an
-    /// error naming <paramref name="where"/> and the key: configuration would drop either silently, leaving an earlier
-    /// layer's value (the defaults' 30-epoch phase for "phases": []) in its place.
+    /// A JSON object as configuration (keys "runs:bs64:phases:0:epochs"), for binding. A null value, an empty list or an
+    /// empty object as an element of a list is an error naming <paramref name="where"/> and the key: a layer drops each
+    /// silently, leaving an earlier layer's value (the defaults' 30-epoch phase for "phases": [] or [{}]) in its place or
+    /// renumbering the list. An empty object as a member ("base": {}, a run "a": {} of the base settings alone) keeps its key.
     /// </summary>
     public static IConfigurationRoot ToConfiguration(JsonObject json, string where)
     {
-        RejectNullsAndEmptyLists(json, where, "");
+        RejectNullsAndEmpties(json, where, "");
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json.ToJsonString()));
         return new ConfigurationBuilder().AddJsonStream(stream).Build();
     }
 
-    private static void RejectNullsAndEmptyLists(JsonNode? node, string where, string path)
+    private static void RejectNullsAndEmpties(JsonNode? node, string where, string path)
     {
         switch (node)
         {
             case null:
                 throw new ConfigException($"{where}: {(path.Length == 0 ? "the file" : path)} is null: give a value, or leave the key out to keep the default.");
             case JsonObject o:
-                foreach (var (key, value) in o) RejectNullsAndEmptyLists(value, where, path.Length == 0 ? key : $"{path}:{key}");
+                foreach (var (key, value) in o) RejectNullsAndEmpties(value, where, path.Length == 0 ? key : $"{path}:{key}");
                 break;
             case JsonArray a:
                 if (a.Count == 0) throw new ConfigException($"{where}: {path} is an empty list: give at least one element, or leave the key out to keep the default.");
-                for (var i = 0; i < a.Count; i++) RejectNullsAndEmptyLists(a[i], where, $"{path}:{i}");
+                for (var i = 0; i < a.Count; i++)
+                {
+                    if (a[i] is JsonObject { Count: 0 })
+                        throw new ConfigException($"{where}: {path}:{i} is an empty object: give its fields (an empty element would be dropped and the list renumbered).");
+                    RejectNullsAndEmpties(a[i], where, $"{path}:{i}");
+                }
                 break;
         }
     }
@@ -211,12 +248,31 @@ public static class ConfigFiles
     public static string Kebab(string name) =>
         string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
-    /// <summary>Throws, naming <paramref name="where"/> and the known keys, if <paramref name="json"/> has a key outside <paramref name="known"/>.</summary>
+    /// <summary>
+    /// Throws, naming <paramref name="where"/> and the known keys, if <paramref name="json"/> has a key outside
+    /// <paramref name="known"/>. Keys are compared exactly (the tree is read by exact keys): a key in another case is
+    /// unknown, and the message gives its spelling.
+    /// </summary>
     public static void RejectUnknownKeys(JsonObject json, string where, IEnumerable<string> known)
     {
-        var set = known.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var set = known.ToHashSet(StringComparer.Ordinal);
         foreach (var (key, _) in json)
             if (!set.Contains(key))
-                throw new ConfigException($"{where}: unknown key '{key}'. Known keys: {string.Join(", ", set.Order(StringComparer.Ordinal))}.");
+            {
+                var spelling = set.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase)) is { } k ? $" (did you mean '{k}'? keys are case-sensitive)" : "";
+                throw new ConfigException($"{where}: unknown key '{key}'{spelling}. Known keys: {string.Join(", ", set.Order(StringComparer.Ordinal))}.");
+            }
+    }
+
+    /// <summary>
+    /// The value of <paramref name="node"/> as <typeparamref name="T"/> (text, true or false, a finite number), or an
+    /// error naming <paramref name="where"/>, the key and the type expected.
+    /// </summary>
+    public static T Value<T>(JsonNode? node, string where, string key)
+    {
+        if (node is JsonValue v && v.TryGetValue<T>(out var value) && value is not null && (value is not double d || double.IsFinite(d))) return value;
+        var expected = typeof(T) == typeof(string) ? "text" : typeof(T) == typeof(bool) ? "true or false"
+            : typeof(T) == typeof(double) ? "a finite number" : typeof(T).Name;
+        throw new ConfigException($"{where}: {key} = {node?.ToJsonString() ?? "null"}: expected {expected}.");
     }
 }

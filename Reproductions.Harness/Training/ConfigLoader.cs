@@ -41,8 +41,9 @@ public static class ConfigLoader
     private static readonly BinderOptions Strict = new() { ErrorOnUnknownConfiguration = true };
 
     /// <summary>
-    /// A JSON config file as configuration. A missing file, a syntax error (with its line and position), a null value or an
-    /// empty list (either would silently leave an earlier layer's value in place) is an error naming the file.
+    /// A JSON config file as configuration. A missing file, a syntax error (with its line and position), a key given twice,
+    /// a null value, an empty list or an empty object in a list (each would silently leave an earlier layer's value in place)
+    /// is an error naming the file.
     /// </summary>
     public static IConfigurationRoot ReadJson(string path) =>
         Infrastructure.ConfigFiles.ToConfiguration(Infrastructure.ConfigFiles.ReadObject(path), Infrastructure.ConfigFiles.Relative(path));
@@ -90,7 +91,11 @@ public static class ConfigLoader
         return config;
     }
 
-    /// <summary>Merges layers in order; a layer that sets any element of an array replaces that whole array.</summary>
+    /// <summary>
+    /// Merges layers in order; a layer that sets any element of an array replaces that whole array (a patching layer
+    /// changes elements one by one). After each layer every array's indices must run 0, 1, ... without a gap: an element a
+    /// layer adds takes the next index, or the error names the layer and its key (the binder would renumber the elements).
+    /// </summary>
     public static Dictionary<string, string?> Merge(IEnumerable<ConfigLayer> layers)
     {
         var merged = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -100,22 +105,40 @@ public static class ConfigLoader
                 foreach (var stale in merged.Keys.Where(k => k.StartsWith(root + ":", StringComparison.OrdinalIgnoreCase)).ToList())
                     merged.Remove(stale);
             foreach (var (key, value) in layer.Values) merged[key] = value;
+            RejectGaps(merged.Keys, layer);
         }
         return merged;
     }
 
-    private static IEnumerable<string> ArrayRoots(IEnumerable<string> keys)
+    private static void RejectGaps(IEnumerable<string> keys, ConfigLayer layer)
     {
-        var roots = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var key in keys)
+        var indices = new Dictionary<string, HashSet<int>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (root, index) in keys.SelectMany(Indices))
         {
-            var parts = key.Split(':');
-            for (var i = 1; i < parts.Length; i++)
-                if (int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out _))
-                    roots.Add(string.Join(':', parts[..i]));
+            if (!indices.TryGetValue(root, out var set)) indices[root] = set = [];
+            set.Add(index);
         }
-        return roots;
+        foreach (var (root, set) in indices)
+        {
+            if (set.Max() == set.Count - 1) continue;
+            var next = Enumerable.Range(0, set.Count).First(i => !set.Contains(i));
+            var key = layer.Values.Keys.FirstOrDefault(k => Indices(k).Any(x => string.Equals(x.Root, root, StringComparison.OrdinalIgnoreCase) && x.Index > next)) ?? root;
+            throw new ConfigException($"{layer.Source}: key '{key}' leaves a gap in the list {root}: {(next switch { 0 => "it has no element 0", 1 => "it has element 0", _ => $"it has elements 0 to {next - 1}" })}, " +
+                                      $"so the next element is {root}:{next} (elements are numbered 0, 1, ... without gaps).");
+        }
     }
+
+    /// <summary>The array indices in a key, with the key up to each: "phases:1:epochs" gives ("phases", 1).</summary>
+    private static IEnumerable<(string Root, int Index)> Indices(string key)
+    {
+        var parts = key.Split(':');
+        for (var i = 1; i < parts.Length; i++)
+            if (int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+                yield return (string.Join(':', parts[..i]), index);
+    }
+
+    private static IEnumerable<string> ArrayRoots(IEnumerable<string> keys) =>
+        keys.SelectMany(Indices).Select(x => x.Root).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Checks every key of the layer against <see cref="TrainingConfig"/> and turns enum values from their JSON
@@ -190,8 +213,8 @@ public static class ConfigLoader
             var elementType = ElementType(type);
             if (elementType is not null)
             {
-                if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out _))
-                    throw new ConfigException($"{source}: key '{key}': '{parts[i]}' should be an array index (0, 1, ...).");
+                if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out var index) || parts[i] != index.ToString(CultureInfo.InvariantCulture))
+                    throw new ConfigException($"{source}: key '{key}': '{parts[i]}' should be an array index (0, 1, ..., no leading zeros).");
                 type = elementType;
                 continue;
             }
@@ -207,7 +230,12 @@ public static class ConfigLoader
             if (IsScalar(type) && i < parts.Length - 1)
                 throw new ConfigException($"{source}: key '{key}': '{string.Join(':', parts[..(i + 1)])}' is a single value, not a section.");
         }
-        if (!IsScalar(type) && ElementType(type) is null)
+        if (ElementType(type) is { } element)
+        {
+            var example = IsScalar(element) ? $"{key}:0" : $"{key}:0:{JsonName(element.GetProperties(BindingFlags.Public | BindingFlags.Instance).First(p => p.CanWrite).Name)}";
+            throw new ConfigException($"{source}: key '{key}' is a list, not a single value: give each element its own key, e.g. {example}=... (in a JSON file, a list).");
+        }
+        if (!IsScalar(type))
             throw new ConfigException($"{source}: key '{key}' is a section; give its fields, not a value.");
         return type;
     }

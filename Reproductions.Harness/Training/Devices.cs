@@ -13,8 +13,9 @@ public static class Devices
     {
         var value = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(value)) return null;
-        return Enum.TryParse<DeviceChoice>(value, ignoreCase: true, out var choice)
-            ? choice
+        // Only the names: Enum.TryParse would also take a number ("5") or a list of names ("cpu,cuda").
+        return Enum.GetNames<DeviceChoice>().FirstOrDefault(n => string.Equals(n, value.Trim(), StringComparison.OrdinalIgnoreCase)) is { } name
+            ? Enum.Parse<DeviceChoice>(name)
             : throw new ConfigException($"{EnvironmentVariable} = '{value}': expected auto, cpu or cuda.");
     }
 

@@ -123,6 +123,11 @@ public sealed class BadInputCorpusTests
     [TestCase("""{ "stack": "yes" }""", "stack = 'yes': expected true or false")]
     [TestCase("""{ "stack": true, "keepWeights": 5 }""", "stack = True: cannot be combined with keepWeights yet")]
     [TestCase("""{ "stack": true, "stopAtTrainAccuracy": 0.99 }""", "stack = True: cannot be combined with stopAtTrainAccuracy yet")]
+    [TestCase("""{ "trainSamples": 1000, "trainSamples": 2000 }""", "key 'trainSamples' is given twice")]
+    [TestCase("""{ "trainSamples": 1000, "TrainSamples": 2000 }""", "key 'TrainSamples' is given twice (also as 'trainSamples': keys are case-insensitive)")]
+    [TestCase("""{ "optimizer": { "kind": "sgd", "Kind": "adam" } }""", "key 'optimizer:Kind' is given twice")]
+    [TestCase("""{ "phases": [ {} ] }""", "phases:0 is an empty object")]
+    [TestCase("""{ "phases": [ { "epochs": 1, "batchSize": 100, "learningRate": 0.01 }, {} ] }""", "phases:1 is an empty object")]
     public void A_bad_training_config_is_refused_with_file_key_and_reason(string config, string message)
     {
         var file = Write("bad.json", config);
@@ -158,6 +163,35 @@ public sealed class BadInputCorpusTests
         ExpectNothingWrittenOutsideArtifacts(() => Run(["baselines", "accept"], ("CI", "true")), ExitCodes.BadInput, "Refusing to accept baselines");
     }
 
+    [TestCase("model:widths:7=10", "--set: key 'model:widths:7' leaves a gap in the list model:widths: it has elements 0 to 3, so the next element is model:widths:4")]
+    [TestCase("phases:3:epochs=1", "--set: key 'phases:3:epochs' leaves a gap in the list phases: it has element 0, so the next element is phases:1")]
+    [TestCase("phases:00:epochs=2", "--set: key 'phases:00:epochs': '00' should be an array index (0, 1, ..., no leading zeros)")]
+    [TestCase("phases=5", "--set: key 'phases' is a list, not a single value: give each element its own key, e.g. phases:0:epochs=...")]
+    [TestCase("model:widths=[784,10]", "--set: key 'model:widths' is a list, not a single value: give each element its own key, e.g. model:widths:0=...")]
+    public void A_set_override_of_a_whole_list_or_of_an_element_out_of_order_is_refused(string set, string message)
+    {
+        var file = Write("ok.json", $$"""{ "trainSamples": 1000, "phases": [ {{Phase}} ] }""");
+        (int Exit, string Out, string Error) run = default;
+        ExpectNothingWrittenOutsideArtifacts(() => run = Run(["train", file, "--set", set]), ExitCodes.BadInput, message);
+        run.Error.Should().NotContain("System.", "the message speaks of keys and lists, not .NET types");
+        var (name, value) = (EnvironmentPrefixed(set[..set.IndexOf('=')]), set[(set.IndexOf('=') + 1)..]);
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["train", file], (name, value)), ExitCodes.BadInput,
+            message.Replace("--set:", "environment (REPRO_SET__*):", StringComparison.Ordinal));
+        Directory.Exists(Path.Combine(Artifacts, "runs")).Should().BeFalse("a refused config stores nothing");
+    }
+
+    private static string EnvironmentPrefixed(string key) => "REPRO_SET__" + key.Replace(":", "__", StringComparison.Ordinal);
+
+    [TestCase("5")]
+    [TestCase("cpu,cuda")]
+    [TestCase("gpu")]
+    public void A_device_other_than_auto_cpu_or_cuda_is_refused(string device)
+    {
+        var file = Write("ok.json", $$"""{ "trainSamples": 1000, "phases": [ {{Phase}} ] }""");
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["train", file], ("REPRO_DEVICE", device)), ExitCodes.BadInput, $"REPRO_DEVICE = '{device}': expected auto, cpu or cuda.");
+        Directory.Exists(Path.Combine(Artifacts, "runs")).Should().BeFalse("a refused device trains nothing");
+    }
+
     [Test]
     public void A_finding_config_with_a_bad_claim_or_profile_is_refused()
     {
@@ -170,6 +204,23 @@ public sealed class BadInputCorpusTests
         File.WriteAllText(Path.Combine(root, "configs", "datasets.json"), """{"fashion-mnist": {"quickTier": {"category": "Nightly", "reason": "r"}}}""");
         ExpectNothingWrittenOutsideArtifacts(() => Run(["reproduce", "--profile", "quick", "--dataset", "fashion-mnist", "--findings", "F02"]), ExitCodes.BadInput,
             "configs/datasets.json fashion-mnist: quickTier:category = 'Nightly': expected Quick or Extended.");
+    }
+
+    [TestCase("F01", "\"finding\": \"F01\",", "\"finding\": \"F01\", \"finding\": \"F01\",", "configs/F01.json: key 'finding' is given twice")]
+    [TestCase("F01", "\"kind\": \"ordered\",", "\"kind\": \"ordered\", \"Kind\": \"ordered\",", "configs/F01.json: key 'claims:0:Kind' is given twice (also as 'kind'")]
+    [TestCase("F01", "\"claims\":", "\"Claims\":", "configs/F01.json: unknown key 'Claims' (did you mean 'claims'?")]
+    [TestCase("F01", "\"finding\": \"F01\",", "\"finding\": \"F01\", \"quickTier\": {\"category\": 1},", "configs/F01.json: quickTier:category = 1: expected text")]
+    [TestCase("F05", "\"within\": [0.25, 0.75]", "\"within\": [\"low\", 0.75]", "configs/F05.json claims[0]", "within:0 = \"low\": expected a finite number")]
+    [TestCase("datasets", "\"quickTier\": {", "\"quickTier\": {\"category\": \"Quick\"}, \"quickTier\": {", "configs/datasets.json: key 'fashion-mnist:quickTier' is given twice")]
+    [TestCase("datasets", "\"quickTier\": {", "\"QuickTier\": {", "configs/datasets.json fashion-mnist: unknown key 'QuickTier' (did you mean 'quickTier'?")]
+    public void A_finding_config_with_a_repeated_key_a_wrong_type_or_a_key_in_the_wrong_case_is_refused(string config, string find, string replace, string message, string? more = null)
+    {
+        var path = Path.Combine(root, "configs", config + ".json");
+        var text = File.ReadAllText(path);
+        text.Should().Contain(find);
+        File.WriteAllText(path, text.Replace(find, replace, StringComparison.Ordinal));
+        var finding = config == "datasets" ? "F01" : config;
+        ExpectNothingWrittenOutsideArtifacts(() => Run(["report", "--profile", "quick", "--findings", finding]), ExitCodes.BadInput, [message, .. more is null ? [] : new[] { more }]);
     }
 
     [Test]
