@@ -20,18 +20,23 @@ public static class BaselinesCommand
         return command;
     }
 
-    private static Option<string?> RootOption() => new("--root")
+    private static Option<string?> RootOption() => new Option<string?>("--root")
     {
         Description = "Baselines folder (default: <repo>/baselines).",
-    };
+    }.NonEmptyPath();
 
     /// <summary>An option's name value, checked: letters, digits, '-' and '_' only (it becomes a folder or file name).</summary>
     private static string? Name(string? value, string option) =>
         value is null || Identifiers.IsValid(value) ? value
             : throw new BadInputException($"{option} '{value}': expected letters, digits, '-' or '_' (e.g. quick, mnist, F01).");
 
-    private static BaselineStore Store(ParseResult parseResult, Option<string?> root) =>
-        parseResult.GetValue(root) is { Length: > 0 } folder ? new BaselineStore(folder) : BaselineStore.ForRepository();
+    /// <summary>The baselines under --root (an existing folder: a missing one would read as "no baselines"), or the repository's.</summary>
+    private static BaselineStore Store(ParseResult parseResult, Option<string?> root) => parseResult.GetValue(root) switch
+    {
+        null => BaselineStore.ForRepository(),
+        var folder when Directory.Exists(folder) => new BaselineStore(folder),
+        var folder => throw new BadInputException($"--root '{folder}': {(File.Exists(folder) ? "a file, not a folder" : "no such folder")}; name the baselines folder (e.g. baselines)."),
+    };
 
     private static Command CreateAccept()
     {

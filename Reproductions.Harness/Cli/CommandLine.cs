@@ -35,4 +35,29 @@ public static class CommandLine
         root.Add(MergeCommand.Create());
         return root;
     }
+
+    /// <summary>
+    /// Refuses an empty path ("") given to <paramref name="option"/> as bad input naming the option: it is no folder or
+    /// file (and would otherwise mean the current folder, or fall back to the default).
+    /// </summary>
+    public static Option<string?> NonEmptyPath(this Option<string?> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
+                result.AddError($"{option.Name}: the path is empty; give a path, or leave {option.Name} out.");
+        });
+        return option;
+    }
+
+    /// <summary>The same for every path given to <paramref name="argument"/>.</summary>
+    public static Argument<string[]> NonEmptyPaths(this Argument<string[]> argument)
+    {
+        argument.Validators.Add(result =>
+        {
+            if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
+                result.AddError($"{argument.Name}: a path is empty; name a folder.");
+        });
+        return argument;
+    }
 }

@@ -23,12 +23,12 @@ public static class DataCommand
         {
             Description = "A folder holding the dataset's four IDX files (raw or .gz); needs --dataset mnist or fashion-mnist. " +
                           "Default: $REPRO_MNIST_DIR / $REPRO_FASHION_MNIST_DIR.",
-        };
+        }.NonEmptyPath();
         var cache = new Option<string?>("--cache")
         {
             Description = "Cache root (one folder per dataset below it). Default: $REPRO_DATA_CACHE, else " +
                           "$XDG_CACHE_HOME/reproductions/datasets, else ~/.cache/reproductions/datasets.",
-        };
+        }.NonEmptyPath();
         var offline = new Option<bool>("--offline")
         {
             Description = "Use only local folders and the cache: no npm, no HTTP mirrors.",

@@ -13,8 +13,8 @@ public static class MergeCommand
 {
     public static Command Create()
     {
-        var fromArgument = new Argument<string[]>("stores") { Description = "Run stores to merge from (folders like artifacts/runs of another machine or shard).", Arity = ArgumentArity.OneOrMore };
-        var intoOption = new Option<string?>("--into") { Description = "The run store to merge into; default: this checkout's artifacts/runs (REPRO_ARTIFACTS moves it)." };
+        var fromArgument = new Argument<string[]>("stores") { Description = "Run stores to merge from (folders like artifacts/runs of another machine or shard).", Arity = ArgumentArity.OneOrMore }.NonEmptyPaths();
+        var intoOption = new Option<string?>("--into") { Description = "The run store to merge into; default: this checkout's artifacts/runs (REPRO_ARTIFACTS moves it)." }.NonEmptyPath();
         var command = new Command("merge", "Merge run stores (shards, another machine's results) into one by copying their checked results.") { fromArgument, intoOption };
         command.SetAction(parse => CliErrors.Guard(parse, () => Merge(parse.GetValue(fromArgument)!, parse.GetValue(intoOption))));
         return command;

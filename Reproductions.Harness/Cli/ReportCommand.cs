@@ -16,12 +16,12 @@ public static class ReportCommand
         var profileOption = ReproduceCommand.ProfileOption("quick, full, or auto: full when CUDA is available, else quick.");
         var findingsOption = ReproduceCommand.FindingsOption();
         var datasetOption = ReproduceCommand.DatasetOption();
-        var outputOption = new Option<string?>("--output") { Description = "Folder to write into; default: artifacts/report/<profile>/." };
+        var outputOption = new Option<string?>("--output") { Description = "Folder to write into; default: artifacts/report/<profile>/." }.NonEmptyPath();
         var sinceOption = new Option<string?>("--since")
         {
             Description = "An earlier report.json (same profile) to compare with: prints and writes CHANGES.md and changes.json beside the report " +
                           "(verdicts that flipped, metrics beyond their band, both environments, a first triage). Does not change the exit code.",
-        };
+        }.NonEmptyPath();
         var command = new Command("report", "Rebuild the report from stored results (nothing runs) and print where it is.") { profileOption, findingsOption, datasetOption, outputOption, sinceOption };
         command.SetAction(parse => CliErrors.Guard(parse, () =>
             Report(parse.GetValue(profileOption)!, parse.GetValue(findingsOption), ReproduceCommand.Datasets(parse.GetValue(datasetOption)!), parse.GetValue(outputOption),

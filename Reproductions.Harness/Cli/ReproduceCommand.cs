@@ -79,8 +79,17 @@ public static class ReproduceCommand
     /// <summary>The datasets a --dataset value stands for, the papers' first.</summary>
     public static IReadOnlyList<string> Datasets(string choice) => choice == "all" ? DatasetSpecs.All.Select(d => d.Name).ToList() : [choice];
 
-    public static Option<string[]> FindingsOption() =>
-        new("--findings") { Description = "Finding ids (F01 F02 ...); default: every finding (configs/F*.json).", AllowMultipleArgumentsPerToken = true };
+    public static Option<string[]> FindingsOption()
+    {
+        var option = new Option<string[]>("--findings") { Description = "Finding ids (F01 F02 ...); default: every finding (configs/F*.json).", AllowMultipleArgumentsPerToken = true };
+        // The option takes the tokens after it, so an option it does not know would otherwise be read as a finding id.
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens.Where(t => t.Value.StartsWith('-')))
+                result.AddError($"{token.Value}: unknown option (--findings takes finding ids such as F01).");
+        });
+        return option;
+    }
 
     public static string ResolveProfile(string profile) => profile == "auto" ? (Devices.CudaAvailable ? "full" : "quick") : profile;
 
@@ -208,10 +217,14 @@ public static class ReproduceCommand
     /// <summary>The finding's id, with its dataset where that is not the paper's: "F01", "F01 (fashion-mnist)".</summary>
     private static string FindingName(FindingProfile finding) => finding.Dataset == finding.PaperDataset ? finding.Finding : $"{finding.Finding} ({finding.Dataset})";
 
-    /// <summary>The ids named on the command line (spaces or commas), or every configs/F*.json.</summary>
-    public static IReadOnlyList<string> FindingIds(string[]? findings) => findings is { Length: > 0 }
-        ? findings.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray()
-        : FindingProfile.All();
+    /// <summary>The ids named on the command line (spaces or commas), or every configs/F*.json without --findings; an empty selection is bad input.</summary>
+    public static IReadOnlyList<string> FindingIds(string[]? findings)
+    {
+        if (findings is not { Length: > 0 }) return FindingProfile.All();
+        var ids = findings.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+        return ids.Length > 0 ? ids
+            : throw new BadInputException($"--findings '{string.Join(" ", findings)}': no finding id; name findings such as F01 F02, or leave --findings out for all of them.");
+    }
 
     /// <summary>One row per measured group: its setting and the metrics the finding's report names (mean ± std over seeds), beside the paper's value.</summary>
     public static Table Table(FindingProfile finding, Measured measured, IReadOnlyList<RunSection> rows)

@@ -193,6 +193,35 @@ public sealed class BadInputCorpusTests
     }
 
     [Test]
+    public void An_unknown_option_among_the_findings_or_an_empty_selection_is_refused_before_anything_is_written()
+    {
+        foreach (var command in new[] { "report", "reproduce" })
+        {
+            ExpectNothingWrittenOutsideArtifacts(() => Run([command, "--profile", "quick", "--findings", "F01", "--bogus"]), ExitCodes.BadInput,
+                "--bogus: unknown option");
+            ExpectNothingWrittenOutsideArtifacts(() => Run([command, "--profile", "quick", "--findings", ""]), ExitCodes.BadInput, "--findings '': no finding id");
+            ExpectNothingWrittenOutsideArtifacts(() => Run([command, "--profile", "quick", "--findings", ","]), ExitCodes.BadInput, "--findings ',': no finding id");
+        }
+        Directory.Exists(Artifacts).Should().BeFalse("no report is written and nothing runs");
+    }
+
+    [TestCase(new[] { "merge", "" }, "stores: a path is empty")]
+    [TestCase(new[] { "merge", "other-store", "--into", "" }, "--into: the path is empty")]
+    [TestCase(new[] { "report", "--profile", "quick", "--findings", "F01", "--since", "" }, "--since: the path is empty")]
+    [TestCase(new[] { "report", "--profile", "quick", "--findings", "F01", "--output", "" }, "--output: the path is empty")]
+    [TestCase(new[] { "data", "--cache", "" }, "--cache: the path is empty")]
+    [TestCase(new[] { "data", "--dataset", "mnist", "--folder", "" }, "--folder: the path is empty")]
+    [TestCase(new[] { "baselines", "list", "--root", "" }, "--root: the path is empty")]
+    [TestCase(new[] { "baselines", "accept", "--root", "" }, "--root: the path is empty")]
+    [TestCase(new[] { "baselines", "list", "--root", "no-such-folder" }, "--root 'no-such-folder': no such folder")]
+    [TestCase(new[] { "baselines", "accept", "--root", "configs/F01.json" }, "--root 'configs/F01.json': a file, not a folder")]
+    public void An_empty_path_or_a_baselines_root_that_is_no_folder_is_refused(string[] args, string message)
+    {
+        ExpectNothingWrittenOutsideArtifacts(() => Run(args), ExitCodes.BadInput, message);
+        Directory.Exists(Artifacts).Should().BeFalse("nothing is written");
+    }
+
+    [Test]
     public void A_finding_config_with_a_bad_claim_or_profile_is_refused()
     {
         var config = File.ReadAllText(Path.Combine(root, "configs", "F02.json"));
