@@ -47,6 +47,7 @@ public sealed class LossSurface : IDisposable
             }
         parameters = model.Layers.SelectMany(l => new Tensor[] { l.weight!, l.bias! }).ToArray();
         using (no_grad())
+        using (NewDisposeScope()) // the flattened views and the float32 concatenation
             X = cat(parameters.Select(p => p.detach().flatten()).ToArray()).to(float64).DetachFromDisposeScope();
         this.images = images;
         this.labels = labels;
@@ -142,7 +143,8 @@ public static class Sharpness
     {
         var clock = Stopwatch.StartNew();
         var n = (int)surface.Dimensions;
-        var x = surface.X.cpu().data<double>().ToArray();
+        double[] x;
+        using (NewDisposeScope()) x = surface.X.cpu().data<double>().ToArray();
         var half = x.Select(v => epsilon * (Math.Abs(v) + 1)).ToArray();
         var device = surface.X.device;
         double? gradientNorm = null;

@@ -455,6 +455,7 @@ public sealed class StackedSession : ICheckpointed, IDisposable
     {
         var mlp = new Mlp(configs[model].Model.Widths);
         using var noGrad = no_grad();
+        using var views = NewDisposeScope(); // the member's slices; the lone model's parameters were made before it
         for (var l = 0; l < weights.Length; l++)
         {
             mlp.Layers[l].weight!.copy_(weights[l][model].t());

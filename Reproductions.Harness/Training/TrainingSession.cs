@@ -57,6 +57,7 @@ public sealed class TrainingSession : ICheckpointed, IDisposable
         {
             initWeights = Model.Weights.Select(w => w.detach().clone()).ToArray();
             initBiases = Model.Biases.Select(b => b.detach().clone()).ToArray();
+            using var norms = NewDisposeScope(); // the norms' temporaries; the copies above are the session's
             InitialWeightNorm = Math.Sqrt(initWeights.Sum(w => w.to(ScalarType.Float64).square().sum().item<double>()));
             InitialBiasNorm = Math.Sqrt(initBiases.Sum(b => b.to(ScalarType.Float64).square().sum().item<double>()));
         }
