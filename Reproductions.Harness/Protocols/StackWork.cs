@@ -160,7 +160,7 @@ public sealed class StackWork : Work<StackRecord>
         if (result is not StackRecord stack) return $"it holds a {result.GetType().Name}, not a stack's records";
         if (stack.Members.Count != Configs.Count) return $"it holds {stack.Members.Count} runs, the stack has {Configs.Count}";
         for (var m = 0; m < Configs.Count; m++)
-            if (stack.Members[m].Problem(Configs[m], MemberHashes[m]) is { } problem) return $"its run {m + 1}: {problem}";
+            if (TrainingWork.RecordProblem(stack.Members[m], Configs[m], MemberHashes[m]) is { } problem) return $"its run {m + 1}: {problem}";
         return null;
     }
 }

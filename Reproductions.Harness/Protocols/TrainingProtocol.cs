@@ -492,5 +492,11 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
     }
 
     public override string? Problem(object result) =>
-        result is RunRecord record ? record.Problem(Config, Key.Hash) : $"it holds a {result.GetType().Name}, not a run record";
+        result is RunRecord record ? RecordProblem(record, Config, Key.Hash) : $"it holds a {result.GetType().Name}, not a run record";
+
+    /// <summary>What is wrong with <paramref name="record"/> as the stored run of <paramref name="config"/>: another record format, or <see cref="RunRecord.Problem"/>.</summary>
+    public static string? RecordProblem(RunRecord record, TrainingConfig config, string hash) =>
+        record.FormatVersion != FormatVersion
+            ? $"it holds a run record of format {record.FormatVersion}; runs of this harness are of format {FormatVersion}"
+            : record.Problem(config, hash);
 }

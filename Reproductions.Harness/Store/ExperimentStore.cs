@@ -13,7 +13,8 @@ namespace Reproductions.Harness.Store;
 /// check (or the unit's own, <see cref="Work.Problem"/>) is moved aside, never used; <see cref="GetOrRun{T}"/> then runs
 /// the unit again, <see cref="TryLoadUntyped"/> reports it (<see cref="CorruptStateException"/>). While a unit runs, its
 /// resumable state lives in <c>&lt;hash&gt;/work/</c> (a training run's checkpoints, the gradient competition's finished
-/// blocks): a killed run resumes from there, and the folder is removed once the result is stored.
+/// blocks): a killed run resumes from there, and the folder is removed once the result is stored (or, when the run was
+/// killed in between, the next time its stored result is found).
 /// </summary>
 public sealed class ExperimentStore(string root)
 {
@@ -63,7 +64,11 @@ public sealed class ExperimentStore(string root)
                        ?? throw new InvalidDataException("the file holds null");
             if (envelope.FormatVersion is < OldestReadableFormat or > FormatVersion)
                 throw Corrupt($"was written in store format {envelope.FormatVersion}; this harness reads formats {OldestReadableFormat} to {FormatVersion}");
+            // Format 1 was written before checksums: a file marked 1 that carries one had its format changed after it was written.
+            if (envelope.FormatVersion < 2 && envelope.Sha256 is not null)
+                throw Corrupt($"is marked store format {envelope.FormatVersion}, written before results carried a SHA-256, yet it holds one: its format was changed after it was written");
             result = envelope.Result.Deserialize(work.ResultType, JsonDefaults.Options) ?? throw new InvalidDataException("its result is null");
+            if (StoredShape.FirstNullMember(result) is { } hole) throw new InvalidDataException($"its result is incomplete: {hole} is null");
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or NotSupportedException)
         {
@@ -73,7 +78,7 @@ public sealed class ExperimentStore(string root)
             throw Corrupt($"holds {envelope.Dataset}/{envelope.Kind}/{envelope.Hash}, not {work.Key}: a result of another unit is never used");
         // The unit's own checks come first: a result they refuse may not even serialise back for its checksum.
         if (work.Problem(result) is { } problem) throw Corrupt($"is not its result: {problem}");
-        // Format 1 (before checksums) is read as it was: its key and the unit's own checks still apply.
+        // Format 1 (before checksums) is read as it was: its key and the unit's own checks (whole, finite, its own format) still apply.
         if (envelope.FormatVersion >= 2 && !string.Equals(Work.ContentSha256(result, work.ResultType), envelope.Sha256, StringComparison.Ordinal))
             throw Corrupt("does not match its SHA-256 (its content changed after it was written)");
         Cache[path] = (written, result);
@@ -95,6 +100,7 @@ public sealed class ExperimentStore(string root)
         {
             if (TryLoadUsable(work, options) is { } stored)
             {
+                RemoveScratch(folder); // left by a run killed between storing its result and removing it
                 options.Progress?.Report(new Training.TrainingProgress(work.Key.Hash, work.Label, 1, 1, null, TimeSpan.Zero, "stored", "unit"));
                 return stored;
             }
@@ -110,8 +116,7 @@ public sealed class ExperimentStore(string root)
                     result = work.RunUntyped(new WorkContext(this, work, options));
                     Save(work, result);
                 }
-                var scratch = Path.Combine(folder, ScratchFolder);
-                if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
+                RemoveScratch(folder);
                 return result;
             }
             finally
@@ -120,6 +125,20 @@ public sealed class ExperimentStore(string root)
                 if (!existed && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
                     Directory.Delete(folder);
             }
+        }
+    }
+
+    /// <summary>Removes the unit's scratch folder (its checkpoints), needed no more once its result is stored.</summary>
+    private static void RemoveScratch(string folder)
+    {
+        var scratch = Path.Combine(folder, ScratchFolder);
+        try
+        {
+            if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
+        }
+        catch (IOException)
+        {
+            // another process that stored the same result is removing it too; whatever is left goes the next time
         }
     }
 
@@ -176,8 +195,8 @@ public sealed class ExperimentStore(string root)
         public string Label { get; set; } = "";
         public List<string> Reads { get; set; } = [];
         public DateTime CreatedUtc { get; set; }
-        /// <summary>SHA-256 of the result's canonical JSON (as the harness serialises it).</summary>
-        public string Sha256 { get; set; } = "";
+        /// <summary>SHA-256 of the result's canonical JSON (as the harness serialises it); absent in format 1.</summary>
+        public string? Sha256 { get; set; }
         [JsonRequired]
         public JsonElement Result { get; set; }
     }

@@ -65,6 +65,35 @@ public sealed record RunRecord
         if (Status == RunStatus.Diverged && Divergence is null) return "it is marked diverged without saying where";
         for (var i = 0; i < Epochs.Count; i++)
             if (Epochs[i].Epoch != i + 1) return $"its epoch {i + 1} is numbered {Epochs[i].Epoch}";
+        if (!double.IsFinite(InitialWeightNorm) || !double.IsFinite(InitialBiasNorm) || !double.IsFinite(TrainingSeconds))
+            return "its initial norms or training time are not finite numbers";
+        // A run is stopped at the first epoch whose numbers are not finite (diverged): only that last epoch of a diverged run may hold them.
+        var finite = Status == RunStatus.Diverged ? Epochs.Count - 1 : Epochs.Count;
+        for (var i = 0; i < finite; i++)
+            if (EpochProblem(Epochs[i], config) is { } problem)
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"its epoch {i + 1} {problem}");
+        return null;
+    }
+
+    /// <summary>
+    /// What is impossible in a finished epoch's numbers: its geometry and times are finite; an evaluated epoch (every
+    /// <see cref="EvaluationConfig.Interval"/>th and the last of the config) has finite losses and accuracies in [0, 1],
+    /// another has none (NaN).
+    /// </summary>
+    private static string? EpochProblem(EpochMetrics e, TrainingConfig config)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        double[] geometry = [e.LearningRate, e.WeightDistance, e.BiasDistance, e.WeightNorm, e.BiasNorm, e.TrainSeconds, e.EvalSeconds, .. e.LayerCosines];
+        if (geometry.Any(v => !double.IsFinite(v))) return "holds a learning rate, distance, norm, cosine or time that is not a finite number";
+        var evaluated = e.Epoch % Math.Max(1, config.Evaluation.Interval) == 0 || e.Epoch == config.TotalEpochs;
+        (string Name, double Value, bool Accuracy)[] measured =
+            [("trainLoss", e.TrainLoss, false), ("trainAccuracy", e.TrainAccuracy, true), ("testLoss", e.TestLoss, false), ("testAccuracy", e.TestAccuracy, true)];
+        foreach (var (name, value, accuracy) in measured)
+        {
+            if (!evaluated && double.IsNaN(value)) continue;
+            if (!double.IsFinite(value) || value < 0 || (accuracy && value > 1))
+                return string.Create(c, $"holds {name} {value:R}; expected {(accuracy ? "an accuracy in [0, 1]" : "a finite loss >= 0")}");
+        }
         return null;
     }
 }

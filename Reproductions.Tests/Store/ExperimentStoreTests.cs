@@ -145,6 +145,102 @@ public class ExperimentStoreTests
         read.Should().Throw<CorruptStateException>().Which.Message.Should().Contain("holds no epochs");
     }
 
+    /// <summary>Edits the stored result of <paramref name="work"/> as JSON (the envelope), returning its path.</summary>
+    private static string Edit(ExperimentStore store, TrainingWork work, Action<System.Text.Json.Nodes.JsonNode> edit)
+    {
+        var path = store.ResultPath(work.Key);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        edit(json);
+        File.WriteAllText(path, json.ToJsonString());
+        return path;
+    }
+
+    [TestCase("null", "epochs is null")]
+    [TestCase("[null]", "epochs[0] is null")]
+    [TestCase("[{\"epoch\": 1}]", "missing required properties")]
+    public void A_result_that_does_not_read_back_whole_is_corrupt_moved_aside_and_run_again(string epochs, string expected)
+    {
+        var store = new ExperimentStore(root);
+        var work = Work(SyntheticData.Config(epochs: 1));
+        var first = store.GetOrRun(work, Options());
+        var path = Edit(store, work, json => json["result"]!["epochs"] = System.Text.Json.Nodes.JsonNode.Parse(epochs));
+        var read = () => new ExperimentStore(root).TryLoad(work);
+        read.Should().Throw<CorruptStateException>().Which.Message.Should().Contain(path).And.Contain(expected);
+
+        var logs = new List<string>();
+        var again = new ExperimentStore(root).GetOrRun(Work(SyntheticData.Config(epochs: 1)), Options() with { Log = logs.Add });
+        again.Epochs.Select(Numbers).Should().Equal(first.Epochs.Select(Numbers));
+        logs.Should().Contain(l => l.Contains("Moved aside", StringComparison.Ordinal));
+        Directory.GetFiles(store.Folder(work.Key), "result.json.corrupt-*").Should().ContainSingle();
+    }
+
+    [TestCase("0.999")]
+    [TestCase("\"NaN\"")]
+    public void A_result_marked_format_1_that_still_carries_its_checksum_is_refused(string accuracy)
+    {
+        var store = new ExperimentStore(root);
+        var work = Work(SyntheticData.Config(epochs: 1));
+        store.GetOrRun(work, Options());
+        var path = Edit(store, work, json =>
+        {
+            json["formatVersion"] = 1;
+            json["result"]!["epochs"]![0]!["testAccuracy"] = System.Text.Json.Nodes.JsonNode.Parse(accuracy);
+        });
+        var read = () => new ExperimentStore(root).TryLoad(work);
+        read.Should().Throw<CorruptStateException>().Which.Message.Should().Contain(path).And.Contain("its format was changed");
+    }
+
+    [TestCase("testAccuracy", "\"NaN\"", "testAccuracy NaN; expected an accuracy in [0, 1]")]
+    [TestCase("testAccuracy", "1.5", "testAccuracy 1.5; expected an accuracy in [0, 1]")]
+    [TestCase("trainLoss", "\"-Infinity\"", "trainLoss -Infinity; expected a finite loss >= 0")]
+    [TestCase("weightNorm", "\"NaN\"", "not a finite number")]
+    public void A_format_1_result_with_impossible_numbers_is_refused(string field, string value, string expected)
+    {
+        var store = new ExperimentStore(root);
+        var work = Work(SyntheticData.Config(epochs: 1));
+        store.GetOrRun(work, Options());
+        var path = Edit(store, work, json =>
+        {
+            json["formatVersion"] = 1;
+            json.AsObject().Remove("sha256");
+            json["result"]!["epochs"]![0]![field] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        });
+        var read = () => new ExperimentStore(root).TryLoad(work);
+        read.Should().Throw<CorruptStateException>().Which.Message.Should().Contain(path).And.Contain(expected);
+    }
+
+    [Test]
+    public void A_format_1_result_as_it_was_written_is_still_read_but_not_one_of_another_record_format()
+    {
+        var store = new ExperimentStore(root);
+        var work = Work(SyntheticData.Config(epochs: 1));
+        var record = store.GetOrRun(work, Options());
+        Edit(store, work, json =>
+        {
+            json["formatVersion"] = 1;
+            json.AsObject().Remove("sha256");
+        });
+        new ExperimentStore(root).TryLoad(work)!.Epochs.Select(Numbers).Should().Equal(record.Epochs.Select(Numbers));
+
+        Edit(store, work, json => json["result"]!["formatVersion"] = 1);
+        var read = () => new ExperimentStore(root).TryLoad(work);
+        read.Should().Throw<CorruptStateException>().Which.Message.Should().Contain("run record of format 1");
+    }
+
+    [Test]
+    public void A_scratch_folder_left_by_a_kill_after_the_result_was_stored_goes_when_the_result_is_found()
+    {
+        var store = new ExperimentStore(root);
+        var work = Work(SyntheticData.Config(epochs: 1));
+        store.GetOrRun(work, Options());
+        var scratch = Path.Combine(store.Folder(work.Key), ExperimentStore.ScratchFolder);
+        Directory.CreateDirectory(scratch);
+        File.WriteAllText(Path.Combine(scratch, "checkpoint-00001.bin"), "left behind");
+        new ExperimentStore(root).GetOrRun(Work(SyntheticData.Config(epochs: 1)), Options());
+        loads.Should().Be(1, "the stored result is used");
+        Directory.Exists(scratch).Should().BeFalse();
+    }
+
     [Test]
     public void Another_units_result_in_a_folder_is_never_taken_for_this_one()
     {
