@@ -12,8 +12,10 @@ public sealed record MergeOutcome(int Copied, int AlreadyThere, IReadOnlyList<st
 /// so a merge copies: every <c>&lt;dataset&gt;/&lt;kind&gt;/&lt;hash&gt;/</c> folder whose <c>result.json</c> passes its checks
 /// (its key matches its folder, its format is readable, its content matches its SHA-256) is copied with the files beside
 /// it (a run's weights), the result last, each file atomically, so an interrupted merge leaves no result that is not
-/// whole. Scratch folders (unfinished runs) are not copied. A result the target already holds is left as it is; a
-/// different result under the same key is a conflict: the target's is kept and the other is named, never overwritten.
+/// whole. Scratch folders (unfinished runs), set-aside folders, files moved aside and temporary files are not copied. A
+/// result the target already holds is left as it is; a different result under the same key is a conflict: the target's is
+/// kept and the other is named, never overwritten. A target result that fails its checks is moved aside (never deleted),
+/// replaced by the source's verified copy, and named among the refused (the merge found damage: exit 5).
 /// </summary>
 public static class StoreMerge
 {
@@ -36,7 +38,8 @@ public static class StoreMerge
         {
             var source = Path.Combine(from, dataset, kind, hash);
             var sourceResult = Path.Combine(source, ExperimentStore.ResultFile);
-            if (Check(sourceResult, dataset, kind, hash) is { } problem)
+            var (problem, sourceSha) = Inspect(sourceResult, dataset, kind, hash);
+            if (problem is not null)
             {
                 refused.Add($"{sourceResult}: {problem}");
                 continue;
@@ -45,12 +48,20 @@ public static class StoreMerge
             var targetResult = Path.Combine(target, ExperimentStore.ResultFile);
             if (File.Exists(targetResult))
             {
-                if (Sha256Field(targetResult) == Sha256Field(sourceResult)) there++;
-                else conflicts.Add($"{dataset}/{kind}/{hash}: {sourceResult} differs from {targetResult}; kept the target's");
-                continue;
+                var (targetProblem, targetSha) = Inspect(targetResult, dataset, kind, hash);
+                if (targetProblem is null)
+                {
+                    if (targetSha == sourceSha) there++;
+                    else conflicts.Add($"{dataset}/{kind}/{hash}: {sourceResult} differs from {targetResult}; kept the target's");
+                    continue;
+                }
+                // The target's copy fails its checks and the source's passes: the target's is moved aside (never deleted) and
+                // replaced, and named as refused, so that the merge reports the damage it found (exit 5).
+                var aside = SetAside.Move(targetResult);
+                refused.Add($"{targetResult}: the target's result fails its checks: {targetProblem}; moved aside to {aside} and replaced by the verified copy of {sourceResult}");
             }
             Directory.CreateDirectory(target);
-            foreach (var file in Directory.EnumerateFiles(source).Where(f => Path.GetFileName(f) is not (ExperimentStore.ResultFile or ".lock")).Order(StringComparer.Ordinal))
+            foreach (var file in Directory.EnumerateFiles(source).Where(f => Copied(Path.GetFileName(f))).Order(StringComparer.Ordinal))
                 AtomicFile.Copy(file, Path.Combine(target, Path.GetFileName(file)));
             AtomicFile.Copy(sourceResult, targetResult);
             copied++;
@@ -60,17 +71,21 @@ public static class StoreMerge
         return new MergeOutcome(copied, there, conflicts, refused);
     }
 
-    private static string? Sha256Field(string path)
-    {
-        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-        return document.RootElement.TryGetProperty("sha256", out var sha) ? sha.GetString() : null;
-    }
+    /// <summary>
+    /// Whether a file beside a result is copied with it: not the result (copied last), the lock, a temporary file of an
+    /// interrupted write (<c>*.tmp</c>) or a file moved aside (<c>*.corrupt-*</c>).
+    /// </summary>
+    private static bool Copied(string name) =>
+        name is not (ExperimentStore.ResultFile or ".lock") && !name.EndsWith(".tmp", StringComparison.Ordinal) && !name.Contains(".corrupt-", StringComparison.Ordinal);
 
     /// <summary>
     /// What is wrong with a stored result as the result of <paramref name="dataset"/>/<paramref name="kind"/>/<paramref name="hash"/>,
     /// or null: unreadable JSON, another unit's key, a format this harness does not read, or content that does not match its SHA-256.
     /// </summary>
-    public static string? Check(string path, string dataset, string kind, string hash)
+    public static string? Check(string path, string dataset, string kind, string hash) => Inspect(path, dataset, kind, hash).Problem;
+
+    /// <summary><see cref="Check"/>'s answer, and the SHA-256 of the result's content (null when it has a problem).</summary>
+    private static (string? Problem, string? ContentSha) Inspect(string path, string dataset, string kind, string hash)
     {
         try
         {
@@ -79,20 +94,21 @@ public static class StoreMerge
             string? Text(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             var format = root.TryGetProperty("formatVersion", out var f) && f.TryGetInt32(out var n) ? n : -1;
             if (format is < ExperimentStore.OldestReadableFormat or > ExperimentStore.FormatVersion)
-                return $"store format {format}; this harness reads formats {ExperimentStore.OldestReadableFormat} to {ExperimentStore.FormatVersion}";
+                return ($"store format {format}; this harness reads formats {ExperimentStore.OldestReadableFormat} to {ExperimentStore.FormatVersion}", null);
             if (Text("dataset") != dataset || Text("kind") != kind || Text("hash") != hash)
-                return $"it holds {Text("dataset")}/{Text("kind")}/{Text("hash")}, not the unit of its folder {dataset}/{kind}/{hash}";
-            if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object) return "it holds no result";
-            if (format >= 2)
-            {
-                var sha = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(result, JsonDefaults.Options)));
-                if (sha != Text("sha256")) return "its content does not match its SHA-256 (it changed after it was written)";
-            }
-            return null;
+                return ($"it holds {Text("dataset")}/{Text("kind")}/{Text("hash")}, not the unit of its folder {dataset}/{kind}/{hash}", null);
+            if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object) return ("it holds no result", null);
+            // Format 1 was written before checksums; a file marked 1 that carries one had its format changed after it was written.
+            var hasSha = root.TryGetProperty("sha256", out _);
+            if (format < 2 && hasSha)
+                return ($"it is marked store format {format}, written before results carried a SHA-256, yet it holds one: its format was changed after it was written", null);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(result, JsonDefaults.Options)));
+            if (format >= 2 && sha != Text("sha256")) return ("its content does not match its SHA-256 (it changed after it was written)", null);
+            return (null, sha);
         }
         catch (Exception e) when (e is JsonException or IOException)
         {
-            return $"unreadable ({e.Message})";
+            return ($"unreadable ({e.Message})", null);
         }
     }
 }

@@ -182,6 +182,74 @@ public sealed class ShardTests
         string.Join('\n', markdown.Split('\n').Where(l => !l.Contains("Generated", StringComparison.OrdinalIgnoreCase) && !l.Contains("training time", StringComparison.OrdinalIgnoreCase)
                                                           && !l.Contains(Path.GetTempPath(), StringComparison.Ordinal)));
 
+    /// <summary>A stored result's text with its result edited and its SHA-256 made to match again (as the store would have written it).</summary>
+    private static string Resealed(string text, Action<JsonNode> edit)
+    {
+        var json = JsonNode.Parse(text)!;
+        edit(json["result"]!);
+        using var edited = System.Text.Json.JsonDocument.Parse(json.ToJsonString());
+        json["sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(edited.RootElement.GetProperty("result"), JsonDefaults.Options)));
+        return json.ToJsonString();
+    }
+
+    private (ExperimentStore Source, TrainingWork Lone) OneStoredRun()
+    {
+        var units = RunSet.Units([Finding().Experiment.Plan("cpu", "F97 quick")]);
+        var lone = units.OfType<TrainingWork>().First(w => w.Stack is null);
+        var source = new ExperimentStore(Path.Combine(root, "source", "runs"));
+        source.GetOrRunUntyped(lone, new RunOptions { Data = _ => data });
+        return (source, lone);
+    }
+
+    [TestCase("{ not json", "unreadable")]
+    [TestCase(null, "SHA-256")]
+    public void A_target_result_that_fails_its_checks_is_named_moved_aside_and_replaced_by_the_verified_copy(string? text, string expected)
+    {
+        var (source, lone) = OneStoredRun();
+        var sourceText = File.ReadAllText(source.ResultPath(lone.Key));
+        var target = Path.Combine(root, "target", "runs");
+        var folder = Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash);
+        Directory.CreateDirectory(folder);
+        var targetResult = Path.Combine(folder, ExperimentStore.ResultFile);
+        // null: its content edited, its checksum left as it was
+        var damaged = text ?? sourceText.Replace("\"epoch\": 2", "\"epoch\": 3", StringComparison.Ordinal);
+        damaged.Should().NotBe(sourceText);
+        File.WriteAllText(targetResult, damaged);
+
+        var outcome = StoreMerge.Merge(source.Root, target);
+        outcome.AlreadyThere.Should().Be(0, "a damaged copy is not the same result");
+        outcome.Conflicts.Should().BeEmpty();
+        outcome.Refused.Should().ContainSingle().Which.Should().StartWith(targetResult).And.Contain(expected).And.Contain("moved aside").And.Contain("replaced");
+        File.ReadAllText(targetResult).Should().Be(sourceText);
+        Directory.GetFiles(folder, "result.json.corrupt-*").Should().ContainSingle().Which.Should().Match(f => File.ReadAllText(f) == damaged, "nothing is lost");
+        new ExperimentStore(target).TryLoadUntyped(lone).Should().NotBeNull();
+    }
+
+    [Test]
+    public void A_merge_refuses_a_result_whose_format_was_changed_to_1_and_copies_no_temporary_or_set_aside_files()
+    {
+        var (source, lone) = OneStoredRun();
+        var path = source.ResultPath(lone.Key);
+        var folder = source.Folder(lone.Key);
+        File.WriteAllText(Path.Combine(folder, ".result.json.123.abc.tmp"), "torn");
+        File.WriteAllText(Path.Combine(folder, "result.json.corrupt-20260101T000000Z"), "old");
+        Directory.CreateDirectory(Path.Combine(folder, "set-aside"));
+        File.WriteAllText(Path.Combine(folder, "set-aside", "checkpoint-00001.bin.corrupt-20260101T000000Z"), "old");
+        var target = Path.Combine(root, "target", "runs");
+        StoreMerge.Merge(source.Root, target).Copied.Should().Be(1);
+        var copied = Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash);
+        Directory.EnumerateFileSystemEntries(copied).Select(Path.GetFileName).Should().BeEquivalentTo([ExperimentStore.ResultFile, TrainingWork.WeightsFile]);
+
+        var json = JsonNode.Parse(File.ReadAllText(path))!;
+        json["formatVersion"] = 1;
+        File.WriteAllText(path, json.ToJsonString());
+        StoreMerge.Check(path, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash).Should().Contain("its format was changed");
+        json.AsObject().Remove("sha256");
+        File.WriteAllText(path, json.ToJsonString());
+        StoreMerge.Check(path, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash).Should().BeNull("a format 1 result, written before checksums, is still read");
+    }
+
     [Test]
     public void A_merge_refuses_a_result_that_fails_its_checks_and_keeps_the_target_on_a_conflict()
     {
@@ -196,7 +264,8 @@ public sealed class ShardTests
         var target = Path.Combine(root, "target", "runs");
         var conflicting = Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash);
         Directory.CreateDirectory(conflicting);
-        var other = File.ReadAllText(path).Replace("\"sha256\": \"", "\"sha256\": \"0", StringComparison.Ordinal);
+        // Another machine's result of the same unit: other timings, its own valid checksum.
+        var other = Resealed(File.ReadAllText(path), result => result["trainingSeconds"] = result["trainingSeconds"]!.GetValue<double>() + 1);
         File.WriteAllText(Path.Combine(conflicting, ExperimentStore.ResultFile), other);
         var outcome = StoreMerge.Merge(source.Root, target);
         outcome.Conflicts.Should().ContainSingle().Which.Should().Contain(lone.Key.Hash);
