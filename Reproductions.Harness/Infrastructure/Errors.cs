@@ -55,15 +55,11 @@ public sealed class CheckFailedException(string message) : UserError(message)
 public static class SetAside
 {
     /// <summary>
-    /// Renames <paramref name="path"/> to "&lt;path&gt;.corrupt-&lt;UTC time&gt;" (a random suffix when that name is taken)
-    /// and returns the new path; <paramref name="utcNow"/> stands in for the clock in tests.
-    /// </summary>
-    /// <summary>
     /// <paramref name="read"/>'s value; when it finds the file at <paramref name="path"/> unusable
     /// (<see cref="CorruptStateException"/>), the file is moved aside, the reason and the new path are logged followed by
-    /// <paramref name="then"/> (what happens instead), and null is returned.
+    /// <paramref name="then"/> (what happens instead), and null is returned. <paramref name="into"/>: as for <see cref="Move"/>.
     /// </summary>
-    public static T? ReadOrMove<T>(string path, Func<T?> read, Action<string>? log, string then) where T : class
+    public static T? ReadOrMove<T>(string path, Func<T?> read, Action<string>? log, string then, string? into = null) where T : class
     {
         try
         {
@@ -71,16 +67,23 @@ public static class SetAside
         }
         catch (CorruptStateException e)
         {
-            var aside = Move(path);
+            var aside = Move(path, into: into);
             log?.Invoke($"{e.Message} Moved aside to {aside}; {then}");
             return null;
         }
     }
 
-    public static string Move(string path, DateTime? utcNow = null)
+    /// <summary>
+    /// Renames <paramref name="path"/> to "&lt;path&gt;.corrupt-&lt;UTC time&gt;" (a random suffix when that name is taken)
+    /// and returns the new path; <paramref name="utcNow"/> stands in for the clock in tests. With <paramref name="into"/>,
+    /// the file goes into that folder (created) under that name: for a file in a folder that is deleted later (a run's
+    /// scratch folder), whose moved-aside files must outlive it.
+    /// </summary>
+    public static string Move(string path, DateTime? utcNow = null, string? into = null)
     {
         var stamp = (utcNow ?? DateTime.UtcNow).ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        var aside = $"{path}.corrupt-{stamp}";
+        if (into is not null) Directory.CreateDirectory(into);
+        var aside = $"{(into is null ? path : Path.Combine(into, Path.GetFileName(Path.TrimEndingDirectorySeparator(path))))}.corrupt-{stamp}";
         if (File.Exists(aside) || Directory.Exists(aside)) aside += "-" + Guid.NewGuid().ToString("N")[..8];
         if (Directory.Exists(path)) Directory.Move(path, aside);
         else File.Move(path, aside);

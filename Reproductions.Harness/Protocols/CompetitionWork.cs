@@ -161,7 +161,7 @@ public sealed class CompetitionWork(CompetitionProfile profile, IReadOnlyList<Tr
             var (workers, threads) = profile.Engine.ParallelismFor(device);
             var previousThreads = get_num_threads();
             if (threads != previousThreads) set_num_threads(threads);
-            var checkpoint = new CompetitionCheckpoint(Path.Combine(context.Scratch, "blocks"), profile, Key.Hash);
+            var checkpoint = new CompetitionCheckpoint(Path.Combine(context.Scratch, "blocks"), profile, Key.Hash, context.SetAside);
             var blocks = new BlockClock(profile.Seeds.SelectMany(s => profile.BatchSizes.Select(b => (s, b))).ToList());
             var clock = Stopwatch.StartNew();
             var seeds = new List<StoredSeed>();
@@ -453,9 +453,9 @@ public sealed class StoredCell
 /// The finished (seed, batch size) blocks of one set of trials, one file each (<c>seed-&lt;s&gt;-b-&lt;B&gt;.json</c>,
 /// written atomically), so that a run killed part way loses at most the block it was in. A block file that does not
 /// belong to these trials (another hash), cannot be read or fails its SHA-256 is moved aside with its path logged (never
-/// deleted, never used) and the block runs again.
+/// deleted, never used; into <paramref name="setAside"/> when given, else beside it) and the block runs again.
 /// </summary>
-public sealed class CompetitionCheckpoint(string folder, CompetitionProfile profile, string hash)
+public sealed class CompetitionCheckpoint(string folder, CompetitionProfile profile, string hash, string? setAside = null)
 {
     public string Folder { get; } = Path.GetFullPath(folder);
     public string Hash { get; } = hash;
@@ -471,7 +471,7 @@ public sealed class CompetitionCheckpoint(string folder, CompetitionProfile prof
     public CompetitionBlock? TryLoad(long seed, int batchSize, Action<string>? log = null)
     {
         var path = PathOf(seed, batchSize);
-        return File.Exists(path) ? SetAside.ReadOrMove(path, () => Read(path, seed, batchSize), log, "the block runs again.") : null;
+        return File.Exists(path) ? SetAside.ReadOrMove(path, () => Read(path, seed, batchSize), log, "the block runs again.", setAside) : null;
     }
 
     /// <summary>Reads one block file, checking it belongs here; a <see cref="CorruptStateException"/> names the file and why not.</summary>

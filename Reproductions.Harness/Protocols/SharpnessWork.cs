@@ -91,7 +91,7 @@ public static class SharpnessData
                 {
                     throw new CorruptStateException($"'{path}' is not a readable {typeof(T).Name}: {e.Message}", e);
                 }
-            }, context.Log, "measuring it again.");
+            }, context.Log, "measuring it again.", context.SetAside);
             if (done is not null) return done;
         }
         var result = compute();

@@ -111,7 +111,7 @@ public sealed class StackWork : Work<StackRecord>
         using var session = new StackedSession(Configs, data);
         if (Devices.TypeName(session.Device) != DeviceType)
             throw new InvalidOperationException($"{Label}: planned for {DeviceType}, but this machine resolves its device to {Devices.TypeName(session.Device)}.");
-        var checkpoints = new RunCheckpoints(context.Scratch, Key.Hash, options.Log);
+        var checkpoints = new RunCheckpoints(context.Scratch, Key.Hash, options.Log, context.SetAside);
         var resumedFrom = checkpoints.Restore(session);
         var earlier = session.Histories.Max(h => h.Sum(e => e.TrainSeconds + e.EvalSeconds)) * session.Models;
         var clock = System.Diagnostics.Stopwatch.StartNew();

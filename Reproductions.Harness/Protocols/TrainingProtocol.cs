@@ -385,7 +385,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
         using var session = new TrainingSession(Config, data);
         if (Devices.TypeName(session.Device) != DeviceType)
             throw new InvalidOperationException($"{Label}: planned for {DeviceType}, but this machine resolves its device to {Devices.TypeName(session.Device)}.");
-        var checkpoints = new RunCheckpoints(context.Scratch, Key.Hash, options.Log);
+        var checkpoints = new RunCheckpoints(context.Scratch, Key.Hash, options.Log, context.SetAside);
         var resumedFrom = checkpoints.Restore(session);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var earlier = session.History.Sum(e => e.TrainSeconds + e.EvalSeconds);
@@ -417,7 +417,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
             if (Config.KeepWeights is { } keep)
             {
                 kept = TrainingConfig.KeptEpochs(session.CompletedEpochs, keep).ToList();
-                foreach (var epoch in kept) File.Copy(EpochWeights(epoch), Path.Combine(context.Folder, RunRecord.WeightsFileAt(epoch)), overwrite: true);
+                foreach (var epoch in kept) Infrastructure.AtomicFile.Copy(EpochWeights(epoch), Path.Combine(context.Folder, RunRecord.WeightsFileAt(epoch)));
             }
             if (session.ReachedTarget)
                 options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,

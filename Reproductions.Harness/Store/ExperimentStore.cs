@@ -25,6 +25,11 @@ public sealed class ExperimentStore(string root)
 
     public const string ResultFile = "result.json";
     public const string ScratchFolder = "work";
+    /// <summary>
+    /// Where files of the scratch folder that failed their checks (a torn checkpoint, a damaged block) are moved aside: beside
+    /// it, so that they outlive its removal (never deleted; <c>merge</c> does not copy it).
+    /// </summary>
+    public const string SetAsideFolder = "set-aside";
 
     private static readonly ConcurrentDictionary<string, object> InProcessLocks = new();
     private static readonly ConcurrentDictionary<string, (DateTime Written, object Result)> Cache = new();

@@ -117,6 +117,9 @@ public sealed class WorkContext(ExperimentStore store, Work work, RunOptions opt
     /// <summary>Resumable state (checkpoints, finished blocks), kept across a kill and deleted once the result is stored.</summary>
     public string Scratch => Path.Combine(Folder, ExperimentStore.ScratchFolder);
 
+    /// <summary>Where scratch files that fail their checks are moved aside: beside <see cref="Scratch"/>, so they outlive it.</summary>
+    public string SetAside => Path.Combine(Folder, ExperimentStore.SetAsideFolder);
+
     /// <summary>The stored result of a unit this one reads.</summary>
     public T Read<T>(Work<T> read) where T : class =>
         Store.TryLoad(read) ?? throw new InvalidOperationException($"{read.Label}: read before it was stored ({read.Key}).");

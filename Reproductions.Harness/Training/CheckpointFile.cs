@@ -60,6 +60,11 @@ public static class CheckpointFile
         {
             throw Bad(path, runHash, "it is truncated");
         }
+        catch (Exception e) when (e is FormatException or IOException and not (FileNotFoundException or DirectoryNotFoundException))
+        {
+            // A malformed header: a length prefix that is not one (FormatException), a negative string length (IOException).
+            throw Bad(path, runHash, $"its header is malformed ({e.Message})");
+        }
         if (completed < 1 || completed > totalEpochs) throw Bad(path, runHash, $"it holds {completed} epochs, the config has {totalEpochs}");
         return (completed, steps, payload);
     }

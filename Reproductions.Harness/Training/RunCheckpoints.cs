@@ -6,10 +6,11 @@ namespace Reproductions.Harness.Training;
 /// <summary>
 /// A training run's checkpoints in its scratch folder: <c>checkpoint-&lt;epoch&gt;.bin</c>, one after every epoch, the
 /// newest two kept. A resumed run takes the newest that passes its checks; one that fails (torn, corrupted, another
-/// run's) is moved aside with its path reported (never deleted, never used), and the next older one is tried, else the
-/// run starts over.
+/// run's) is moved aside with its path reported (never deleted, never used) into <paramref name="setAside"/> (default:
+/// beside it; a run's scratch folder is removed once its result is stored, so the store passes a folder outside it), and
+/// the next older one is tried, else the run starts over.
 /// </summary>
-public sealed class RunCheckpoints(string folder, string runHash, Action<string>? log = null)
+public sealed class RunCheckpoints(string folder, string runHash, Action<string>? log = null, string? setAside = null)
 {
     public const int Keep = 2;
 
@@ -31,7 +32,7 @@ public sealed class RunCheckpoints(string folder, string runHash, Action<string>
             {
                 session.LoadCheckpoint(path, runHash);
                 return session;
-            }, log, "trying an older checkpoint.");
+            }, log, "trying an older checkpoint.", setAside);
             if (restored is not null) return session.CompletedEpochs;
         }
         return 0;

@@ -279,6 +279,29 @@ public class ExperimentStoreTests
     }
 
     [Test]
+    public void A_checkpoint_with_a_malformed_header_is_moved_aside_out_of_the_scratch_folder_and_kept_after_the_run()
+    {
+        var config = SyntheticData.Config(epochs: 3);
+        var store = new ExperimentStore(root);
+        using var cancel = new CancellationTokenSource();
+        var stop = () => store.GetOrRun(Work(config), Options(new Inline(p => { if (p.Epoch == 2) cancel.Cancel(); }), cancel.Token));
+        stop.Should().Throw<OperationCanceledException>();
+        var folder = store.Folder(Work(config).Key);
+        var newest = Path.Combine(folder, ExperimentStore.ScratchFolder, "checkpoint-00002.bin");
+        // The magic number, then a string length that is no 7-bit encoded integer.
+        File.WriteAllBytes(newest, [.. File.ReadAllBytes(newest).Take(4), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+
+        var logs = new List<string>();
+        var resumed = store.GetOrRun(Work(config), Options() with { Log = logs.Add });
+        resumed.ResumedFromEpoch.Should().Be(1, "the malformed epoch-2 checkpoint is not used; the epoch-1 one is");
+        logs.Should().Contain(l => l.Contains(newest, StringComparison.Ordinal) && l.Contains("header is malformed", StringComparison.Ordinal));
+        Directory.Exists(Path.Combine(folder, ExperimentStore.ScratchFolder)).Should().BeFalse("the scratch folder goes once the result is stored");
+        var aside = Directory.GetFiles(Path.Combine(folder, ExperimentStore.SetAsideFolder), "checkpoint-00002.bin.corrupt-*");
+        aside.Should().ContainSingle("the file moved aside is never deleted");
+        logs.Should().Contain(l => l.Contains(aside[0], StringComparison.Ordinal), "the path logged is where it is");
+    }
+
+    [Test]
     public void A_checkpoint_of_another_run_is_never_used()
     {
         var config = SyntheticData.Config(epochs: 3);
