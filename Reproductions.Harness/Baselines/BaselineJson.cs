@@ -211,8 +211,16 @@ public static partial class BaselineJson
                 {
                     var path = Index("claims", i++);
                     var c = Object(item, path, ClaimFields, "an object { claim, margin, halfWidth, seeds, seedsNeeded }");
-                    claims.Add(new ClaimPower(String(c, "claim", "the claim's id"), Number(c, "margin", "a finite number > 0"),
-                        Number(c, "halfWidth", "a finite number >= 0"), Int(c, "seeds", "an integer"), Int(c, "seedsNeeded", "an integer")));
+                    var claim = String(c, "claim", "the claim's id");
+                    var margin = Number(c, "margin", "a finite number > 0");
+                    if (!(margin > 0)) throw Error(Child(path, "margin"), string.Create(CultureInfo.InvariantCulture, $"is {margin:R}; expected a finite number > 0."));
+                    var halfWidth = Number(c, "halfWidth", "a finite number >= 0");
+                    if (!(halfWidth >= 0)) throw Error(Child(path, "halfWidth"), string.Create(CultureInfo.InvariantCulture, $"is {halfWidth:R}; expected a finite number >= 0."));
+                    var claimSeeds = Int(c, "seeds", "a positive integer (the seeds its interval was measured over)");
+                    if (claimSeeds < 1) throw Error(Child(path, "seeds"), string.Create(CultureInfo.InvariantCulture, $"is {claimSeeds}; expected a positive integer (the seeds its interval was measured over)."));
+                    var seedsNeeded = Int(c, "seedsNeeded", "a positive integer (the seeds its interval would need)");
+                    if (seedsNeeded < 1) throw Error(Child(path, "seedsNeeded"), string.Create(CultureInfo.InvariantCulture, $"is {seedsNeeded}; expected a positive integer (the seeds its interval would need)."));
+                    claims.Add(new ClaimPower(claim, margin, halfWidth, claimSeeds, seedsNeeded));
                 }
             }
             Dictionary<string, ClaimOutcome>? verdicts = null;

@@ -136,20 +136,29 @@ public sealed class BaselineStore
             .Where(r => profile is null || r.Profile.Equals(profile, StringComparison.OrdinalIgnoreCase))
             .Where(r => dataset is null || r.Dataset.Equals(dataset, StringComparison.OrdinalIgnoreCase))
             .Where(r => finding is null || r.Finding.Equals(finding, StringComparison.OrdinalIgnoreCase))
-            .Select(r => (r.Profile, r.Dataset, r.Finding, r.Path, Baseline: BaselineJson.Read(r.Path, r.Profile, r.Finding)))
+            .Select(r => (r.Profile, r.Dataset, r.Finding, r.Path, Bytes: System.IO.File.ReadAllBytes(r.Path)))
+            .Select(r => (r.Profile, r.Dataset, r.Finding, r.Path, r.Bytes, Baseline: BaselineJson.Parse(Text(r.Bytes), r.Path, r.Profile, r.Finding)))
             .ToList();
         foreach (var r in selected) BaselineAcceptance.ThrowIfRefused(r.Baseline, r.Path);
 
         var accepted = new List<AcceptedBaseline>();
-        foreach (var (p, d, f, receivedPath, baseline) in selected)
+        foreach (var (p, d, f, receivedPath, bytes, baseline) in selected)
         {
             var verified = Path(p, d, f);
             var replaced = System.IO.File.Exists(verified);
-            AtomicFile.WriteAllBytes(verified, System.IO.File.ReadAllBytes(receivedPath));
+            // The bytes that were checked, not the file read again: a change made since is never promoted unchecked.
+            AtomicFile.WriteAllBytes(verified, bytes);
             System.IO.File.Delete(receivedPath);
             accepted.Add(new AcceptedBaseline(p, d, f, verified, replaced, baseline.Metrics.Count));
         }
         return accepted;
+    }
+
+    /// <summary>A file's bytes as text, as <see cref="BaselineJson.Read"/> reads it (UTF-8, a byte order mark skipped).</summary>
+    private static string Text(byte[] bytes)
+    {
+        using var reader = new StreamReader(new MemoryStream(bytes), System.Text.Encoding.UTF8);
+        return reader.ReadToEnd();
     }
 
     /// <summary>Every finding with a verified or a received file, in profile, dataset, then finding order.</summary>

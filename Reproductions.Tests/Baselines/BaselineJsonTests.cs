@@ -48,6 +48,24 @@ public sealed class BaselineJsonTests
         json.Should().NotContain("halfWidth");
     }
 
+    [TestCase("margin", "-1", "is -1; expected a finite number > 0.")]
+    [TestCase("margin", "0", "is 0; expected a finite number > 0.")]
+    [TestCase("halfWidth", "-5", "is -5; expected a finite number >= 0.")]
+    [TestCase("seeds", "-7", "is -7; expected a positive integer")]
+    [TestCase("seedsNeeded", "0", "is 0; expected a positive integer")]
+    public void An_impossible_claim_power_value_names_the_file_and_the_field(string field, string value, string expected)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(BaselineJson.Serialize(Samples.Baseline(Samples.Typical().AddClaimPower(new ClaimPower("c", 0.01, 0.002, 3, 2)))))!;
+        BaselineJson.Parse(json.ToJsonString(), File).Claims.Should().ContainSingle();
+        json["claims"]![0]![field] = System.Text.Json.Nodes.JsonNode.Parse(value);
+
+        var error = FluentActions.Invoking(() => BaselineJson.Parse(json.ToJsonString(), File)).Should().Throw<BaselineFormatException>().Which;
+
+        error.FilePath.Should().Be(File);
+        error.Field.Should().Be($"claims[0].{field}");
+        error.Message.Should().Contain(expected);
+    }
+
     [Test]
     public void Malformed_json_names_the_file_and_where_it_broke()
     {

@@ -42,6 +42,25 @@ public sealed class BaselinesCommandTests : BaselineFolderFixture
     }
 
     [Test]
+    public void Accept_refuses_a_received_file_with_impossible_claim_values_and_promotes_nothing()
+    {
+        var received = Store.WriteReceived(Samples.Baseline(Samples.Typical().AddClaimPower(new ClaimPower("c", 0.01, 0.002, 3, 2))), "mnist");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(received))!;
+        json["claims"]![0]!["margin"] = -1;
+        json["claims"]![0]!["halfWidth"] = -5;
+        json["claims"]![0]!["seeds"] = -7;
+        json["claims"]![0]!["seedsNeeded"] = 0;
+        File.WriteAllText(received, json.ToJsonString());
+
+        var (exit, _, error) = Run("baselines", "accept", "--root", FolderPath);
+
+        exit.Should().Be(ExitCodes.CorruptState, "a baseline file that fails its checks (README: exit 5)");
+        error.Should().Contain(received).And.Contain("claims[0].margin").And.Contain("expected a finite number > 0");
+        Store.Exists("quick", "mnist", "F99").Should().BeFalse();
+        File.Exists(received).Should().BeTrue("a refused file is kept");
+    }
+
+    [Test]
     public void Accept_fails_on_CI()
     {
         Store.WriteReceived(Samples.Baseline(Samples.Typical()), "mnist");
