@@ -64,7 +64,7 @@ public sealed record ReportChanges(
         catch (JsonException e)
         {
             var where = e.LineNumber is { } line ? string.Create(CultureInfo.InvariantCulture, $" (line {line + 1}, position {(e.BytePositionInLine ?? 0) + 1})") : "";
-            throw new BadInputException($"--since {shown}: not a report.json{where}: {FirstSentence(e.Message)}");
+            throw new BadInputException($"--since {shown}: not a report.json{where}: {Explain(e, full)}");
         }
         catch (InvalidDataException e)
         {
@@ -235,6 +235,93 @@ public sealed record ReportChanges(
     }
 
     private static readonly ReportEnvironment Empty = new(null, null, null, null, null, null, "", "", []);
+
+    /// <summary>
+    /// A <see cref="JsonException"/> of a report that parses but does not fit, in plain words: the field (its JSON path), what
+    /// it holds and what a report holds there (from <see cref="ReportData"/>'s shape), or the fields an object lacks; any
+    /// other (JSON that does not parse) is its first sentence.
+    /// </summary>
+    private static string Explain(JsonException e, string file)
+    {
+        if (e.Path is not { } path || !path.StartsWith('$')) return FirstSentence(e.Message);
+        var segments = System.Text.RegularExpressions.Regex.Matches(path[1..], @"\.([^.\[]+)|\['((?:[^']|'')*)'\]|\[(\d+)\]")
+            .Select(m => m.Groups[3].Success ? (Name: (string?)null, Index: int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture))
+                                             : (Name: m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value.Replace("''", "'", StringComparison.Ordinal), Index: -1))
+            .ToList();
+        var field = path.Length > 2 && path[1] == '.' ? path[2..] : path[1..];
+        var missing = System.Text.RegularExpressions.Regex.Match(e.Message, "missing required properties including: (.*?)\\.?( Path:|$)");
+        if (missing.Success) return $"{(field.Length == 0 ? "the report" : field)} lacks {missing.Groups[1].Value.Trim()}";
+        var unknown = System.Text.RegularExpressions.Regex.Match(e.Message, "^The JSON property '(.*?)' could not be mapped");
+        if (unknown.Success) return $"{(field.Length == 0 ? unknown.Groups[1].Value : field)} is no field of a report";
+        if (!e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)) return FirstSentence(e.Message);
+        var expected = field.Length == 0 ? "an object (a report)" : Expected(typeof(ReportData), segments);
+        string? found = null;
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(file), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            found = Found(document.RootElement, segments);
+        }
+        catch (Exception ex) when (ex is JsonException or IOException)
+        {
+            // what it holds is left out
+        }
+        return $"{(field.Length == 0 ? "the file" : field)} is {found ?? "not what a report holds there"}; expected {expected ?? "what a report holds there"}";
+    }
+
+    /// <summary>What a report holds at <paramref name="segments"/>, in words, from the type it is read as; null when the path leaves the type.</summary>
+    private static string? Expected(Type type, IReadOnlyList<(string? Name, int Index)> segments)
+    {
+        foreach (var (name, index) in segments)
+        {
+            type = Nullable.GetUnderlyingType(type) ?? type;
+            if (name is null)
+            {
+                if (type.IsArray) type = type.GetElementType()!;
+                else if (type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>)) is { } list && type != typeof(string))
+                    type = list.GetGenericArguments()[0];
+                else return null;
+            }
+            else if (type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>)) is { } map)
+                type = map.GetGenericArguments()[1];
+            else if (type.GetProperties().FirstOrDefault(p => string.Equals(JsonNamingPolicy.CamelCase.ConvertName(p.Name), name, StringComparison.Ordinal)) is { } property)
+                type = property.PropertyType;
+            else return null;
+        }
+        return Words(type);
+    }
+
+    private static string Words(Type type)
+    {
+        if (Nullable.GetUnderlyingType(type) is { } inner) return Words(inner) + " or null";
+        if (type.IsEnum) return "one of " + string.Join(", ", Enum.GetNames(type).Select(JsonNamingPolicy.KebabCaseLower.ConvertName));
+        if (type == typeof(string)) return "a string";
+        if (type == typeof(bool)) return "true or false";
+        if (type == typeof(int) || type == typeof(long)) return "an integer";
+        if (type == typeof(double) || type == typeof(float)) return "a number";
+        if (type == typeof(DateTime)) return "a date and time (ISO 8601 text)";
+        if (type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>))) return "an object";
+        if (typeof(System.Collections.IEnumerable).IsAssignableFrom(type)) return "an array";
+        return "an object";
+    }
+
+    /// <summary>The JSON at <paramref name="segments"/>, in words ("null", "\"x\"", "an array"), or null when it is not there.</summary>
+    private static string? Found(JsonElement element, IReadOnlyList<(string? Name, int Index)> segments)
+    {
+        foreach (var (name, index) in segments)
+        {
+            if (name is null && element.ValueKind == JsonValueKind.Array && index < element.GetArrayLength()) element = element[index];
+            else if (name is not null && element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var child)) element = child;
+            else return null;
+        }
+        return element.ValueKind switch
+        {
+            JsonValueKind.Null => "null",
+            JsonValueKind.Object => "an object",
+            JsonValueKind.Array => "an array",
+            JsonValueKind.String => element.GetString() is { Length: <= 40 } text ? $"the string \"{text}\"" : "a long string",
+            _ => element.GetRawText(),
+        };
+    }
 
     private static string FirstSentence(string message)
     {

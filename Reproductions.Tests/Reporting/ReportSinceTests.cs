@@ -320,6 +320,16 @@ public sealed class ReportSinceReadTests
         yield return Case("format 5 without its environment", JsonSerializer.Serialize(Report(5, null), JsonDefaults.Options), "lacks environment");
         yield return Case("without findings", "{ \"formatVersion\": 4, \"profile\": \"quick\" }", "lacks findings");
         yield return Case("another profile", JsonSerializer.Serialize(Report(5, Some, "full"), JsonDefaults.Options), "is the report of profile 'full', this one is 'quick'");
+        string Edited(Action<System.Text.Json.Nodes.JsonNode> edit)
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(Report(5, Some), JsonDefaults.Options))!;
+            edit(json);
+            return json.ToJsonString();
+        }
+        yield return Case("a null where true or false goes", Edited(j => j["comparedWithPaper"] = null), "comparedWithPaper is null; expected true or false");
+        yield return Case("a string where a number goes", Edited(j => j["formatVersion"] = "five"), "formatVersion is the string \"five\"; expected an integer");
+        yield return Case("a nested field of the wrong kind", Edited(j => j["environment"]!["os"] = 5), "environment.os is 5; expected a string");
+        yield return Case("a list item of the wrong kind", Edited(j => j["findings"] = new System.Text.Json.Nodes.JsonArray(7)), "findings[0] is 7; expected an object");
     }
 
     [TestCaseSource(nameof(BadFiles))]
@@ -331,7 +341,7 @@ public sealed class ReportSinceReadTests
 
         var error = read.Should().Throw<BadInputException>().Which;
         error.ExitCode.Should().Be(ExitCodes.BadInput);
-        error.Message.Should().StartWith($"--since {path}: ").And.Contain(expected);
+        error.Message.Should().StartWith($"--since {path}: ").And.Contain(expected).And.NotContain("Reproductions.Harness", "a .NET type name means nothing to the user");
     }
 
     [Test]
