@@ -33,7 +33,7 @@ public static class MergeCommand
         }
         AnsiConsole.MarkupLine(Markup.Escape($"Merged into {Path.GetFullPath(target)}."));
         if (refused == 0) return ExitCodes.Ok;
-        Console.Error.WriteLine($"error: {refused} stored result(s) failed their checks and were not copied (listed above).");
+        Console.Error.WriteLine($"error: {refused} stored result(s) failed their checks (listed above, each with what was done: a source's is not copied; a target's is moved aside and replaced by a verified copy where the source has one).");
         return ExitCodes.CorruptState;
     }
 }

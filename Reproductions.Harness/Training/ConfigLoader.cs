@@ -293,7 +293,7 @@ public static class ConfigLoader
         if (c.Evaluation.Interval < 1) Fail("evaluation:interval", c.Evaluation.Interval, "must be at least 1");
         if (c.Evaluation.TrainSubset is { } m && m < 1) Fail("evaluation:trainSubset", m, "must be at least 1");
         if (c.DivergenceLossFactor is { } f && !(f > 1 && double.IsFinite(f)))
-            Fail("divergenceLossFactor", f, "must be a finite number above 1 (the training loss may rise to this many times its first epoch's before the run counts as diverged)");
+            Fail("divergenceLossFactor", f, "must be a finite number above 1 (the training loss may rise to this many times its first epoch's, or a uniform guess's when lower, before the run counts as diverged)");
         if (c.Seed < 0) Fail("seed", c.Seed, "must be zero or positive");
         if (c.StopAtTrainAccuracy is { } target && !(target > 0 && target <= 1))
             Fail("stopAtTrainAccuracy", target, "must be a fraction in (0, 1] (the training accuracy at which the run stops)");

@@ -107,7 +107,7 @@ public sealed class TrainingConfig
     public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
 
     /// <summary>
-    /// A run whose evaluated training loss rises above this many times its first evaluated epoch's is stopped as diverged
+    /// A run whose evaluated training loss rises above this many times its first evaluated epoch's (or a uniform guess's, ln classes, when lower) is stopped as diverged
     /// (as is one whose loss or weights become non-finite). Null: the default, <see cref="DefaultDivergenceLossFactor"/>
     /// (left out of the run's hash when not set, so runs without it keep theirs).
     /// </summary>
