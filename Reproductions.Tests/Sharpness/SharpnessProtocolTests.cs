@@ -69,15 +69,20 @@ public sealed class SharpnessProtocolTests
             """);
     }
 
+    /// <summary>F97's quick profile, a store under the test's folder, and run options on <paramref name="data"/> that log into the list returned.</summary>
+    private (FindingProfile Profile, ExperimentStore Store, RunOptions Options, List<string> Log) Setup(TrainingData data)
+    {
+        var log = new List<string>();
+        return (FindingProfile.Load("F97", "quick", Path.Combine(root, "configs")), new ExperimentStore(Path.Combine(root, "runs")),
+            new RunOptions { Data = _ => data, Log = log.Add }, log);
+    }
+
     [Test]
     public void Runs_stop_at_their_target_keep_their_weights_and_every_unit_is_measured_once()
     {
         WriteFinding();
         using var data = SyntheticData.Create(train: 600, test: 200);
-        var store = new ExperimentStore(Path.Combine(root, "runs"));
-        var profile = FindingProfile.Load("F97", "quick", Path.Combine(root, "configs"));
-        var log = new List<string>();
-        var options = new RunOptions { Data = _ => data, Log = log.Add };
+        var (profile, store, options, log) = Setup(data);
         var measured = (SharpnessMeasured)FindingRunner.Run(profile, store, options);
 
         measured.Missing.Should().BeEmpty();
@@ -151,10 +156,7 @@ public sealed class SharpnessProtocolTests
         // Adam at a step of 1000 blows lb up within its first epoch (a finite loss far above a uniform guess's, or none at all).
         File.WriteAllText(file, File.ReadAllText(file).Replace("\"batchSize\": 300, \"learningRate\": 0.001", "\"batchSize\": 300, \"learningRate\": 1000", StringComparison.Ordinal));
         using var data = SyntheticData.Create(train: 600, test: 200);
-        var store = new ExperimentStore(Path.Combine(root, "runs"));
-        var profile = FindingProfile.Load("F97", "quick", Path.Combine(root, "configs"));
-        var log = new List<string>();
-        var options = new RunOptions { Data = _ => data, Log = log.Add };
+        var (profile, store, options, log) = Setup(data);
 
         var measured = (SharpnessMeasured)FindingRunner.Run(profile, store, options);
         measured.Training.Runs.Runs.Should().ContainKey("sb").And.NotContainKey("lb");

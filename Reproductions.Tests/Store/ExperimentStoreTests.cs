@@ -33,6 +33,14 @@ public class ExperimentStoreTests
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
     }
 
+    /// <summary>Trains <paramref name="config"/> in <paramref name="store"/> and stops it (as Ctrl+C does) once epoch <paramref name="epoch"/> is done, leaving its checkpoints.</summary>
+    private void StopAfterEpoch(ExperimentStore store, TrainingConfig config, int epoch)
+    {
+        using var cancel = new CancellationTokenSource();
+        var stop = () => store.GetOrRun(Work(config), Options(new Inline(p => { if (p.Epoch == epoch) cancel.Cancel(); }), cancel.Token));
+        stop.Should().Throw<OperationCanceledException>();
+    }
+
     private RunOptions Options(IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default) => new()
     {
         Data = _ =>
@@ -262,9 +270,7 @@ public class ExperimentStoreTests
         var uninterrupted = new ExperimentStore(Path.Combine(root, "straight")).GetOrRun(Work(config), Options());
 
         var store = new ExperimentStore(Path.Combine(root, "damaged"));
-        using var cancel = new CancellationTokenSource();
-        var stop = () => store.GetOrRun(Work(config), Options(new Inline(p => { if (p.Epoch == 3) cancel.Cancel(); }), cancel.Token));
-        stop.Should().Throw<OperationCanceledException>();
+        StopAfterEpoch(store, config, 3);
         var scratch = Path.Combine(store.Folder(Work(config).Key), ExperimentStore.ScratchFolder);
         var newest = Path.Combine(scratch, "checkpoint-00003.bin");
         var bytes = File.ReadAllBytes(newest);
@@ -283,9 +289,7 @@ public class ExperimentStoreTests
     {
         var config = SyntheticData.Config(epochs: 3);
         var store = new ExperimentStore(root);
-        using var cancel = new CancellationTokenSource();
-        var stop = () => store.GetOrRun(Work(config), Options(new Inline(p => { if (p.Epoch == 2) cancel.Cancel(); }), cancel.Token));
-        stop.Should().Throw<OperationCanceledException>();
+        StopAfterEpoch(store, config, 2);
         var folder = store.Folder(Work(config).Key);
         var newest = Path.Combine(folder, ExperimentStore.ScratchFolder, "checkpoint-00002.bin");
         // The magic number, then a string length that is no 7-bit encoded integer.
@@ -306,9 +310,7 @@ public class ExperimentStoreTests
     {
         var config = SyntheticData.Config(epochs: 3);
         var store = new ExperimentStore(root);
-        using var cancel = new CancellationTokenSource();
-        var stop = () => store.GetOrRun(Work(config), Options(new Inline(p => { if (p.Epoch == 2) cancel.Cancel(); }), cancel.Token));
-        stop.Should().Throw<OperationCanceledException>();
+        StopAfterEpoch(store, config, 2);
         var other = Work(SyntheticData.Config(epochs: 3, seed: 7));
         var otherScratch = Path.Combine(store.Folder(other.Key), ExperimentStore.ScratchFolder);
         Directory.CreateDirectory(otherScratch);
