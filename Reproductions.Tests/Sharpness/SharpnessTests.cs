@@ -95,4 +95,32 @@ public sealed class SharpnessTests
             Harness.Models.Sharpness.FullSpace(surface, 5e-4, 12).Phi.Should().BeLessThanOrEqualTo(full.Phi * 1.0001, "a smaller box reaches no higher (at this cap, sign steps scale with the box)");
         }
     }
+
+    [Test]
+    public void Measuring_sharpness_leaves_no_tensor_behind()
+    {
+        var (point, images, labels) = SmallProblem();
+        using (point)
+        using (images)
+        using (labels)
+        {
+            long Live()
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                return DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            }
+            void Measure()
+            {
+                using var surface = new LossSurface(point, images, labels, chunk: 20);
+                Harness.Models.Sharpness.FullSpace(surface, 1e-3, maxEvaluations: 6);
+                Harness.Models.Sharpness.Subspace(surface, 1e-3, dimensions: 5, seed: 5, maxEvaluations: 6, maxIterations: 4);
+                Harness.Models.Sharpness.Subspace(surface, 1e-3, dimensions: 5, seed: 5, maxEvaluations: 6, maxIterations: 4, projectedAscent: true);
+            }
+            Measure(); // the first measure may set up what later ones reuse
+            var before = Live();
+            for (var i = 0; i < 3; i++) Measure();
+            Live().Should().Be(before, "a surface and its measures (full space, subspace, projected ascent) dispose of what they create");
+        }
+    }
 }

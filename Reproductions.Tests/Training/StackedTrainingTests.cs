@@ -251,12 +251,21 @@ public class StackedTrainingTests
         }
     }
 
-    [Test]
-    public void Live_tensor_count_stays_flat_across_epochs()
+    /// <summary>
+    /// Every step kind a stack takes: plain SGD at bs 64 (the hand-formed step on the CPU), momentum (autograd's step),
+    /// Adam (its own update), and a stack in which one model diverges (its weights frozen while the others train on).
+    /// </summary>
+    [TestCase("sgd", false)]
+    [TestCase("momentum", false)]
+    [TestCase("adam", false)]
+    [TestCase("sgd", true)]
+    public void Live_tensor_count_stays_flat_across_epochs(string setup, bool oneDiverges)
     {
-        var configs = Runs("momentum");
+        var configs = Runs(setup);
         foreach (var c in configs) c.Phases[0].Epochs = 12;
+        if (oneDiverges) configs[2].Phases[0].LearningRate = 1e4;
         using var session = new StackedSession(configs, data);
+        if (setup == "sgd") session.HandFormed(configs[0].Phases[0]).Should().Be(Devices.TypeName(session.Device) == "cpu", "plain SGD at bs 64 takes the hand-formed step on the CPU");
         var live = new List<long>();
         while (!session.Finished)
         {
@@ -266,6 +275,7 @@ public class StackedTrainingTests
             live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         }
         live.Skip(1).Should().OnlyContain(n => n == live[1], $"live tensor counts per epoch were {string.Join(" ", live)}");
+        if (oneDiverges) session.Diverged.Select(d => d is not null).Should().Equal([false, false, true], "the third model's rate of 10^4 blows it up");
     }
 
     [Test]
