@@ -52,7 +52,24 @@ public sealed record BandPolicy
     }
 
     /// <summary>The rule that applies to <paramref name="metric"/>: its override, or this policy.</summary>
-    public BandPolicy For(string metric) => Overrides.TryGetValue(metric, out var rule) ? rule : WithoutOverrides();
+    public BandPolicy For(string metric) => OverrideFor(metric)?.Rule ?? WithoutOverrides();
+
+    /// <summary>
+    /// The override that applies to <paramref name="metric"/>, and the key it is stored under: an exact name first, else
+    /// the longest pattern (<c>*</c> for any run of characters) that matches the whole name.
+    /// </summary>
+    private (string Key, BandPolicy Rule)? OverrideFor(string metric)
+    {
+        if (Overrides.TryGetValue(metric, out var exact)) return (metric, exact);
+        return Overrides.Where(kv => kv.Key.Contains('*', StringComparison.Ordinal) && Matches(kv.Key, metric))
+            .OrderByDescending(kv => kv.Key.Length).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => ((string, BandPolicy)?)(kv.Key, kv.Value)).FirstOrDefault();
+    }
+
+    private static bool Matches(string pattern, string metric) =>
+        System.Text.RegularExpressions.Regex.IsMatch(metric,
+            "^" + string.Join(".*", pattern.Split('*').Select(System.Text.RegularExpressions.Regex.Escape)) + "$",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>Derives the band of one metric from its per-seed values, with the rule written out in words.</summary>
     public MetricBand Derive(string metric, IReadOnlyList<double> perSeed)
@@ -63,8 +80,8 @@ public sealed record BandPolicy
         if (perSeed.Any(v => !double.IsFinite(v)))
             throw new ArgumentException($"Metric '{metric}': values must be finite to derive a band.", nameof(perSeed));
 
-        var overridden = Overrides.ContainsKey(metric);
-        var rule = For(metric);
+        var overridden = OverrideFor(metric);
+        var rule = overridden?.Rule ?? WithoutOverrides();
         var n = perSeed.Count;
         var mean = MathNet.Numerics.Statistics.Statistics.Mean(perSeed);
         var std = n >= 2 ? MathNet.Numerics.Statistics.Statistics.StandardDeviation(perSeed) : 0.0;
@@ -97,7 +114,7 @@ public sealed record BandPolicy
             decidedBy = $"half-width {NumberText.Format(halfWidth)} from the relative floor";
         parts.Add(decidedBy);
 
-        var text = (overridden ? "per-metric rule: " : "") + string.Join(", ", parts);
+        var text = (overridden is { } o ? (o.Key == metric ? "per-metric rule: " : $"per-metric rule ({o.Key}): ") : "") + string.Join(", ", parts);
         return new MetricBand(metric, mean, std, absolute, rule.MinRelative > 0 ? rule.MinRelative : null, halfWidth, text);
     }
 

@@ -210,15 +210,36 @@ public sealed record FindingProfile(
 
     private static BandSettings ReadBands(string where, IConfigurationSection bands)
     {
-        foreach (var child in bands.GetChildren())
-            if (!BandKeys.Contains(child.Key))
-                throw new ConfigException($"{where}:bands: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}.");
+        var settings = ReadBandRule(where, "bands", bands, null);
+        var overrides = new List<BandOverride>();
+        foreach (var o in bands.GetSection("overrides").GetChildren())
+        {
+            var key = $"bands:overrides:{o.Key}";
+            foreach (var child in o.GetChildren())
+                if (!BandKeys.Contains(child.Key) && child.Key != "reason")
+                    throw new ConfigException($"{where}:{key}: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}, reason.");
+            if (string.IsNullOrWhiteSpace(o["reason"]))
+                throw new ConfigException($"{where}:{key}: give the reason this rule replaces the profile's bands for these metrics (reason).");
+            var rule = ReadBandRule(where, key, o, settings);
+            overrides.Add(new BandOverride(o.Key, rule.StdMultiplier, rule.MinAbsolute, rule.MinRelative, o["reason"]!));
+        }
+        return overrides.Count > 0 ? settings with { Overrides = overrides } : settings;
+    }
+
+    /// <summary>One band rule: the profile's (<paramref name="inherit"/> null: the defaults 4 x std, no floors) or an override's, whose missing settings are the profile's.</summary>
+    private static BandSettings ReadBandRule(string where, string key, IConfigurationSection section, BandSettings? inherit)
+    {
+        if (inherit is null)
+            foreach (var child in section.GetChildren())
+                if (!BandKeys.Contains(child.Key) && child.Key != "overrides")
+                    throw new ConfigException($"{where}:{key}: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}, overrides.");
+        string Text(string name, double fallback) => section[name] ?? fallback.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var settings = new BandSettings(
-            ConfigFiles.Number(where, "bands:stdMultiplier", bands["stdMultiplier"] ?? "4"),
-            ConfigFiles.Number(where, "bands:minAbsolute", bands["minAbsolute"] ?? "0"),
-            ConfigFiles.Number(where, "bands:minRelative", bands["minRelative"] ?? "0"));
+            ConfigFiles.Number(where, $"{key}:stdMultiplier", Text("stdMultiplier", inherit?.StdMultiplier ?? 4)),
+            ConfigFiles.Number(where, $"{key}:minAbsolute", Text("minAbsolute", inherit?.MinAbsolute ?? 0)),
+            ConfigFiles.Number(where, $"{key}:minRelative", Text("minRelative", inherit?.MinRelative ?? 0)));
         if (settings.StdMultiplier <= 0 || settings.MinAbsolute < 0 || settings.MinRelative < 0)
-            throw new ConfigException($"{where}:bands: stdMultiplier must be positive and the floors non-negative.");
+            throw new ConfigException($"{where}:{key}: stdMultiplier must be positive and the floors non-negative.");
         return settings;
     }
 

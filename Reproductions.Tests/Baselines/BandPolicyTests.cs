@@ -146,4 +146,49 @@ public sealed class BandPolicyTests
         a.ToString().Should().Be(
             "BandPolicy { StdMultiplier = 4, MinAbsolute = 0, MinRelative = 0, Overrides = { loss = BandPolicy { StdMultiplier = 4, MinAbsolute = 0, MinRelative = 0.05 } } }");
     }
+
+    [Test]
+    public void An_override_may_name_metrics_by_a_pattern_and_the_most_specific_one_applies()
+    {
+        var policy = (BandPolicy.Default with { MinAbsolute = 0.002 })
+            .WithOverride("*.logSharpness*", new BandPolicy { MinAbsolute = 0.0954 })
+            .WithOverride("lb.logSharpnessFull*", new BandPolicy { MinAbsolute = 0.5 })
+            .WithOverride("sb.logSharpnessFull1e-3", new BandPolicy { MinAbsolute = 0.7 });
+        policy.For("sb.logSharpnessSubspace5e-4").MinAbsolute.Should().Be(0.0954);
+        policy.For("lb.logSharpnessFull1e-3").MinAbsolute.Should().Be(0.5, "the longer pattern is the more specific");
+        policy.For("sb.logSharpnessFull1e-3").MinAbsolute.Should().Be(0.7, "an exact name comes first");
+        policy.For("sb.test_accuracy").MinAbsolute.Should().Be(0.002, "no pattern matches it");
+        policy.For("x.logSharpness").MinAbsolute.Should().Be(0.0954, "* may stand for nothing");
+        policy.For("sb.logsharpness1").MinAbsolute.Should().Be(0.002, "patterns match case and the whole name");
+        policy.Derive("lb.logSharpnessSubspace1e-3", [1.0, 1.01, 1.02]).Rule.Should().StartWith("per-metric rule (*.logSharpness*): ");
+        policy.Derive("sb.logSharpnessFull1e-3", [1.0, 1.01, 1.02]).Rule.Should().StartWith("per-metric rule: ");
+    }
+
+    [Test]
+    public void A_profiles_band_overrides_are_read_with_their_reasons_and_a_missing_reason_is_an_error()
+    {
+        var bands = Harness.Findings.FindingProfile.Load("F19", "quick").Bands;
+        bands.MinRelative.Should().Be(0, "F19's 10% floor applies to log sharpness alone");
+        bands.Overrides.Should().NotBeNull().And.OnlyContain(o => o.Reason.Length > 20);
+        bands.ToPolicy().For("sb.logSharpnessFull1e-3").MinAbsolute.Should().Be(0.0954);
+        bands.ToPolicy().For("sb.test_accuracy").MinAbsolute.Should().Be(0.002);
+        bands.ToPolicy().For("sb.logSharpnessFull1e-3").StdMultiplier.Should().Be(4, "an override's missing settings are the profile's");
+
+        var configs = Path.Combine(Path.GetTempPath(), "repro-bands-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(configs);
+        try
+        {
+            foreach (var f in Directory.GetFiles(Harness.Infrastructure.RepoPaths.Configs)) File.Copy(f, Path.Combine(configs, Path.GetFileName(f)));
+            var path = Path.Combine(configs, "F19.json");
+            var text = File.ReadAllText(path);
+            var start = text.IndexOf(", \"reason\": \"phi is a maximum", StringComparison.Ordinal);
+            File.WriteAllText(path, text[..start] + text[text.IndexOf('}', start)..]);
+            FluentActions.Invoking(() => Harness.Findings.FindingProfile.Load("F19", "quick", configs))
+                .Should().Throw<Harness.Training.ConfigException>().WithMessage("*bands:overrides:*.logSharpness*: give the reason*");
+        }
+        finally
+        {
+            Directory.Delete(configs, recursive: true);
+        }
+    }
 }
