@@ -21,8 +21,9 @@ public abstract class FindingFixture
                                 ?? throw new InvalidOperationException($"{GetType().Name} has no [Finding(\"Fxx\")] attribute.");
 
     /// <summary>
-    /// On the paper's dataset, the claim itself: holds passes, does not hold fails, inconclusive is inconclusive. On another
-    /// dataset a claim that does not hold is a result: the case asserts that the verdict is the one its baseline stores.
+    /// On the paper's dataset, the claim itself: holds passes, does not hold fails, inconclusive is inconclusive (and fails
+    /// where its baseline stores that it held). On another dataset a claim that does not hold is a result: the case asserts
+    /// that the verdict is the one its baseline stores.
     /// </summary>
     [ClaimCases]
     public void Claim(string profile, string claim, string dataset)
@@ -48,6 +49,11 @@ public abstract class FindingFixture
             case ClaimOutcome.Holds:
                 return;
             case ClaimOutcome.Inconclusive:
+                // Inconclusive is a skip, never a pass; but a claim that held when its baseline was accepted and no longer
+                // decides on the same seeds has regressed, and a skip would hide that.
+                var snapshot = FindingContext.Snapshot(finding, verdict);
+                if (snapshot.Stored == ClaimOutcome.Holds)
+                    Assert.Fail($"{message}. It held when its baseline was accepted ({snapshot.BaselinePath}): a claim that held and no longer decides is a regression.");
                 Assert.Inconclusive(message);
                 return;
             default:
