@@ -150,7 +150,7 @@ public sealed class CompetitionWork(CompetitionProfile profile, IReadOnlyList<Tr
                 var name = profile.Regimes[i].Name;
                 var record = TrainingWork.RequireFinished(context.Read(regimes[i]), Label, $"regime {name} ({regimes[i].Label})");
                 infos.Add(new RegimeInfo(name, record.Hash, record.Epochs.Count, record.Final.TrainAccuracy, record.Final.TestAccuracy, record.Final.TrainLoss));
-                weights[name] = RegimeWeights.Load(name, Path.Combine(context.FolderOf(regimes[i]), TrainingWork.WeightsFile), widths, device);
+                weights[name] = RegimeWeights.Load(name, record.CheckedWeights(context.FolderOf(regimes[i]), TrainingWork.WeightsFile), widths, device);
             }
             using var pool = TrialPool.ForConfig(configs[0], data(configs[0].Dataset), widths[^1], device);
             if (profile.Variants.Any(v => v.Variant == ProtocolVariant.SingleStep))

@@ -73,7 +73,7 @@ public static class SharpnessData
 
     /// <summary>The run's stored weights at <paramref name="epoch"/> (its final weights for the last epoch when it keeps none along the way).</summary>
     public static string WeightsPath(WorkContext context, TrainingWork run, RunRecord record, int epoch) =>
-        Path.Combine(context.FolderOf(run), record.WeightEpochs?.Contains(epoch) == true ? RunRecord.WeightsFileAt(epoch) : TrainingWork.WeightsFile);
+        record.CheckedWeights(context.FolderOf(run), record.WeightEpochs?.Contains(epoch) == true ? RunRecord.WeightsFileAt(epoch) : TrainingWork.WeightsFile);
 
     /// <summary>Writes a finished piece of a unit to its scratch folder (kept across a kill) and reads it back on resume.</summary>
     public static T Resumable<T>(WorkContext context, string name, Func<T> compute) where T : class
@@ -218,14 +218,14 @@ public sealed class ParametricWork(TrainingWork small, TrainingWork large, Sharp
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var config = small.Config;
-        TrainingWork.RequireFinished(context.Read(small), Label, small.Label);
-        TrainingWork.RequireFinished(context.Read(large), Label, large.Label);
+        var smallRecord = TrainingWork.RequireFinished(context.Read(small), Label, small.Label);
+        var largeRecord = TrainingWork.RequireFinished(context.Read(large), Label, large.Label);
         using var set = EvaluationData.Open(context, config, settings.EvaluationSamples);
         var (data, device, images, labels) = (set.Data, set.Device, set.Images, set.Labels);
         using var testImages = TrainingSession.Preprocess(data.TestImages, config, device);
         using var testLabels = data.TestLabels.to(device);
-        using var xs = RegimeWeights.Load(small.Label, Path.Combine(context.FolderOf(small), TrainingWork.WeightsFile), config.Model.Widths, device);
-        using var xl = RegimeWeights.Load(large.Label, Path.Combine(context.FolderOf(large), TrainingWork.WeightsFile), large.Config.Model.Widths, device);
+        using var xs = RegimeWeights.Load(small.Label, smallRecord.CheckedWeights(context.FolderOf(small), TrainingWork.WeightsFile), config.Model.Widths, device);
+        using var xl = RegimeWeights.Load(large.Label, largeRecord.CheckedWeights(context.FolderOf(large), TrainingWork.WeightsFile), large.Config.Model.Widths, device);
         using var surface = new LossSurface(xs, images, labels, config.Evaluation.ChunkSize);
         using var largeSurface = new LossSurface(xl, images, labels, config.Evaluation.ChunkSize);
         var alphas = settings.Parametric!.Alphas;

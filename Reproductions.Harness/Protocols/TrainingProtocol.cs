@@ -440,6 +440,7 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
             TrainingSeconds = earlier + clock.Elapsed.TotalSeconds,
             ResumedFromEpoch = resumedFrom,
             WeightEpochs = kept,
+            WeightsSha256 = diverged is null ? RunRecord.HashWeights(context.Folder, [WeightsFile, .. (kept ?? []).Select(RunRecord.WeightsFileAt)]) : null,
         };
     }
 
@@ -459,9 +460,9 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
         var index = stack.MemberHashes.ToList().IndexOf(Key.Hash);
         var record = index >= 0 ? stored.Members.FirstOrDefault(r => r.Hash == Key.Hash) : null;
         if (record is null) throw new InvalidOperationException($"{Label}: its stack {stack.Key} holds no run {Key.Hash}.");
-        if (record.Status == RunStatus.Finished)
-            Infrastructure.AtomicFile.Copy(Path.Combine(context.FolderOf(stack), StackWork.WeightsFileOf(index)), Path.Combine(context.Folder, WeightsFile));
-        return record;
+        if (record.Status != RunStatus.Finished) return record;
+        Infrastructure.AtomicFile.Copy(Path.Combine(context.FolderOf(stack), StackWork.WeightsFileOf(index)), Path.Combine(context.Folder, WeightsFile));
+        return record with { WeightsSha256 = RunRecord.HashWeights(context.Folder, [WeightsFile]) };
     }
 
     /// <summary>

@@ -42,6 +42,31 @@ public sealed record RunRecord
     /// <summary>The epochs whose weights are kept beside the result (<see cref="TrainingConfig.KeepWeights"/>); null: the final weights only.</summary>
     public List<int>? WeightEpochs { get; init; }
 
+    /// <summary>
+    /// The SHA-256 of each weights file beside the result, by file name (<see cref="Protocols.TrainingWork.WeightsFile"/>,
+    /// the kept epochs'), so that the units reading them (sharpness, the competition's regimes) load only what the run
+    /// wrote. Null in results stored before it was recorded: their weights are read unchecked.
+    /// </summary>
+    public Dictionary<string, string>? WeightsSha256 { get; init; }
+
+    /// <summary>
+    /// The path of weights file <paramref name="file"/> in <paramref name="folder"/>, the run's result folder, once its
+    /// content is checked against <see cref="WeightsSha256"/>: a file that changed after the run stored it is a corrupt
+    /// state error naming it (exit 5), never loaded.
+    /// </summary>
+    public string CheckedWeights(string folder, string file)
+    {
+        var path = Path.Combine(folder, file);
+        if (WeightsSha256?.TryGetValue(file, out var expected) != true || !File.Exists(path)) return path;
+        var actual = Data.Checksums.Sha256Hex(File.ReadAllBytes(path));
+        return string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase) ? path
+            : throw new Infrastructure.CorruptStateException($"{path}: its SHA-256 is {actual}, but run {Hash}'s result records {expected}: the weights file changed after the run stored it. Move it aside and run the unit again.");
+    }
+
+    /// <summary>The SHA-256 of each of <paramref name="files"/> in <paramref name="folder"/>, by file name.</summary>
+    public static Dictionary<string, string> HashWeights(string folder, IEnumerable<string> files) =>
+        files.Distinct(StringComparer.Ordinal).ToDictionary(f => f, f => Data.Checksums.Sha256Hex(File.ReadAllBytes(Path.Combine(folder, f))), StringComparer.Ordinal);
+
     /// <summary>Whether the run stopped because its training accuracy reached the config's target (rather than running out of epochs). Derived, so not stored (nor in the result's checksum).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool ReachedTarget => Config.StopAtTrainAccuracy is { } target && Epochs.Count > 0 && Epochs[^1].TrainAccuracy >= target;

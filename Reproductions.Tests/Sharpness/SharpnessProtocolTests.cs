@@ -69,6 +69,26 @@ public sealed class SharpnessProtocolTests
             """);
     }
 
+    [Test]
+    public void A_weights_file_that_changed_after_its_run_stored_it_is_never_loaded()
+    {
+        WriteFinding();
+        using var data = SyntheticData.Create(train: 600, test: 200);
+        var (profile, store, options, _) = Setup(data);
+        var measured = (SharpnessMeasured)FindingRunner.Run(profile, store, options);
+        var record = measured.Training.Runs["lb"][0];
+        var folder = store.Folder(new TrainingWork(record.Config, "cpu", "").Key);
+        record.CheckedWeights(folder, TrainingWork.WeightsFile).Should().Be(Path.Combine(folder, TrainingWork.WeightsFile));
+
+        var path = Path.Combine(folder, TrainingWork.WeightsFile);
+        var bytes = File.ReadAllBytes(path);
+        bytes[^8] ^= 0x40; // one flipped bit in the last layer's bias: still loads, but not what the run wrote
+        File.WriteAllBytes(path, bytes);
+        FluentActions.Invoking(() => record.CheckedWeights(folder, TrainingWork.WeightsFile))
+            .Should().Throw<Harness.Infrastructure.CorruptStateException>().WithMessage($"*{TrainingWork.WeightsFile}: its SHA-256 is *the weights file changed after the run stored it*");
+        (record with { WeightsSha256 = null }).CheckedWeights(folder, TrainingWork.WeightsFile).Should().Be(path, "a result stored before weights were checksummed reads them unchecked");
+    }
+
     /// <summary>F97's quick profile, a store under the test's folder, and run options on <paramref name="data"/> that log into the list returned.</summary>
     private (FindingProfile Profile, ExperimentStore Store, RunOptions Options, List<string> Log) Setup(TrainingData data)
     {
@@ -94,6 +114,7 @@ public sealed class SharpnessProtocolTests
             record.WeightEpochs.Should().Equal(TrainingConfig.KeptEpochs(record.Epochs.Count, 4));
             var folder = store.Folder(new TrainingWork(record.Config, "cpu", "").Key);
             record.WeightEpochs!.Should().OnlyContain(e => File.Exists(Path.Combine(folder, RunRecord.WeightsFileAt(e))));
+            record.WeightsSha256!.Keys.Should().BeEquivalentTo(record.WeightEpochs!.Select(RunRecord.WeightsFileAt).Append(TrainingWork.WeightsFile), "every weights file beside the result is checksummed");
         }
         measured.Training.Runs["lb"].Should().OnlyContain(r => !r.ReachedTarget && r.Epochs.Count == 6);
 
