@@ -211,16 +211,18 @@ public static partial class BaselineJson
                 {
                     var path = Index("claims", i++);
                     var c = Object(item, path, ClaimFields, "an object { claim, margin, halfWidth, seeds, seedsNeeded }");
+                    // A value of the right type but out of its range names the field and the range, as a wrong type does.
+                    T InRange<T>(T value, bool ok, string field, string expected) =>
+                        ok ? value : throw Error(Child(path, field), string.Create(CultureInfo.InvariantCulture, $"is {value}; expected {expected}."));
+                    const string PositiveMargin = "a finite number > 0", HalfWidth = "a finite number >= 0",
+                        Seeds = "a positive integer (the seeds its interval was measured over)", Needed = "a positive integer (the seeds its interval would need)";
                     var claim = String(c, "claim", "the claim's id");
-                    var margin = Number(c, "margin", "a finite number > 0");
-                    if (!(margin > 0)) throw Error(Child(path, "margin"), string.Create(CultureInfo.InvariantCulture, $"is {margin:R}; expected a finite number > 0."));
-                    var halfWidth = Number(c, "halfWidth", "a finite number >= 0");
-                    if (!(halfWidth >= 0)) throw Error(Child(path, "halfWidth"), string.Create(CultureInfo.InvariantCulture, $"is {halfWidth:R}; expected a finite number >= 0."));
-                    var claimSeeds = Int(c, "seeds", "a positive integer (the seeds its interval was measured over)");
-                    if (claimSeeds < 1) throw Error(Child(path, "seeds"), string.Create(CultureInfo.InvariantCulture, $"is {claimSeeds}; expected a positive integer (the seeds its interval was measured over)."));
-                    var seedsNeeded = Int(c, "seedsNeeded", "a positive integer (the seeds its interval would need)");
-                    if (seedsNeeded < 1) throw Error(Child(path, "seedsNeeded"), string.Create(CultureInfo.InvariantCulture, $"is {seedsNeeded}; expected a positive integer (the seeds its interval would need)."));
-                    claims.Add(new ClaimPower(claim, margin, halfWidth, claimSeeds, seedsNeeded));
+                    var margin = Number(c, "margin", PositiveMargin);
+                    var halfWidth = Number(c, "halfWidth", HalfWidth);
+                    var claimSeeds = Int(c, "seeds", Seeds);
+                    var seedsNeeded = Int(c, "seedsNeeded", Needed);
+                    claims.Add(new ClaimPower(claim, InRange(margin, margin > 0, "margin", PositiveMargin), InRange(halfWidth, halfWidth >= 0, "halfWidth", HalfWidth),
+                        InRange(claimSeeds, claimSeeds >= 1, "seeds", Seeds), InRange(seedsNeeded, seedsNeeded >= 1, "seedsNeeded", Needed)));
                 }
             }
             Dictionary<string, ClaimOutcome>? verdicts = null;

@@ -42,22 +42,19 @@ public static class CommandLine
     /// </summary>
     public static Option<string?> NonEmptyPath(this Option<string?> option)
     {
-        option.Validators.Add(result =>
-        {
-            if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
-                result.AddError($"{option.Name}: the path is empty; give a path, or leave {option.Name} out.");
-        });
+        option.Validators.Add(result => RejectEmpty(result, $"{option.Name}: the path is empty; give a path, or leave {option.Name} out."));
         return option;
     }
 
     /// <summary>The same for every path given to <paramref name="argument"/>.</summary>
     public static Argument<string[]> NonEmptyPaths(this Argument<string[]> argument)
     {
-        argument.Validators.Add(result =>
-        {
-            if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
-                result.AddError($"{argument.Name}: a path is empty; name a folder.");
-        });
+        argument.Validators.Add(result => RejectEmpty(result, $"{argument.Name}: a path is empty; name a folder."));
         return argument;
+    }
+
+    private static void RejectEmpty(System.CommandLine.Parsing.SymbolResult result, string error)
+    {
+        if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) result.AddError(error);
     }
 }

@@ -215,9 +215,6 @@ public sealed record FindingProfile(
         foreach (var o in bands.GetSection("overrides").GetChildren())
         {
             var key = $"bands:overrides:{o.Key}";
-            foreach (var child in o.GetChildren())
-                if (!BandKeys.Contains(child.Key) && child.Key != "reason")
-                    throw new ConfigException($"{where}:{key}: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}, reason.");
             if (string.IsNullOrWhiteSpace(o["reason"]))
                 throw new ConfigException($"{where}:{key}: give the reason this rule replaces the profile's bands for these metrics (reason).");
             var rule = ReadBandRule(where, key, o, settings);
@@ -229,10 +226,10 @@ public sealed record FindingProfile(
     /// <summary>One band rule: the profile's (<paramref name="inherit"/> null: the defaults 4 x std, no floors) or an override's, whose missing settings are the profile's.</summary>
     private static BandSettings ReadBandRule(string where, string key, IConfigurationSection section, BandSettings? inherit)
     {
-        if (inherit is null)
-            foreach (var child in section.GetChildren())
-                if (!BandKeys.Contains(child.Key) && child.Key != "overrides")
-                    throw new ConfigException($"{where}:{key}: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}, overrides.");
+        var beside = inherit is null ? "overrides" : "reason"; // the one key a profile's rule, or an override, holds besides the settings
+        foreach (var child in section.GetChildren())
+            if (!BandKeys.Contains(child.Key) && child.Key != beside)
+                throw new ConfigException($"{where}:{key}: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}, {beside}.");
         string Text(string name, double fallback) => section[name] ?? fallback.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var settings = new BandSettings(
             ConfigFiles.Number(where, $"{key}:stdMultiplier", Text("stdMultiplier", inherit?.StdMultiplier ?? 4)),

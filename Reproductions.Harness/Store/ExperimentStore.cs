@@ -67,11 +67,7 @@ public sealed class ExperimentStore(string root)
         {
             envelope = JsonSerializer.Deserialize<Envelope>(File.ReadAllBytes(path), JsonDefaults.Options)
                        ?? throw new InvalidDataException("the file holds null");
-            if (envelope.FormatVersion is < OldestReadableFormat or > FormatVersion)
-                throw Corrupt($"was written in store format {envelope.FormatVersion}; this harness reads formats {OldestReadableFormat} to {FormatVersion}");
-            // Format 1 was written before checksums: a file marked 1 that carries one had its format changed after it was written.
-            if (envelope.FormatVersion < 2 && envelope.Sha256 is not null)
-                throw Corrupt($"is marked store format {envelope.FormatVersion}, written before results carried a SHA-256, yet it holds one: its format was changed after it was written");
+            if (FormatProblem(envelope.FormatVersion, envelope.Sha256 is not null) is { } formatProblem) throw Corrupt(formatProblem);
             result = envelope.Result.Deserialize(work.ResultType, JsonDefaults.Options) ?? throw new InvalidDataException("its result is null");
             if (StoredShape.FirstNullMember(result) is { } hole) throw new InvalidDataException($"its result is incomplete: {hole} is null");
         }
@@ -132,6 +128,17 @@ public sealed class ExperimentStore(string root)
             }
         }
     }
+
+    /// <summary>
+    /// What is wrong with a result file's store format (null: nothing): one this harness does not read, or format 1 (written
+    /// before checksums) carrying a SHA-256, whose format was changed after it was written. The store and merge both ask.
+    /// </summary>
+    public static string? FormatProblem(int format, bool hasChecksum) =>
+        format is < OldestReadableFormat or > FormatVersion
+            ? $"was written in store format {format}; this harness reads formats {OldestReadableFormat} to {FormatVersion}"
+            : format < 2 && hasChecksum
+                ? $"is marked store format {format}, written before results carried a SHA-256, yet it holds one: its format was changed after it was written"
+                : null;
 
     /// <summary>Removes the unit's scratch folder (its checkpoints), needed no more once its result is stored.</summary>
     private static void RemoveScratch(string folder)

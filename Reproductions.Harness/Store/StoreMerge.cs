@@ -93,15 +93,10 @@ public static class StoreMerge
             var root = document.RootElement;
             string? Text(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             var format = root.TryGetProperty("formatVersion", out var f) && f.TryGetInt32(out var n) ? n : -1;
-            if (format is < ExperimentStore.OldestReadableFormat or > ExperimentStore.FormatVersion)
-                return ($"store format {format}; this harness reads formats {ExperimentStore.OldestReadableFormat} to {ExperimentStore.FormatVersion}", null);
+            if (ExperimentStore.FormatProblem(format, root.TryGetProperty("sha256", out _)) is { } formatProblem) return ($"it {formatProblem}", null);
             if (Text("dataset") != dataset || Text("kind") != kind || Text("hash") != hash)
                 return ($"it holds {Text("dataset")}/{Text("kind")}/{Text("hash")}, not the unit of its folder {dataset}/{kind}/{hash}", null);
             if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object) return ("it holds no result", null);
-            // Format 1 was written before checksums; a file marked 1 that carries one had its format changed after it was written.
-            var hasSha = root.TryGetProperty("sha256", out _);
-            if (format < 2 && hasSha)
-                return ($"it is marked store format {format}, written before results carried a SHA-256, yet it holds one: its format was changed after it was written", null);
             var sha = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(result, JsonDefaults.Options)));
             if (format >= 2 && sha != Text("sha256")) return ("its content does not match its SHA-256 (it changed after it was written)", null);
             return (null, sha);
