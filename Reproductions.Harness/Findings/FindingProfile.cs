@@ -211,6 +211,14 @@ public sealed record FindingProfile(
     private static BandSettings ReadBands(string where, IConfigurationSection bands)
     {
         var settings = ReadBandRule(where, "bands", bands, null);
+        if (settings.MinAbsolute > 0 || settings.MinRelative > 0)
+        {
+            if (string.IsNullOrWhiteSpace(bands["reason"]))
+                throw new ConfigException($"{where}:bands: a floor (minAbsolute {NumberText.Format(settings.MinAbsolute)}, minRelative {NumberText.Format(settings.MinRelative)}) is a fixed threshold: give the reason for its value (bands:reason).");
+            settings = settings with { Reason = bands["reason"] };
+        }
+        else if (bands["reason"] is not null)
+            throw new ConfigException($"{where}:bands:reason: the bands have no floor, so there is no fixed value to give a reason for; remove reason or set minAbsolute or minRelative.");
         var overrides = new List<BandOverride>();
         foreach (var o in bands.GetSection("overrides").GetChildren())
         {
@@ -226,10 +234,10 @@ public sealed record FindingProfile(
     /// <summary>One band rule: the profile's (<paramref name="inherit"/> null: the defaults 4 x std, no floors) or an override's, whose missing settings are the profile's.</summary>
     private static BandSettings ReadBandRule(string where, string key, IConfigurationSection section, BandSettings? inherit)
     {
-        var beside = inherit is null ? "overrides" : "reason"; // the one key a profile's rule, or an override, holds besides the settings
+        string[] beside = inherit is null ? ["reason", "overrides"] : ["reason"]; // what a profile's rule, or an override, holds besides the settings
         foreach (var child in section.GetChildren())
-            if (!BandKeys.Contains(child.Key) && child.Key != beside)
-                throw new ConfigException($"{where}:{key}: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys)}, {beside}.");
+            if (!BandKeys.Contains(child.Key) && !beside.Contains(child.Key, StringComparer.Ordinal))
+                throw new ConfigException($"{where}:{key}: unknown key '{child.Key}'. Known keys: {string.Join(", ", BandKeys.Concat(beside))}.");
         string Text(string name, double fallback) => section[name] ?? fallback.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var settings = new BandSettings(
             ConfigFiles.Number(where, $"{key}:stdMultiplier", Text("stdMultiplier", inherit?.StdMultiplier ?? 4)),

@@ -285,7 +285,8 @@ public static class ReportMarkdown
         if (f.Bands is { } b)
             md.AppendLine(
                 $"Bands come from the spread across seeds: the baseline check allows max({MetricDisplay.Setting(b.StdMultiplier)} × std over seeds, " +
-                $"{MetricDisplay.Setting(b.MinAbsolute)} absolute, {MetricDisplay.Setting(b.MinRelative * 100)}% of the mean) either side of the baseline." +
+                $"{MetricDisplay.Setting(b.MinAbsolute)} absolute, {MetricDisplay.Setting(b.MinRelative * 100)}% of the mean) either side of the baseline" +
+                (b.Reason is { } why ? $"; the floor's value: {Sentence(Line(why))}" : ".") +
                 string.Concat((b.Overrides ?? []).Select(o =>
                     $" For `{o.Metrics}`: max({MetricDisplay.Setting(o.StdMultiplier)} × std, {MetricDisplay.Setting(o.MinAbsolute)} absolute, " +
                     $"{MetricDisplay.Setting(o.MinRelative * 100)}% of the mean) ({Line(o.Reason)}).")));

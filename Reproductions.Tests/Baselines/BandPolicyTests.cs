@@ -191,4 +191,41 @@ public sealed class BandPolicyTests
             Directory.Delete(configs, recursive: true);
         }
     }
+
+    [Test]
+    public void Every_profiles_band_floor_comes_with_its_reason_and_a_floor_without_one_is_an_error()
+    {
+        foreach (var finding in Harness.Findings.FindingProfile.All())
+            foreach (var profile in new[] { "full", "quick" })
+            {
+                var bands = Harness.Findings.FindingProfile.Load(finding, profile).Bands;
+                if (bands.MinAbsolute > 0 || bands.MinRelative > 0)
+                    bands.Reason.Should().NotBeNullOrWhiteSpace($"{finding} {profile} sets a floor, a fixed threshold").And.Contain(
+                        bands.MinAbsolute.ToString(System.Globalization.CultureInfo.InvariantCulture), "the reason is for the value the config sets");
+            }
+
+        var configs = Path.Combine(Path.GetTempPath(), "repro-bands-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(configs);
+        try
+        {
+            foreach (var f in Directory.GetFiles(Harness.Infrastructure.RepoPaths.Configs)) File.Copy(f, Path.Combine(configs, Path.GetFileName(f)));
+            var path = Path.Combine(configs, "F01.json");
+            var text = File.ReadAllText(path);
+            var start = text.IndexOf(", \"reason\": \"0.002 is", StringComparison.Ordinal);
+            start.Should().BePositive("F01's bands give their floor's reason");
+            var withoutReason = text[..start] + text[text.IndexOf('}', start)..];
+            File.WriteAllText(path, withoutReason);
+            FluentActions.Invoking(() => Harness.Findings.FindingProfile.Load("F01", "quick", configs))
+                .Should().Throw<Harness.Training.ConfigException>()
+                .WithMessage("*F01.json profiles:*:bands: a floor (minAbsolute 0.002, minRelative 0) is a fixed threshold: give the reason for its value (bands:reason).");
+
+            File.WriteAllText(path, withoutReason.Replace("\"minAbsolute\": 0.002}", "\"minAbsolute\": 0, \"reason\": \"none\"}", StringComparison.Ordinal));
+            FluentActions.Invoking(() => Harness.Findings.FindingProfile.Load("F01", "full", configs))
+                .Should().Throw<Harness.Training.ConfigException>().WithMessage("*bands:reason: the bands have no floor*");
+        }
+        finally
+        {
+            Directory.Delete(configs, recursive: true);
+        }
+    }
 }

@@ -28,7 +28,7 @@ public sealed class NewProtocolKindTests
           "reference": { "coin": { "headShare": "0.5" }, "coinsInAll": { "note": "any number of coins" } },
           "report": { "metrics": ["headShare", "flips"], "figures": [ { "kind": "shares", "metric": "headShare", "title": "share of heads per seed" } ] },
           "profiles": {
-            "full": { "description": "1,000 flips per seed.", "seeds": [1, 2, 3], "flips": 1000, "bias": 0.5, "bands": { "minAbsolute": 0.01 } },
+            "full": { "description": "1,000 flips per seed.", "seeds": [1, 2, 3], "flips": 1000, "bias": 0.5, "bands": { "minAbsolute": 0.01, "reason": "a test floor" } },
             "quick": { "description": "Fewer flips.", "changes": { "flips": 200, "seeds": [1, 2] } }
           }
         }

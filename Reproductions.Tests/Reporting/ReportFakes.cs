@@ -94,7 +94,7 @@ internal sealed class ReportFakes : IDisposable
               "changes": {
                 "base": { "trainSamples": 2000 },
                 "runs": { "*": { "phases": [ { "epochs": 3 } ] }, "bs1024_lr01": { "optimizer": { "kind": "sgd" } } },
-                "bands": { "stdMultiplier": 4, "minAbsolute": 0.002 }
+                "bands": { "stdMultiplier": 4, "minAbsolute": 0.002, "reason": "a test floor" }
               }
             },
             "full": {
@@ -107,7 +107,7 @@ internal sealed class ReportFakes : IDisposable
                 "bs1024":      { "phases": [ { "epochs": 30, "batchSize": 1024, "learningRate": 0.01 } ] },
                 "bs1024_lr01": { "phases": [ { "epochs": 30, "batchSize": 1024, "learningRate": 0.1 } ], "optimizer": { "kind": "adam" } }
               },
-              "bands": { "stdMultiplier": 3, "minAbsolute": 0.001 }
+              "bands": { "stdMultiplier": 3, "minAbsolute": 0.001, "reason": "a test floor" }
             }
           }
         }

@@ -41,7 +41,7 @@ public sealed class ShardTests
                 "small_fast": { "stack": true, "phases": [ { "epochs": 2, "batchSize": 50,  "learningRate": 0.1 } ] },
                 "large":      { "phases": [ { "epochs": 2, "batchSize": 300, "learningRate": 0.05 } ] }
               },
-              "bands": { "stdMultiplier": 4, "minAbsolute": 0.002 }
+              "bands": { "stdMultiplier": 4, "minAbsolute": 0.002, "reason": "a test floor" }
             },
             "quick": { "description": "The same.", "changes": {} }
           }
