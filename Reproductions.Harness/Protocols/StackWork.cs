@@ -5,13 +5,23 @@ using Reproductions.Harness.Training;
 namespace Reproductions.Harness.Protocols;
 
 /// <summary>What a stack of training runs stores: every member's run record, in the stack's order.</summary>
-public sealed record StackRecord(List<RunRecord> Members);
+public sealed record StackRecord(List<RunRecord> Members)
+{
+    /// <summary>
+    /// The SHA-256 of each weights file in the stack's folder (each finished member's final weights,
+    /// <see cref="StackWork.WeightsFileOf"/>), by file name, so that a member's run copies only what the stack wrote
+    /// (<see cref="RunRecord.CheckedWeights(IReadOnlyDictionary{string, string}?, string, string, string)"/>). Null in
+    /// stacks stored before it was recorded: their weights are copied unchecked.
+    /// </summary>
+    public Dictionary<string, string>? WeightsSha256 { get; init; }
+}
 
 /// <summary>
 /// Training runs that share a schedule, trained as one stacked model (<see cref="StackedSession"/>): the unit the store
 /// keeps for the stack, read by each member's <see cref="TrainingWork"/>, which stores its own record as its own run. The
-/// stack's folder keeps each finished member's final weights (<see cref="WeightsFileOf"/>); its scratch folder, the
-/// stack's checkpoints, so a killed stack resumes where it stopped.
+/// stack's folder keeps each finished member's final weights (<see cref="WeightsFileOf"/>, with their SHA-256 in its record:
+/// <see cref="StackRecord.WeightsSha256"/>); its scratch folder, the stack's checkpoints, so a killed stack resumes where it
+/// stopped.
 /// </summary>
 public sealed class StackWork : Work<StackRecord>
 {
@@ -132,8 +142,8 @@ public sealed class StackWork : Work<StackRecord>
             checkpoints.Save(session);
             options.Progress?.Report(new TrainingProgress(Key.Hash, Label, session.CompletedEpochs, first.TotalEpochs, Last(), clock.Elapsed, "training"));
         }
-        for (var m = 0; m < session.Models; m++)
-            if (session.Diverged[m] is null) session.SaveWeights(m, Path.Combine(context.Folder, WeightsFileOf(m)));
+        var finished = Enumerable.Range(0, session.Models).Where(m => session.Diverged[m] is null).ToList();
+        foreach (var m in finished) session.SaveWeights(m, Path.Combine(context.Folder, WeightsFileOf(m)));
         var seconds = (earlier + clock.Elapsed.TotalSeconds) / session.Models;
         var members = Enumerable.Range(0, session.Models).Select(m => new RunRecord
         {
@@ -152,7 +162,7 @@ public sealed class StackWork : Work<StackRecord>
             TrainingSeconds = seconds,
             ResumedFromEpoch = resumedFrom,
         }).ToList();
-        return new StackRecord(members);
+        return new StackRecord(members) { WeightsSha256 = RunRecord.HashWeights(context.Folder, finished.Select(WeightsFileOf)) };
     }
 
     public override string? Problem(object result)

@@ -453,7 +453,11 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
         record.Status == RunStatus.Finished ? record
             : throw new Infrastructure.RunDivergedException($"{reader}: {what} diverged at epoch {record.Divergence?.Epoch}: {record.Divergence?.Reason}; it needs a finished run.");
 
-    /// <summary>This run's record from its stack's stored result, and its final weights copied beside it.</summary>
+    /// <summary>
+    /// This run's record from its stack's stored result, and its final weights copied beside it once checked against the
+    /// SHA-256 the stack's record holds (<see cref="StackRecord.WeightsSha256"/>): a file that changed after the stack
+    /// stored it is a corrupt state error naming it (exit 5), never copied.
+    /// </summary>
     private RunRecord FromStack(WorkContext context, StackWork stack)
     {
         var stored = context.Read(stack);
@@ -461,7 +465,8 @@ public sealed class TrainingWork(TrainingConfig config, string deviceType, strin
         var record = index >= 0 ? stored.Members.FirstOrDefault(r => r.Hash == Key.Hash) : null;
         if (record is null) throw new InvalidOperationException($"{Label}: its stack {stack.Key} holds no run {Key.Hash}.");
         if (record.Status != RunStatus.Finished) return record;
-        Infrastructure.AtomicFile.Copy(Path.Combine(context.FolderOf(stack), StackWork.WeightsFileOf(index)), Path.Combine(context.Folder, WeightsFile));
+        var weights = RunRecord.CheckedWeights(stored.WeightsSha256, context.FolderOf(stack), StackWork.WeightsFileOf(index), $"stack {stack.Key.Hash}'s result");
+        Infrastructure.AtomicFile.Copy(weights, Path.Combine(context.Folder, WeightsFile));
         return record with { WeightsSha256 = RunRecord.HashWeights(context.Folder, [WeightsFile]) };
     }
 

@@ -51,16 +51,33 @@ public sealed record RunRecord
 
     /// <summary>
     /// The path of weights file <paramref name="file"/> in <paramref name="folder"/>, the run's result folder, once its
-    /// content is checked against <see cref="WeightsSha256"/>: a file that changed after the run stored it is a corrupt
-    /// state error naming it (exit 5), never loaded.
+    /// content is checked against <see cref="WeightsSha256"/> (<see cref="CheckedWeights(IReadOnlyDictionary{string, string}?, string, string, string)"/>).
     /// </summary>
-    public string CheckedWeights(string folder, string file)
+    public string CheckedWeights(string folder, string file) => CheckedWeights(WeightsSha256, folder, file, $"run {Hash}'s result");
+
+    /// <summary>
+    /// The path of weights file <paramref name="file"/> in <paramref name="folder"/> once its content is checked against
+    /// <paramref name="hashes"/>, the SHA-256 by file name that <paramref name="recorder"/> ("run ...'s result") stores: a file
+    /// that changed after it was stored is a corrupt state error naming it (exit 5), never loaded or copied. Unchecked where
+    /// no hash is recorded (a result stored before weights were checksummed).
+    /// </summary>
+    public static string CheckedWeights(IReadOnlyDictionary<string, string>? hashes, string folder, string file, string recorder) =>
+        WeightsProblem(hashes, folder, file, recorder) is { } problem
+            ? throw new Infrastructure.CorruptStateException($"{problem} Move it aside and run the unit again.")
+            : Path.Combine(folder, file);
+
+    /// <summary>
+    /// What is wrong with weights file <paramref name="file"/> in <paramref name="folder"/> against the SHA-256 that
+    /// <paramref name="recorder"/> records for it in <paramref name="hashes"/> (null: it matches, or none is recorded, or
+    /// there is no such file): the file, its SHA-256 and the recorded one.
+    /// </summary>
+    public static string? WeightsProblem(IReadOnlyDictionary<string, string>? hashes, string folder, string file, string recorder)
     {
         var path = Path.Combine(folder, file);
-        if (WeightsSha256?.TryGetValue(file, out var expected) != true || !File.Exists(path)) return path;
+        if (hashes is null || !hashes.TryGetValue(file, out var expected) || !File.Exists(path)) return null;
         var actual = Data.Checksums.Sha256Hex(File.ReadAllBytes(path));
-        return string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase) ? path
-            : throw new Infrastructure.CorruptStateException($"{path}: its SHA-256 is {actual}, but run {Hash}'s result records {expected}: the weights file changed after the run stored it. Move it aside and run the unit again.");
+        return string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase) ? null
+            : $"{path}: its SHA-256 is {actual}, but {recorder} records {expected}: the weights file changed after it was stored.";
     }
 
     /// <summary>The SHA-256 of each of <paramref name="files"/> in <paramref name="folder"/>, by file name.</summary>

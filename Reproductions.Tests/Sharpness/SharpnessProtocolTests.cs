@@ -85,7 +85,7 @@ public sealed class SharpnessProtocolTests
         bytes[^8] ^= 0x40; // one flipped bit in the last layer's bias: still loads, but not what the run wrote
         File.WriteAllBytes(path, bytes);
         FluentActions.Invoking(() => record.CheckedWeights(folder, TrainingWork.WeightsFile))
-            .Should().Throw<Harness.Infrastructure.CorruptStateException>().WithMessage($"*{TrainingWork.WeightsFile}: its SHA-256 is *the weights file changed after the run stored it*");
+            .Should().Throw<Harness.Infrastructure.CorruptStateException>().WithMessage($"*{TrainingWork.WeightsFile}: its SHA-256 is *the weights file changed after it was stored*");
         (record with { WeightsSha256 = null }).CheckedWeights(folder, TrainingWork.WeightsFile).Should().Be(path, "a result stored before weights were checksummed reads them unchecked");
     }
 

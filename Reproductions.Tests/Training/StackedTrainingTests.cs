@@ -371,6 +371,48 @@ public class StackedTrainingTests
     }
 
     [Test]
+    public void A_stacks_weights_files_are_checksummed_in_its_record_and_one_that_changed_is_never_copied()
+    {
+        var root = Directory.CreateTempSubdirectory("stack-weights").FullName;
+        try
+        {
+            var store = new ExperimentStore(root);
+            var configs = Runs("sgd");
+            var plan = StackWork.Group(configs.Select(c => (c, $"F99 quick seed {c.Seed}")).ToList(), "cpu").Cast<TrainingWork>().ToList();
+            var stack = plan[0].Stack!;
+            var options = new RunOptions { Data = _ => data };
+            var stored = store.GetOrRun(stack, options);
+            var folder = store.Folder(stack.Key);
+            var files = Directory.GetFiles(folder, "*.weights").Select(Path.GetFileName).ToList();
+            files.Should().BeEquivalentTo(configs.Select((_, m) => StackWork.WeightsFileOf(m)));
+            stored.WeightsSha256!.Keys.Should().BeEquivalentTo(files, "every weights file the stack keeps is checksummed");
+            File.ReadAllText(store.ResultPath(stack.Key)).Should().Contain("\"weightsSha256\"", "inside the stored result, under its SHA-256");
+            store.GetOrRun(plan[0], options).WeightsSha256![TrainingWork.WeightsFile].Should().Be(stored.WeightsSha256[StackWork.WeightsFileOf(0)], "a member copies what the stack wrote");
+
+            var path = Path.Combine(folder, StackWork.WeightsFileOf(1));
+            var bytes = File.ReadAllBytes(path);
+            bytes[^8] ^= 0x40; // one flipped bit in the last layer's bias: still loads, but not what the stack wrote
+            File.WriteAllBytes(path, bytes);
+            FluentActions.Invoking(() => store.GetOrRun(plan[1], options)).Should().Throw<CorruptStateException>()
+                .WithMessage($"{path}: its SHA-256 is *, but stack {stack.Key.Hash}'s result records {stored.WeightsSha256[StackWork.WeightsFileOf(1)]}: the weights file changed after it was stored.*");
+            File.Exists(Path.Combine(store.Folder(plan[1].Key), TrainingWork.WeightsFile)).Should().BeFalse("a changed weights file is never copied");
+            store.TryLoad(plan[1]).Should().BeNull();
+
+            // A stack stored before its weights were checksummed (no weightsSha256 in its file) still loads, and its weights are copied unchecked.
+            store.Save(stack, stored with { WeightsSha256 = null });
+            File.ReadAllText(store.ResultPath(stack.Key)).Should().NotContain("weightsSha256");
+            File.SetLastWriteTimeUtc(store.ResultPath(stack.Key), DateTime.UtcNow.AddMinutes(1)); // read from the file, not the store's cache
+            store.TryLoad(stack)!.WeightsSha256.Should().BeNull();
+            store.GetOrRun(plan[1], options).Status.Should().Be(RunStatus.Finished);
+            File.ReadAllBytes(Path.Combine(store.Folder(plan[1].Key), TrainingWork.WeightsFile)).Should().Equal(bytes);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Test]
     public void A_stack_pooled_across_findings_trains_once_and_each_findings_own_plan_reads_its_runs()
     {
         var root = Directory.CreateTempSubdirectory("stack-pool").FullName;
