@@ -12,10 +12,12 @@ public sealed record MergeOutcome(int Copied, int AlreadyThere, IReadOnlyList<st
 /// so a merge copies: every <c>&lt;dataset&gt;/&lt;kind&gt;/&lt;hash&gt;/</c> folder whose <c>result.json</c> passes its checks
 /// (its key matches its folder, its format is readable, its content matches its SHA-256) is copied with the files beside
 /// it (a run's weights), the result last, each file atomically, so an interrupted merge leaves no result that is not
-/// whole. Scratch folders (unfinished runs), set-aside folders, files moved aside and temporary files are not copied. A
-/// result the target already holds is left as it is; a different result under the same key is a conflict: the target's is
-/// kept and the other is named, never overwritten. A target result that fails its checks is moved aside (never deleted),
-/// replaced by the source's verified copy, and named among the refused (the merge found damage: exit 5).
+/// whole. Every weights file whose SHA-256 the result records (a training run's, a stack's) is checked first: one that is
+/// missing or changed keeps the whole result out (named among the refused), nothing of it copied and nothing of the
+/// target moved. Scratch folders (unfinished runs), set-aside folders, files moved aside and temporary files are not
+/// copied. A result the target already holds is left as it is; a different result under the same key is a conflict: the
+/// target's is kept and the other is named, never overwritten. A target result that fails its checks is moved aside
+/// (never deleted), replaced by the source's verified copy, and named among the refused (the merge found damage: exit 5).
 /// </summary>
 public static class StoreMerge
 {
@@ -38,7 +40,7 @@ public static class StoreMerge
         {
             var source = Path.Combine(from, dataset, kind, hash);
             var sourceResult = Path.Combine(source, ExperimentStore.ResultFile);
-            var (problem, sourceSha) = Inspect(sourceResult, dataset, kind, hash);
+            var (problem, sourceSha, weights) = Inspect(sourceResult, dataset, kind, hash);
             if (problem is not null)
             {
                 refused.Add($"{sourceResult}: {problem}");
@@ -46,23 +48,33 @@ public static class StoreMerge
             }
             var target = Path.Combine(into, dataset, kind, hash);
             var targetResult = Path.Combine(target, ExperimentStore.ResultFile);
+            string? targetProblem = null;
             if (File.Exists(targetResult))
             {
-                var (targetProblem, targetSha) = Inspect(targetResult, dataset, kind, hash);
+                (targetProblem, var targetSha, _) = Inspect(targetResult, dataset, kind, hash);
                 if (targetProblem is null)
                 {
                     if (targetSha == sourceSha) there++;
                     else conflicts.Add($"{dataset}/{kind}/{hash}: {sourceResult} differs from {targetResult}; kept the target's");
                     continue;
                 }
+            }
+            // Every weights file is checked before anything of the result is copied or moved: one that fails keeps the whole result out.
+            var files = Directory.EnumerateFiles(source).Select(f => Path.GetFileName(f)).Where(Copied).Order(StringComparer.Ordinal).ToList();
+            if (WeightsProblem(sourceResult, source, files, weights) is { } weightsProblem)
+            {
+                refused.Add($"{weightsProblem} Not copied: {sourceResult} and the files beside it.");
+                continue;
+            }
+            if (targetProblem is not null)
+            {
                 // The target's copy fails its checks and the source's passes: the target's is moved aside (never deleted) and
                 // replaced, and named as refused, so that the merge reports the damage it found (exit 5).
                 var aside = SetAside.Move(targetResult);
                 refused.Add($"{targetResult}: the target's result fails its checks: {targetProblem}; moved aside to {aside} and replaced by the verified copy of {sourceResult}");
             }
             Directory.CreateDirectory(target);
-            foreach (var file in Directory.EnumerateFiles(source).Where(f => Copied(Path.GetFileName(f))).Order(StringComparer.Ordinal))
-                AtomicFile.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            foreach (var file in files) AtomicFile.Copy(Path.Combine(source, file), Path.Combine(target, file));
             AtomicFile.Copy(sourceResult, targetResult);
             copied++;
         }
@@ -79,13 +91,34 @@ public static class StoreMerge
         name is not (ExperimentStore.ResultFile or ".lock") && !name.EndsWith(".tmp", StringComparison.Ordinal) && !name.Contains(".corrupt-", StringComparison.Ordinal);
 
     /// <summary>
+    /// What is wrong with the weights files among <paramref name="files"/> (those copied from <paramref name="folder"/>) against
+    /// the SHA-256 that their result <paramref name="result"/> records (<paramref name="hashes"/>: a training run's
+    /// <see cref="Training.RunRecord.WeightsSha256"/>, a stack's <see cref="Protocols.StackRecord.WeightsSha256"/>), or null:
+    /// a recorded file that is not there, or one whose content differs (<see cref="Training.RunRecord.WeightsProblem"/>). A
+    /// result that records none (stored before weights were checksummed) is copied with its files unchecked.
+    /// </summary>
+    private static string? WeightsProblem(string result, string folder, IReadOnlyList<string> files, IReadOnlyDictionary<string, string>? hashes)
+    {
+        foreach (var file in (hashes?.Keys ?? []).Order(StringComparer.Ordinal))
+        {
+            if (!files.Contains(file, StringComparer.Ordinal))
+                return $"{Path.Combine(folder, file)}: {result} records its SHA-256, but the weights file is not there.";
+            if (Training.RunRecord.WeightsProblem(hashes, folder, file, result) is { } problem) return problem;
+        }
+        return null;
+    }
+
+    /// <summary>
     /// What is wrong with a stored result as the result of <paramref name="dataset"/>/<paramref name="kind"/>/<paramref name="hash"/>,
     /// or null: unreadable JSON, another unit's key, a format this harness does not read, or content that does not match its SHA-256.
     /// </summary>
     public static string? Check(string path, string dataset, string kind, string hash) => Inspect(path, dataset, kind, hash).Problem;
 
-    /// <summary><see cref="Check"/>'s answer, and the SHA-256 of the result's content (null when it has a problem).</summary>
-    private static (string? Problem, string? ContentSha) Inspect(string path, string dataset, string kind, string hash)
+    /// <summary>
+    /// <see cref="Check"/>'s answer, the SHA-256 of the result's content and the SHA-256 it records of the weights files
+    /// beside it (<c>weightsSha256</c>; null when it records none or has a problem).
+    /// </summary>
+    private static (string? Problem, string? ContentSha, Dictionary<string, string>? Weights) Inspect(string path, string dataset, string kind, string hash)
     {
         try
         {
@@ -93,17 +126,18 @@ public static class StoreMerge
             var root = document.RootElement;
             string? Text(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             var format = root.TryGetProperty("formatVersion", out var f) && f.TryGetInt32(out var n) ? n : -1;
-            if (ExperimentStore.FormatProblem(format, root.TryGetProperty("sha256", out _)) is { } formatProblem) return ($"it {formatProblem}", null);
+            if (ExperimentStore.FormatProblem(format, root.TryGetProperty("sha256", out _)) is { } formatProblem) return ($"it {formatProblem}", null, null);
             if (Text("dataset") != dataset || Text("kind") != kind || Text("hash") != hash)
-                return ($"it holds {Text("dataset")}/{Text("kind")}/{Text("hash")}, not the unit of its folder {dataset}/{kind}/{hash}", null);
-            if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object) return ("it holds no result", null);
+                return ($"it holds {Text("dataset")}/{Text("kind")}/{Text("hash")}, not the unit of its folder {dataset}/{kind}/{hash}", null, null);
+            if (!root.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object) return ("it holds no result", null, null);
             var sha = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(result, JsonDefaults.Options)));
-            if (format >= 2 && sha != Text("sha256")) return ("its content does not match its SHA-256 (it changed after it was written)", null);
-            return (null, sha);
+            if (format >= 2 && sha != Text("sha256")) return ("its content does not match its SHA-256 (it changed after it was written)", null, null);
+            var weights = result.TryGetProperty("weightsSha256", out var w) ? w.Deserialize<Dictionary<string, string>>(JsonDefaults.Options) : null;
+            return (null, sha, weights);
         }
         catch (Exception e) when (e is JsonException or IOException)
         {
-            return ($"unreadable ({e.Message})", null);
+            return ($"unreadable ({e.Message})", null, null);
         }
     }
 }

@@ -279,4 +279,47 @@ public sealed class ShardTests
         Directory.Exists(Path.Combine(root, "empty", "runs", lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash)).Should().BeFalse();
         StoreMerge.Check(path, lone.Key.Dataset, lone.Key.Kind, "0123456789abcdef").Should().Contain("not the unit of its folder");
     }
+
+    [Test]
+    public void A_merge_checks_every_weights_file_it_copies_and_copies_nothing_of_a_result_whose_weights_changed()
+    {
+        var options = new RunOptions { Data = _ => data };
+        var units = RunSet.Units([Finding().Experiment.Plan("cpu", "F97 quick")]);
+        var source = new ExperimentStore(Path.Combine(root, "source", "runs"));
+        foreach (var unit in units) source.GetOrRunUntyped(unit, options);
+        var lone = units.OfType<TrainingWork>().First(w => w.Stack is null);
+        var stack = units.OfType<TrainingWork>().First(w => w.Stack is not null).Stack!;
+        var loneWeights = Path.Combine(source.Folder(lone.Key), TrainingWork.WeightsFile);
+        var memberWeights = Path.Combine(source.Folder(stack.Key), StackWork.WeightsFileOf(1));
+        foreach (var file in new[] { loneWeights, memberWeights })
+        {
+            var bytes = File.ReadAllBytes(file);
+            bytes[^8] ^= 0x40; // one flipped bit in the last layer's bias: still loads, but not what the run wrote
+            File.WriteAllBytes(file, bytes);
+        }
+        // The target holds a damaged copy of the lone run's result: a refused source leaves it as it is.
+        var target = Path.Combine(root, "target", "runs");
+        var targetFolder = Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash);
+        Directory.CreateDirectory(targetFolder);
+        File.WriteAllText(Path.Combine(targetFolder, ExperimentStore.ResultFile), "{ not json");
+
+        var outcome = StoreMerge.Merge(source.Root, target);
+        outcome.Refused.Should().HaveCount(2);
+        foreach (var (file, result) in new[] { (loneWeights, source.ResultPath(lone.Key)), (memberWeights, source.ResultPath(stack.Key)) })
+            outcome.Refused.Should().ContainSingle(r => r.StartsWith(file + ": its SHA-256 is ", StringComparison.Ordinal))
+                .Which.Should().Contain($"but {result} records ").And.Contain("the weights file changed after it was stored").And.EndWith($"Not copied: {result} and the files beside it.");
+        outcome.Copied.Should().Be(units.Count - 2, "the stack's runs, their weights as the stack wrote them, are copied");
+        Directory.EnumerateFileSystemEntries(targetFolder).Should().ContainSingle().Which.Should().Match(f => File.ReadAllText(f) == "{ not json", "nothing of a refused result is copied or moved");
+        Directory.Exists(Path.Combine(target, stack.Key.Dataset, stack.Key.Kind, stack.Key.Hash)).Should().BeFalse();
+
+        // A result stored before weights were checksummed records none: its files are copied unchecked, as the store reads them.
+        File.WriteAllText(source.ResultPath(lone.Key), Resealed(File.ReadAllText(source.ResultPath(lone.Key)), result => result.AsObject().Remove("weightsSha256")));
+        // A weights file its result records that is not there is refused, the result not copied.
+        File.Delete(memberWeights);
+        var older = Path.Combine(root, "older", "runs");
+        outcome = StoreMerge.Merge(source.Root, older);
+        outcome.Refused.Should().ContainSingle().Which.Should().StartWith($"{memberWeights}: {source.ResultPath(stack.Key)} records its SHA-256, but the weights file is not there.");
+        outcome.Copied.Should().Be(units.Count - 1);
+        File.ReadAllBytes(Path.Combine(older, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash, TrainingWork.WeightsFile)).Should().Equal(File.ReadAllBytes(loneWeights));
+    }
 }
