@@ -53,6 +53,17 @@ public static class CommandLine
         return argument;
     }
 
+    /// <summary>
+    /// The same for the one path given to <paramref name="argument"/>, saying what it names (<paramref name="expected"/>, "the
+    /// path of a training config JSON file"). Path arguments are strings checked so, never <see cref="FileInfo"/> or
+    /// <see cref="DirectoryInfo"/>, whose parser refuses an empty path with an error that names a .NET type.
+    /// </summary>
+    public static Argument<string> NonEmptyPath(this Argument<string> argument, string expected)
+    {
+        argument.Validators.Add(result => RejectEmpty(result, $"{argument.Name}: the path is empty; give {expected}."));
+        return argument;
+    }
+
     private static void RejectEmpty(System.CommandLine.Parsing.SymbolResult result, string error)
     {
         if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) result.AddError(error);

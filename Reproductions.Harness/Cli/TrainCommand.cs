@@ -14,7 +14,8 @@ public static class TrainCommand
 {
     public static Command Create()
     {
-        var configArgument = new Argument<FileInfo>("config") { Description = "A training config (JSON), layered over configs/defaults.json." };
+        var configArgument = new Argument<string>("config") { Description = "A training config (JSON), layered over configs/defaults.json." }
+            .NonEmptyPath("the path of a training config JSON file");
         var setOption = new Option<string[]>("--set") { Description = "Override a setting: --set phases:0:epochs=2 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var fallback = ReproduceCommand.FallbackOption();
         var command = new Command("train", "Train one config with a live progress display; stored runs are reused, interrupted runs resume.")
@@ -26,7 +27,7 @@ public static class TrainCommand
             var file = parse.GetValue(configArgument)!;
             var overrides = parse.GetValue(setOption) ?? [];
             DataSets.AllowFallback = parse.GetValue(fallback);
-            return CliErrors.Guard(parse, () => Train(file.FullName, overrides));
+            return CliErrors.Guard(parse, () => Train(Path.GetFullPath(file), overrides));
         });
         return command;
     }

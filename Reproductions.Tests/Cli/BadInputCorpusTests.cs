@@ -205,6 +205,8 @@ public sealed class BadInputCorpusTests
         Directory.Exists(Artifacts).Should().BeFalse("no report is written and nothing runs");
     }
 
+    [TestCase(new[] { "train", "" }, "config: the path is empty; give the path of a training config JSON file.")]
+    [TestCase(new[] { "train", " " }, "config: the path is empty; give the path of a training config JSON file.")]
     [TestCase(new[] { "merge", "" }, "stores: a path is empty")]
     [TestCase(new[] { "merge", "other-store", "--into", "" }, "--into: the path is empty")]
     [TestCase(new[] { "report", "--profile", "quick", "--findings", "F01", "--since", "" }, "--since: the path is empty")]
@@ -217,7 +219,14 @@ public sealed class BadInputCorpusTests
     [TestCase(new[] { "baselines", "accept", "--root", "configs/F01.json" }, "--root 'configs/F01.json': a file, not a folder")]
     public void An_empty_path_or_a_baselines_root_that_is_no_folder_is_refused(string[] args, string message)
     {
-        ExpectNothingWrittenOutsideArtifacts(() => Run(args), ExitCodes.BadInput, message);
+        var error = "";
+        ExpectNothingWrittenOutsideArtifacts(() =>
+        {
+            var run = Run(args);
+            error = run.Error;
+            return run;
+        }, ExitCodes.BadInput, message);
+        error.Should().NotContain("System.", "the message names the argument or option and what it expects, not a .NET type");
         Directory.Exists(Artifacts).Should().BeFalse("nothing is written");
     }
 
