@@ -63,7 +63,8 @@ public sealed record RunRecord
     /// </summary>
     public static string CheckedWeights(IReadOnlyDictionary<string, string>? hashes, string folder, string file, string recorder) =>
         WeightsProblem(hashes, folder, file, recorder) is { } problem
-            ? throw new Infrastructure.CorruptStateException($"{problem} Move it aside and run the unit again.")
+            ? throw new Infrastructure.CorruptStateException(
+                $"{problem} Move {Path.Combine(folder, Store.ExperimentStore.ResultFile)} aside (keep it, or delete it): the unit that stored it then runs again and writes its weights anew.")
             : Path.Combine(folder, file);
 
     /// <summary>

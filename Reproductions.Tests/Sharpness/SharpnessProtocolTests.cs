@@ -85,8 +85,15 @@ public sealed class SharpnessProtocolTests
         bytes[^8] ^= 0x40; // one flipped bit in the last layer's bias: still loads, but not what the run wrote
         File.WriteAllBytes(path, bytes);
         FluentActions.Invoking(() => record.CheckedWeights(folder, TrainingWork.WeightsFile))
-            .Should().Throw<Harness.Infrastructure.CorruptStateException>().WithMessage($"*{TrainingWork.WeightsFile}: its SHA-256 is *the weights file changed after it was stored*");
+            .Should().Throw<Harness.Infrastructure.CorruptStateException>().WithMessage($"*{TrainingWork.WeightsFile}: its SHA-256 is *the weights file changed after it was stored. Move *result.json aside (keep it, or delete it): the unit that stored it then runs again*");
         (record with { WeightsSha256 = null }).CheckedWeights(folder, TrainingWork.WeightsFile).Should().Be(path, "a result stored before weights were checksummed reads them unchecked");
+
+        // The error's advice works: with the run's result moved aside, the finding runs it again and its weights check.
+        File.Move(Path.Combine(folder, "result.json"), Path.Combine(folder, "result.json.aside"));
+        var again = (SharpnessMeasured)FindingRunner.Run(profile, store, options);
+        var rerun = again.Training.Runs["lb"][0];
+        rerun.CheckedWeights(folder, TrainingWork.WeightsFile).Should().Be(path);
+        rerun.WeightsSha256.Should().BeEquivalentTo(record.WeightsSha256, "the same seed on the same machine writes the same weights");
     }
 
     /// <summary>F97's quick profile, a store under the test's folder, and run options on <paramref name="data"/> that log into the list returned.</summary>
