@@ -61,7 +61,7 @@ public static class StoreMerge
             }
             // Every weights file is checked before anything of the result is copied or moved: one that fails keeps the whole result out.
             var files = Directory.EnumerateFiles(source).Select(f => Path.GetFileName(f)).Where(Copied).Order(StringComparer.Ordinal).ToList();
-            if (WeightsProblem(sourceResult, source, files, weights) is { } weightsProblem)
+            if (WeightsProblem(sourceResult, source, weights) is { } weightsProblem)
             {
                 refused.Add($"{weightsProblem} Not copied: {sourceResult} and the files beside it.");
                 continue;
@@ -91,22 +91,15 @@ public static class StoreMerge
         name is not (ExperimentStore.ResultFile or ".lock") && !name.EndsWith(".tmp", StringComparison.Ordinal) && !name.Contains(".corrupt-", StringComparison.Ordinal);
 
     /// <summary>
-    /// What is wrong with the weights files among <paramref name="files"/> (those copied from <paramref name="folder"/>) against
+    /// What is wrong with the weights files in <paramref name="folder"/> against
     /// the SHA-256 that their result <paramref name="result"/> records (<paramref name="hashes"/>: a training run's
     /// <see cref="Training.RunRecord.WeightsSha256"/>, a stack's <see cref="Protocols.StackRecord.WeightsSha256"/>), or null:
     /// a recorded file that is not there, or one whose content differs (<see cref="Training.RunRecord.WeightsProblem"/>). A
     /// result that records none (stored before weights were checksummed) is copied with its files unchecked.
     /// </summary>
-    private static string? WeightsProblem(string result, string folder, IReadOnlyList<string> files, IReadOnlyDictionary<string, string>? hashes)
-    {
-        foreach (var file in (hashes?.Keys ?? []).Order(StringComparer.Ordinal))
-        {
-            if (!files.Contains(file, StringComparer.Ordinal))
-                return $"{Path.Combine(folder, file)}: {result} records its SHA-256, but the weights file is not there.";
-            if (Training.RunRecord.WeightsProblem(hashes, folder, file, result) is { } problem) return problem;
-        }
-        return null;
-    }
+    private static string? WeightsProblem(string result, string folder, IReadOnlyDictionary<string, string>? hashes) =>
+        (hashes?.Keys ?? []).Order(StringComparer.Ordinal)
+            .Select(file => Training.RunRecord.WeightsProblem(hashes, folder, file, result)).FirstOrDefault(p => p is not null);
 
     /// <summary>
     /// What is wrong with a stored result as the result of <paramref name="dataset"/>/<paramref name="kind"/>/<paramref name="hash"/>,

@@ -70,12 +70,13 @@ public sealed record RunRecord
     /// <summary>
     /// What is wrong with weights file <paramref name="file"/> in <paramref name="folder"/> against the SHA-256 that
     /// <paramref name="recorder"/> records for it in <paramref name="hashes"/> (null: it matches, or none is recorded, or
-    /// there is no such file): the file, its SHA-256 and the recorded one.
+    /// none is recorded): a recorded file that is not there, or one whose SHA-256 differs from the recorded one.
     /// </summary>
     public static string? WeightsProblem(IReadOnlyDictionary<string, string>? hashes, string folder, string file, string recorder)
     {
         var path = Path.Combine(folder, file);
-        if (hashes is null || !hashes.TryGetValue(file, out var expected) || !File.Exists(path)) return null;
+        if (hashes is null || !hashes.TryGetValue(file, out var expected)) return null;
+        if (!File.Exists(path)) return $"{path}: {recorder} records its SHA-256, but the weights file is not there.";
         var actual = Data.Checksums.Sha256Hex(File.ReadAllBytes(path));
         return string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase) ? null
             : $"{path}: its SHA-256 is {actual}, but {recorder} records {expected}: the weights file changed after it was stored.";

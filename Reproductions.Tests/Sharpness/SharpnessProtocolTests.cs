@@ -88,6 +88,10 @@ public sealed class SharpnessProtocolTests
             .Should().Throw<Harness.Infrastructure.CorruptStateException>().WithMessage($"*{TrainingWork.WeightsFile}: its SHA-256 is *the weights file changed after it was stored. Move *result.json aside (keep it, or delete it): the unit that stored it then runs again*");
         (record with { WeightsSha256 = null }).CheckedWeights(folder, TrainingWork.WeightsFile).Should().Be(path, "a result stored before weights were checksummed reads them unchecked");
 
+        File.Delete(path);
+        FluentActions.Invoking(() => record.CheckedWeights(folder, TrainingWork.WeightsFile))
+            .Should().Throw<Harness.Infrastructure.CorruptStateException>().WithMessage($"*{TrainingWork.WeightsFile}: run {record.Hash}'s result records its SHA-256, but the weights file is not there. Move *result.json aside*");
+
         // The error's advice works: with the run's result moved aside, the finding runs it again and its weights check.
         File.Move(Path.Combine(folder, "result.json"), Path.Combine(folder, "result.json.aside"));
         var again = (SharpnessMeasured)FindingRunner.Run(profile, store, options);
