@@ -174,17 +174,25 @@ public sealed class BandPolicyTests
         bands.ToPolicy().For("sb.test_accuracy").MinAbsolute.Should().Be(0.002);
         bands.ToPolicy().For("sb.logSharpnessFull1e-3").StdMultiplier.Should().Be(4, "an override's missing settings are the profile's");
 
+        WithConfigsCopy("F19", (configs, path, text) =>
+        {
+            var start = text.IndexOf(", \"reason\": \"phi is a maximum", StringComparison.Ordinal);
+            File.WriteAllText(path, text[..start] + text[text.IndexOf('}', start)..]);
+            FluentActions.Invoking(() => Harness.Findings.FindingProfile.Load("F19", "quick", configs))
+                .Should().Throw<Harness.Training.ConfigException>().WithMessage("*bands:overrides:*.logSharpness*: give the reason*");
+        });
+    }
+
+    /// <summary>Runs <paramref name="edit"/> on a throwaway copy of the configs folder, with <paramref name="finding"/>'s file path and text.</summary>
+    private static void WithConfigsCopy(string finding, Action<string, string, string> edit)
+    {
         var configs = Path.Combine(Path.GetTempPath(), "repro-bands-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(configs);
         try
         {
             foreach (var f in Directory.GetFiles(Harness.Infrastructure.RepoPaths.Configs)) File.Copy(f, Path.Combine(configs, Path.GetFileName(f)));
-            var path = Path.Combine(configs, "F19.json");
-            var text = File.ReadAllText(path);
-            var start = text.IndexOf(", \"reason\": \"phi is a maximum", StringComparison.Ordinal);
-            File.WriteAllText(path, text[..start] + text[text.IndexOf('}', start)..]);
-            FluentActions.Invoking(() => Harness.Findings.FindingProfile.Load("F19", "quick", configs))
-                .Should().Throw<Harness.Training.ConfigException>().WithMessage("*bands:overrides:*.logSharpness*: give the reason*");
+            var path = Path.Combine(configs, finding + ".json");
+            edit(configs, path, File.ReadAllText(path));
         }
         finally
         {
@@ -204,13 +212,8 @@ public sealed class BandPolicyTests
                         bands.MinAbsolute.ToString(System.Globalization.CultureInfo.InvariantCulture), "the reason is for the value the config sets");
             }
 
-        var configs = Path.Combine(Path.GetTempPath(), "repro-bands-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(configs);
-        try
+        WithConfigsCopy("F01", (configs, path, text) =>
         {
-            foreach (var f in Directory.GetFiles(Harness.Infrastructure.RepoPaths.Configs)) File.Copy(f, Path.Combine(configs, Path.GetFileName(f)));
-            var path = Path.Combine(configs, "F01.json");
-            var text = File.ReadAllText(path);
             var start = text.IndexOf(", \"reason\": \"0.002 is", StringComparison.Ordinal);
             start.Should().BePositive("F01's bands give their floor's reason");
             var withoutReason = text[..start] + text[text.IndexOf('}', start)..];
@@ -222,10 +225,6 @@ public sealed class BandPolicyTests
             File.WriteAllText(path, withoutReason.Replace("\"minAbsolute\": 0.002}", "\"minAbsolute\": 0, \"reason\": \"none\"}", StringComparison.Ordinal));
             FluentActions.Invoking(() => Harness.Findings.FindingProfile.Load("F01", "full", configs))
                 .Should().Throw<Harness.Training.ConfigException>().WithMessage("*bands:reason: the bands have no floor*");
-        }
-        finally
-        {
-            Directory.Delete(configs, recursive: true);
-        }
+        });
     }
 }
