@@ -211,13 +211,16 @@ public sealed record FindingProfile(
     private static BandSettings ReadBands(string where, IConfigurationSection bands)
     {
         var settings = ReadBandRule(where, "bands", bands, null);
+        var reason = bands.GetSection("reason");
+        if (reason.Exists() && reason.Value is null)
+            throw new ConfigException($"{where}:bands:reason: expected text (why the floor has its value), not an object or a list.");
         if (settings.MinAbsolute > 0 || settings.MinRelative > 0)
         {
-            if (string.IsNullOrWhiteSpace(bands["reason"]))
+            if (string.IsNullOrWhiteSpace(reason.Value))
                 throw new ConfigException($"{where}:bands: a floor (minAbsolute {NumberText.Format(settings.MinAbsolute)}, minRelative {NumberText.Format(settings.MinRelative)}) is a fixed threshold: give the reason for its value (bands:reason).");
-            settings = settings with { Reason = bands["reason"] };
+            settings = settings with { Reason = reason.Value };
         }
-        else if (bands["reason"] is not null)
+        else if (reason.Exists())
             throw new ConfigException($"{where}:bands:reason: the bands have no floor, so there is no fixed value to give a reason for; remove reason or set minAbsolute or minRelative.");
         var overrides = new List<BandOverride>();
         foreach (var o in bands.GetSection("overrides").GetChildren())

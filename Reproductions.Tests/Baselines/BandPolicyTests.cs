@@ -225,6 +225,10 @@ public sealed class BandPolicyTests
             File.WriteAllText(path, withoutReason.Replace("\"minAbsolute\": 0.002}", "\"minAbsolute\": 0, \"reason\": \"none\"}", StringComparison.Ordinal));
             FluentActions.Invoking(() => Harness.Findings.FindingProfile.Load("F01", "full", configs))
                 .Should().Throw<Harness.Training.ConfigException>().WithMessage("*bands:reason: the bands have no floor*");
+
+            File.WriteAllText(path, withoutReason.Replace("\"minAbsolute\": 0.002}", "\"minAbsolute\": 0, \"reason\": {\"why\": \"x\"}}", StringComparison.Ordinal));
+            FluentActions.Invoking(() => Harness.Findings.FindingProfile.Load("F01", "full", configs))
+                .Should().Throw<Harness.Training.ConfigException>().WithMessage("*bands:reason: expected text*");
         });
     }
 }
