@@ -46,7 +46,8 @@ public class StackedProfilesTests
         pool.Stacks.SelectMany(s => s.MemberHashes).Should().OnlyHaveUniqueItems();
         pool.Stacks.Select(s => StackSchedule.Signature(s.Configs[0])).Should().OnlyHaveUniqueItems("one stack per schedule");
         var ownStacks = own.SelectMany(p => p).OfType<TrainingWork>().Where(w => w.Stack != null).Select(w => w.Stack!.Key).Distinct().Count();
-        (pool.Stacks.Count, ownStacks).Should().Be((23, 29));
+        (pool.Stacks.Count, ownStacks).Should().Be((24, 30));
+        stacked.Select(w => w.Key).Distinct().Count().Should().Be(88, "README: 88 distinct stacked runs");
         var bs64 = stacked.First(w => w.Label == "F01 full bs64 seed 1").Stack!;
         bs64.Label.Should().StartWith("F01 full bs64 + F02 full bs64 + F03 full bs64", "its runs come from several findings");
         stacked.First(w => w.Label.StartsWith("F12 full sgd_bs64 seed", StringComparison.Ordinal)).Stack.Should().BeSameAs(bs64);
@@ -54,6 +55,7 @@ public class StackedProfilesTests
         var cudaPlans = findings.Select(f => f.Experiment.Plan("cuda", FindingRunner.Label(f))).ToList();
         var cudaPool = StackPool.Of(cudaPlans, "cuda");
         cudaPool.Stacks.Should().BeEmpty("on CUDA a stacked run's key holds its stack's size: stacks stay within a finding until measured there");
+        cudaPlans.SelectMany(p => p).OfType<TrainingWork>().Where(w => w.Stack != null).Select(w => w.Key).Distinct().Count().Should().Be(103, "README: 103 keys on CUDA");
         findings[0].Experiment.Plan("cuda", "F01 full", cudaPool).Select(w => w.Key).Should().Equal(cudaPlans[0].Select(w => w.Key));
     }
 }
