@@ -11,17 +11,31 @@ public sealed record MergeOutcome(int Copied, int AlreadyThere, IReadOnlyList<st
 /// Merges stores made apart (the shards of a run set, a GPU machine's results) into one. The store is content-addressed,
 /// so a merge copies: every <c>&lt;dataset&gt;/&lt;kind&gt;/&lt;hash&gt;/</c> folder whose <c>result.json</c> passes its checks
 /// (its key matches its folder, its format is readable, its content matches its SHA-256) is copied with the files beside
-/// it (a run's weights), the result last, each file atomically, so an interrupted merge leaves no result that is not
-/// whole. Every weights file whose SHA-256 the result records (a training run's, a stack's) is checked first: one that is
-/// missing or changed keeps the whole result out (named among the refused), nothing of it copied and nothing of the
-/// target moved. Scratch folders (unfinished runs), set-aside folders, files moved aside and temporary files are not
-/// copied. A result the target already holds is left as it is; a different result under the same key is a conflict: the
-/// target's is kept and the other is named, never overwritten. A target result that fails its checks is moved aside
-/// (never deleted), replaced by the source's verified copy, and named among the refused (the merge found damage: exit 5).
+/// it (a run's weights), the result last, so an interrupted merge leaves no result that is not whole. Every weights file
+/// whose SHA-256 the result records (a training run's, a stack's) is checked first: one that is missing or changed keeps
+/// the whole result out (named among the refused, even where the target already holds an intact copy), nothing of it
+/// copied and nothing of the target moved. The files are first copied into a staging folder beside the target's
+/// (<c>.merge-staging</c>, inside the unit's folder, where no reader looks) and checked again there: what lands is what
+/// was checked, even if a source file changes while the merge reads it (then the result is refused and the staging
+/// folder removed); only then are they renamed into place, the result last. Scratch folders (unfinished runs),
+/// set-aside folders, files moved aside and temporary files are not copied. A result the target already holds is left as
+/// it is; a different result under the same key is a conflict: the target's is kept and the other is named, never
+/// overwritten. A target result that fails its checks is moved aside (never deleted), replaced by the source's verified
+/// copy, and named among the refused (the merge found damage: exit 5).
 /// </summary>
 public static class StoreMerge
 {
-    public static MergeOutcome Merge(string from, string into, Action<string>? log = null)
+    /// <summary>The folder inside a unit's target folder that a merge copies its files into and checks before renaming them into place.</summary>
+    public const string StagingFolder = ".merge-staging";
+
+    /// <param name="from">The store to merge from.</param>
+    /// <param name="into">The store to merge into (created if missing).</param>
+    /// <param name="log">Each conflict and refusal, as it is found.</param>
+    /// <param name="afterChecks">
+    /// Called with a result's source folder once its checks have passed, before anything of it is copied: a seam for
+    /// tests that change a source file in that window (the staged copy's check must catch it).
+    /// </param>
+    public static MergeOutcome Merge(string from, string into, Action<string>? log = null, Action<string>? afterChecks = null)
     {
         from = Path.GetFullPath(from);
         into = Path.GetFullPath(into);
@@ -48,39 +62,73 @@ public static class StoreMerge
             }
             var target = Path.Combine(into, dataset, kind, hash);
             var targetResult = Path.Combine(target, ExperimentStore.ResultFile);
-            string? targetProblem = null;
-            if (File.Exists(targetResult))
-            {
-                (targetProblem, var targetSha, _) = Inspect(targetResult, dataset, kind, hash);
-                if (targetProblem is null)
-                {
-                    if (targetSha == sourceSha) there++;
-                    else conflicts.Add($"{dataset}/{kind}/{hash}: {sourceResult} differs from {targetResult}; kept the target's");
-                    continue;
-                }
-            }
-            // Every weights file is checked before anything of the result is copied or moved: one that fails keeps the whole result out.
-            var files = Directory.EnumerateFiles(source).Select(f => Path.GetFileName(f)).Where(Copied).Order(StringComparer.Ordinal).ToList();
+            string? targetProblem = null, targetSha = null;
+            if (File.Exists(targetResult)) (targetProblem, targetSha, _) = Inspect(targetResult, dataset, kind, hash);
+            // Every weights file is checked before anything of the result is copied or moved: one that fails keeps the whole
+            // result out, and is named even where the target holds an intact copy (the source is damaged all the same).
             if (WeightsProblem(sourceResult, source, weights) is { } weightsProblem)
             {
-                refused.Add($"{weightsProblem} Not copied: {sourceResult} and the files beside it.");
+                var kept = File.Exists(targetResult) && targetProblem is null ? $" The target's copy, which passes its checks, is kept: {targetResult}." : "";
+                refused.Add($"{weightsProblem} Not copied: {sourceResult} and the files beside it.{kept}");
                 continue;
             }
-            if (targetProblem is not null)
+            if (File.Exists(targetResult) && targetProblem is null)
             {
-                // The target's copy fails its checks and the source's passes: the target's is moved aside (never deleted) and
-                // replaced, and named as refused, so that the merge reports the damage it found (exit 5).
-                var aside = SetAside.Move(targetResult);
-                refused.Add($"{targetResult}: the target's result fails its checks: {targetProblem}; moved aside to {aside} and replaced by the verified copy of {sourceResult}");
+                if (targetSha == sourceSha) there++;
+                else conflicts.Add($"{dataset}/{kind}/{hash}: {sourceResult} differs from {targetResult}; kept the target's");
+                continue;
             }
-            Directory.CreateDirectory(target);
-            foreach (var file in files) AtomicFile.Copy(Path.Combine(source, file), Path.Combine(target, file));
-            AtomicFile.Copy(sourceResult, targetResult);
-            copied++;
+            afterChecks?.Invoke(source);
+            var files = Directory.EnumerateFiles(source).Select(f => Path.GetFileName(f)).Where(Copied).Order(StringComparer.Ordinal).ToList();
+            var created = !Directory.Exists(target);
+            var staging = Path.Combine(target, StagingFolder);
+            try
+            {
+                if (Staged(source, files, staging, dataset, kind, hash, sourceSha!, weights, sourceResult) is { } stagedProblem)
+                {
+                    refused.Add($"{stagedProblem} Not copied: {sourceResult} and the files beside it.");
+                    continue;
+                }
+                if (targetProblem is not null)
+                {
+                    // The target's copy fails its checks and the source's passes: the target's is moved aside (never deleted) and
+                    // replaced, and named as refused, so that the merge reports the damage it found (exit 5).
+                    var aside = SetAside.Move(targetResult);
+                    refused.Add($"{targetResult}: the target's result fails its checks: {targetProblem}; moved aside to {aside} and replaced by the verified copy of {sourceResult}");
+                }
+                foreach (var file in files) File.Move(Path.Combine(staging, file), Path.Combine(target, file), overwrite: true);
+                File.Move(Path.Combine(staging, ExperimentStore.ResultFile), targetResult, overwrite: true);
+                copied++;
+            }
+            finally
+            {
+                if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+                if (created && Directory.Exists(target) && !Directory.EnumerateFileSystemEntries(target).Any()) Directory.Delete(target);
+            }
         }
         foreach (var line in conflicts) log?.Invoke("conflict: " + line);
         foreach (var line in refused) log?.Invoke("refused: " + line);
         return new MergeOutcome(copied, there, conflicts, refused);
+    }
+
+    /// <summary>
+    /// Copies a result's files and then the result into <paramref name="staging"/> (emptied first: a folder an interrupted
+    /// merge left), each flushed to disk, and checks the copies as the source was checked: the recorded weights' SHA-256,
+    /// and the result's own checks with the content's SHA-256 the source had. Returns what differs, or null.
+    /// </summary>
+    private static string? Staged(string source, IReadOnlyList<string> files, string staging, string dataset, string kind, string hash,
+        string sourceSha, IReadOnlyDictionary<string, string>? weights, string sourceResult)
+    {
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        Directory.CreateDirectory(staging);
+        foreach (var file in files) AtomicFile.Copy(Path.Combine(source, file), Path.Combine(staging, file));
+        var stagedResult = Path.Combine(staging, ExperimentStore.ResultFile);
+        AtomicFile.Copy(sourceResult, stagedResult);
+        const string changed = "(a source file changed while the merge copied it)";
+        if (WeightsProblem(sourceResult, staging, weights) is { } weightsProblem) return $"{weightsProblem} {changed}";
+        var (problem, stagedSha, _) = Inspect(stagedResult, dataset, kind, hash);
+        if (problem is not null) return $"{sourceResult}: the staged copy fails its checks: {problem} {changed}";
+        return stagedSha == sourceSha ? null : $"{sourceResult}: its copy's content is not the content that was checked {changed}";
     }
 
     /// <summary>

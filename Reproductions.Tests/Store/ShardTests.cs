@@ -322,4 +322,56 @@ public sealed class ShardTests
         outcome.Copied.Should().Be(units.Count - 1);
         File.ReadAllBytes(Path.Combine(older, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash, TrainingWork.WeightsFile)).Should().Equal(File.ReadAllBytes(loneWeights));
     }
+
+    [TestCase(TrainingWork.WeightsFile, "its SHA-256 is ")]
+    [TestCase(ExperimentStore.ResultFile, "the staged copy fails its checks: its content does not match its SHA-256")]
+    public void A_source_file_that_changes_after_its_checks_is_caught_in_the_staged_copy_and_nothing_lands(string file, string expected)
+    {
+        var (source, lone) = OneStoredRun();
+        var path = Path.Combine(source.Folder(lone.Key), file);
+        var original = File.ReadAllBytes(path);
+        var target = Path.Combine(root, "target", "runs");
+
+        var outcome = StoreMerge.Merge(source.Root, target, afterChecks: folder =>
+        {
+            // The window between the checks and the copy: a bit flipped in the weights, or the result's content edited.
+            if (file == TrainingWork.WeightsFile) { var bytes = File.ReadAllBytes(path); bytes[^8] ^= 0x40; File.WriteAllBytes(path, bytes); }
+            else File.WriteAllText(path, File.ReadAllText(path).Replace("\"epoch\": 2", "\"epoch\": 3", StringComparison.Ordinal));
+        });
+
+        outcome.Copied.Should().Be(0);
+        outcome.Refused.Should().ContainSingle().Which.Should().Contain(expected).And.Contain("(a source file changed while the merge copied it)")
+            .And.EndWith($"Not copied: {source.ResultPath(lone.Key)} and the files beside it.");
+        Directory.Exists(Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash)).Should().BeFalse("nothing of it lands, and the folder the merge made is removed");
+
+        File.WriteAllBytes(path, original);
+        StoreMerge.Merge(source.Root, target).Copied.Should().Be(1, "restored, it merges");
+        var landed = Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash);
+        Directory.EnumerateFileSystemEntries(landed).Select(Path.GetFileName).Should().BeEquivalentTo([ExperimentStore.ResultFile, TrainingWork.WeightsFile], "no staging folder is left");
+        new ExperimentStore(target).TryLoadUntyped(lone).Should().NotBeNull();
+    }
+
+    [Test]
+    public void A_damaged_source_is_named_even_where_the_target_holds_an_intact_copy_and_a_left_over_staging_folder_is_replaced()
+    {
+        var (source, lone) = OneStoredRun();
+        var target = Path.Combine(root, "target", "runs");
+        var landed = Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash);
+        // An interrupted merge left its staging folder, with a torn copy in it.
+        Directory.CreateDirectory(Path.Combine(landed, StoreMerge.StagingFolder));
+        File.WriteAllText(Path.Combine(landed, StoreMerge.StagingFolder, TrainingWork.WeightsFile), "torn");
+        StoreMerge.Merge(source.Root, target).Copied.Should().Be(1);
+        Directory.Exists(Path.Combine(landed, StoreMerge.StagingFolder)).Should().BeFalse();
+        var intact = File.ReadAllBytes(Path.Combine(landed, TrainingWork.WeightsFile));
+
+        var weights = Path.Combine(source.Folder(lone.Key), TrainingWork.WeightsFile);
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^8] ^= 0x40;
+        File.WriteAllBytes(weights, bytes);
+        var outcome = StoreMerge.Merge(source.Root, target);
+        outcome.AlreadyThere.Should().Be(0);
+        outcome.Refused.Should().ContainSingle().Which.Should().StartWith(weights + ": its SHA-256 is ")
+            .And.EndWith($"The target's copy, which passes its checks, is kept: {Path.Combine(landed, ExperimentStore.ResultFile)}.");
+        File.ReadAllBytes(Path.Combine(landed, TrainingWork.WeightsFile)).Should().Equal(intact, "the target is left as it was");
+    }
 }
