@@ -188,7 +188,9 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
             Seed = seed,
             Device = config.Device,
             Stack = config.Stack,
-            Phases = [new PhaseConfig { Epochs = 2, BatchSize = p.BatchSize, LearningRate = p.LearningRate, Accumulation = p.Accumulation }],
+            // A warmed-up phase starts at its warm-up's rate, as the run does: its full rate without the warm-up may blow up
+            // the probe (F16's bs 8192 at lr 1.28). The rate is not part of a step's shape, so it changes no timing.
+            Phases = [new PhaseConfig { Epochs = 2, BatchSize = p.BatchSize, LearningRate = p.WarmupEpochs > 0 ? p.WarmupFrom ?? p.LearningRate : p.LearningRate, Accumulation = p.Accumulation }],
         };
     }
 
@@ -270,8 +272,11 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
         if (probe.Stack)
         {
             using var session = new StackedSession(Enumerable.Range(1, models).Select(seed => Probe(config, phase, seed, steps)).ToList(), training);
-            session.RunEpoch();
-            second = session.RunEpoch().FirstOrDefault(m => m is not null) ?? throw new InvalidOperationException($"The calibration stack of {shape} diverged in two epochs of {steps} steps.");
+            var first = session.RunEpoch();
+            // Every model diverged in the first epoch: a stack trains no further, so that epoch is the one timed (it carries
+            // the start-up's costs, so the figure errs high). The step's arithmetic is the same on blown-up numbers.
+            second = (session.Finished ? first : session.RunEpoch()).FirstOrDefault(m => m is not null)
+                     ?? throw new InvalidOperationException($"The calibration stack of {shape} measured no model in two epochs of {steps} steps.");
             factor = models; // a stacked model's times are the stack's shared evenly
         }
         else

@@ -126,6 +126,28 @@ public class RunSetEstimateTests
         (probe.TrainSamples, probe.TotalEpochs, probe.Seed, probe.Evaluation.Interval).Should().Be((50 * MeasuredStepPricer.StepsTimed, 2, 4L, 1));
     }
 
+    [Test]
+    public void A_stacked_probe_whose_models_all_blow_up_in_the_first_epoch_is_timed_not_a_crash()
+    {
+        using var data = SyntheticData.Create();
+        var pricer = new MeasuredStepPricer(_ => data);
+        var blowsUp = SyntheticData.Config(batchSize: 50, lr: 1e30);
+        blowsUp.Stack = true;
+        using (var session = new StackedSession([MeasuredStepPricer.Probe(blowsUp, 0, 1, MeasuredStepPricer.StepsTimed)], data))
+        {
+            session.RunEpoch();
+            session.Finished.Should().BeTrue("the case needs a probe that diverges in its first epoch (it threw here before the fix)");
+        }
+        pricer.StepSeconds(blowsUp, 0, 3).Should().BePositive();
+        pricer.StepSeconds(SyntheticData.Config(batchSize: 50, lr: 1e30), 0, 1).Should().BePositive("a lone run's probe, too");
+
+        var warmedUp = SyntheticData.Config(batchSize: 50, lr: 1e30);
+        warmedUp.Phases[0].WarmupEpochs = 1;
+        warmedUp.Phases[0].WarmupFrom = 0.01;
+        MeasuredStepPricer.Probe(warmedUp, 0, 1, MeasuredStepPricer.StepsTimed).Phases[0].LearningRate.Should().Be(0.01, "a warmed-up phase is probed at the rate it starts at");
+        MeasuredStepPricer.Probe(blowsUp, 0, 1, MeasuredStepPricer.StepsTimed).Phases[0].LearningRate.Should().Be(1e30);
+    }
+
     [TestCase(1.4, 4, 30000, null, TestName = "A slow step: 4 steps last long enough")]
     [TestCase(0.0625, 4, 30000, null, TestName = "4 steps that fill the target exactly are enough")]
     [TestCase(0.01, 4, 30000, 25, TestName = "A 10 ms step: timed again over 25 steps")]
