@@ -188,9 +188,10 @@ public sealed class MeasuredStepPricer(Func<string, TrainingData> data, Action<s
             Seed = seed,
             Device = config.Device,
             Stack = config.Stack,
-            // A warmed-up phase starts at its warm-up's rate, as the run does: its full rate without the warm-up may blow up
-            // the probe (F16's bs 8192 at lr 1.28). The rate is not part of a step's shape, so it changes no timing.
-            Phases = [new PhaseConfig { Epochs = 2, BatchSize = p.BatchSize, LearningRate = p.WarmupEpochs > 0 ? p.WarmupFrom ?? p.LearningRate : p.LearningRate, Accumulation = p.Accumulation }],
+            // The probe trains at the rate of the phase's first step, warm-up included, as the run does: its full rate without
+            // the warm-up may blow up the probe (F16's bs 8192 at lr 1.28). The rate is not part of a step's shape, so it
+            // changes no timing.
+            Phases = [new PhaseConfig { Epochs = 2, BatchSize = p.BatchSize, LearningRate = p.RateAt(0, steps), Accumulation = p.Accumulation }],
         };
     }
 

@@ -64,15 +64,16 @@ public static class StoreMerge
             var targetResult = Path.Combine(target, ExperimentStore.ResultFile);
             string? targetProblem = null, targetSha = null;
             if (File.Exists(targetResult)) (targetProblem, targetSha, _) = Inspect(targetResult, dataset, kind, hash);
+            var targetIntact = targetSha is not null; // the target holds this unit's result, and it passes its checks
             // Every weights file is checked before anything of the result is copied or moved: one that fails keeps the whole
             // result out, and is named even where the target holds an intact copy (the source is damaged all the same).
             if (WeightsProblem(sourceResult, source, weights) is { } weightsProblem)
             {
-                var kept = File.Exists(targetResult) && targetProblem is null ? $" The target's copy, which passes its checks, is kept: {targetResult}." : "";
+                var kept = targetIntact ? $" The target's copy, which passes its checks, is kept: {targetResult}." : "";
                 refused.Add($"{weightsProblem} Not copied: {sourceResult} and the files beside it.{kept}");
                 continue;
             }
-            if (File.Exists(targetResult) && targetProblem is null)
+            if (targetIntact)
             {
                 if (targetSha == sourceSha) there++;
                 else conflicts.Add($"{dataset}/{kind}/{hash}: {sourceResult} differs from {targetResult}; kept the target's");
