@@ -3,6 +3,7 @@ using Reproductions.Harness.Findings;
 using Reproductions.Harness.Protocols;
 using Reproductions.Harness.Store;
 using Reproductions.Harness.Training;
+using Reproductions.Tests.Store;
 using Reproductions.Tests.Training;
 
 namespace Reproductions.Tests.Sharpness;
@@ -81,9 +82,7 @@ public sealed class SharpnessProtocolTests
         record.CheckedWeights(folder, TrainingWork.WeightsFile).Should().Be(Path.Combine(folder, TrainingWork.WeightsFile));
 
         var path = Path.Combine(folder, TrainingWork.WeightsFile);
-        var bytes = File.ReadAllBytes(path);
-        bytes[^8] ^= 0x40; // one flipped bit in the last layer's bias: still loads, but not what the run wrote
-        File.WriteAllBytes(path, bytes);
+        Damage.FlipABiasBit(path);
         FluentActions.Invoking(() => record.CheckedWeights(folder, TrainingWork.WeightsFile))
             .Should().Throw<Harness.Infrastructure.CorruptStateException>().WithMessage($"*{TrainingWork.WeightsFile}: its SHA-256 is *the weights file changed after it was stored. Move *result.json aside (keep it, or delete it): the unit that stored it then runs again*");
         (record with { WeightsSha256 = null }).CheckedWeights(folder, TrainingWork.WeightsFile).Should().Be(path, "a result stored before weights were checksummed reads them unchecked");

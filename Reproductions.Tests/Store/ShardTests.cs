@@ -291,12 +291,7 @@ public sealed class ShardTests
         var stack = units.OfType<TrainingWork>().First(w => w.Stack is not null).Stack!;
         var loneWeights = Path.Combine(source.Folder(lone.Key), TrainingWork.WeightsFile);
         var memberWeights = Path.Combine(source.Folder(stack.Key), StackWork.WeightsFileOf(1));
-        foreach (var file in new[] { loneWeights, memberWeights })
-        {
-            var bytes = File.ReadAllBytes(file);
-            bytes[^8] ^= 0x40; // one flipped bit in the last layer's bias: still loads, but not what the run wrote
-            File.WriteAllBytes(file, bytes);
-        }
+        foreach (var file in new[] { loneWeights, memberWeights }) Damage.FlipABiasBit(file);
         // The target holds a damaged copy of the lone run's result: a refused source leaves it as it is.
         var target = Path.Combine(root, "target", "runs");
         var targetFolder = Path.Combine(target, lone.Key.Dataset, lone.Key.Kind, lone.Key.Hash);
@@ -335,7 +330,7 @@ public sealed class ShardTests
         var outcome = StoreMerge.Merge(source.Root, target, afterChecks: folder =>
         {
             // The window between the checks and the copy: a bit flipped in the weights, or the result's content edited.
-            if (file == TrainingWork.WeightsFile) { var bytes = File.ReadAllBytes(path); bytes[^8] ^= 0x40; File.WriteAllBytes(path, bytes); }
+            if (file == TrainingWork.WeightsFile) Damage.FlipABiasBit(path);
             else File.WriteAllText(path, File.ReadAllText(path).Replace("\"epoch\": 2", "\"epoch\": 3", StringComparison.Ordinal));
         });
 
@@ -365,9 +360,7 @@ public sealed class ShardTests
         var intact = File.ReadAllBytes(Path.Combine(landed, TrainingWork.WeightsFile));
 
         var weights = Path.Combine(source.Folder(lone.Key), TrainingWork.WeightsFile);
-        var bytes = File.ReadAllBytes(weights);
-        bytes[^8] ^= 0x40;
-        File.WriteAllBytes(weights, bytes);
+        Damage.FlipABiasBit(weights);
         var outcome = StoreMerge.Merge(source.Root, target);
         outcome.AlreadyThere.Should().Be(0);
         outcome.Refused.Should().ContainSingle().Which.Should().StartWith(weights + ": its SHA-256 is ")
